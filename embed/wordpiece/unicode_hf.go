@@ -1,0 +1,256 @@
+package wordpiece
+
+import "unicode"
+
+// HF's tokenizers (0.23.3, checked code point by code point over all of
+// Unicode) mixes three Unicode editions: categories come from the
+// unicode_categories crate (about Unicode 9), NFD and combining classes
+// from unicode-normalization-alignments (also about Unicode 9), and
+// lower-casing from Rust's std (Unicode 16). Go's tables are Unicode 15,
+// so the predicates in normalize.go start from Go's tables and apply the
+// corrections below. Every entry is a code point whose class changed or
+// was assigned after Unicode 9; text in today's scripts, emoji included,
+// never reaches them, but matching HF on all of them costs little.
+//
+// The tables are read-only; they are variables only because
+// unicode.RangeTable values cannot be constants.
+var (
+	// controlNotHF: Cc/Cf/Co/Cs in Go but not in HF (assigned after HF's table): kept by clean_text.
+	controlNotHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x0890, 0x0891, 1},
+			{0x08e2, 0x08e2, 1},
+		},
+		R32: []unicode.Range32{
+			{0x110cd, 0x110cd, 1},
+			{0x13430, 0x1343f, 1},
+		},
+	}
+
+	// punctNotHF: P* in Go but not in HF: not split off by the pre-tokenizer.
+	punctNotHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x061d, 0x061d, 1},
+			{0x09fd, 0x09fd, 1},
+			{0x0a76, 0x0a76, 1},
+			{0x0c77, 0x0c77, 1},
+			{0x0c84, 0x0c84, 1},
+			{0x1b7d, 0x1b7e, 1},
+			{0x2e43, 0x2e4f, 1},
+			{0x2e52, 0x2e5d, 1},
+		},
+		R32: []unicode.Range32{
+			{0x10ead, 0x10ead, 1},
+			{0x10f55, 0x10f59, 1},
+			{0x10f86, 0x10f89, 1},
+			{0x1144b, 0x1144f, 1},
+			{0x1145a, 0x1145b, 1},
+			{0x1145d, 0x1145d, 1},
+			{0x11660, 0x1166c, 1},
+			{0x116b9, 0x116b9, 1},
+			{0x1183b, 0x1183b, 1},
+			{0x11944, 0x11946, 1},
+			{0x119e2, 0x119e2, 1},
+			{0x11a3f, 0x11a46, 1},
+			{0x11a9a, 0x11a9c, 1},
+			{0x11a9e, 0x11aa2, 1},
+			{0x11b00, 0x11b09, 1},
+			{0x11c41, 0x11c45, 1},
+			{0x11c70, 0x11c71, 1},
+			{0x11ef7, 0x11ef8, 1},
+			{0x11f43, 0x11f4f, 1},
+			{0x11fff, 0x11fff, 1},
+			{0x12ff1, 0x12ff2, 1},
+			{0x16e97, 0x16e9a, 1},
+			{0x16fe2, 0x16fe2, 1},
+			{0x1e95e, 0x1e95f, 1},
+		},
+	}
+
+	// punctOnlyHF: P* in HF but no longer in Go (recategorised since).
+	punctOnlyHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x166d, 0x166d, 1},
+		},
+		R32: []unicode.Range32{
+			{0x111c9, 0x111c9, 1},
+		},
+	}
+
+	// markNotHF: Mn in Go but not in HF: survive accent stripping.
+	markNotHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x07fd, 0x07fd, 1},
+			{0x0898, 0x089f, 1},
+			{0x08ca, 0x08e1, 1},
+			{0x09fe, 0x09fe, 1},
+			{0x0afa, 0x0aff, 1},
+			{0x0b55, 0x0b55, 1},
+			{0x0c04, 0x0c04, 1},
+			{0x0c3c, 0x0c3c, 1},
+			{0x0d00, 0x0d00, 1},
+			{0x0d3b, 0x0d3c, 1},
+			{0x0d81, 0x0d81, 1},
+			{0x0eba, 0x0eba, 1},
+			{0x0ece, 0x0ece, 1},
+			{0x180f, 0x180f, 1},
+			{0x1885, 0x1886, 1},
+			{0x1abf, 0x1ace, 1},
+			{0x1df6, 0x1dfb, 1},
+			{0xa82c, 0xa82c, 1},
+			{0xa8c5, 0xa8c5, 1},
+			{0xa8ff, 0xa8ff, 1},
+			{0xa9bd, 0xa9bd, 1},
+		},
+		R32: []unicode.Range32{
+			{0x10d24, 0x10d27, 1},
+			{0x10eab, 0x10eac, 1},
+			{0x10efd, 0x10eff, 1},
+			{0x10f46, 0x10f50, 1},
+			{0x10f82, 0x10f85, 1},
+			{0x11070, 0x11070, 1},
+			{0x11073, 0x11074, 1},
+			{0x110c2, 0x110c2, 1},
+			{0x111c9, 0x111c9, 1},
+			{0x111cf, 0x111cf, 1},
+			{0x1123e, 0x1123e, 1},
+			{0x11241, 0x11241, 1},
+			{0x1133b, 0x1133b, 1},
+			{0x11438, 0x1143f, 1},
+			{0x11442, 0x11444, 1},
+			{0x11446, 0x11446, 1},
+			{0x1145e, 0x1145e, 1},
+			{0x1182f, 0x11837, 1},
+			{0x11839, 0x1183a, 1},
+			{0x1193b, 0x1193c, 1},
+			{0x1193e, 0x1193e, 1},
+			{0x11943, 0x11943, 1},
+			{0x119d4, 0x119d7, 1},
+			{0x119da, 0x119db, 1},
+			{0x119e0, 0x119e0, 1},
+			{0x11a01, 0x11a0a, 1},
+			{0x11a33, 0x11a38, 1},
+			{0x11a3b, 0x11a3e, 1},
+			{0x11a47, 0x11a47, 1},
+			{0x11a51, 0x11a56, 1},
+			{0x11a59, 0x11a5b, 1},
+			{0x11a8a, 0x11a96, 1},
+			{0x11a98, 0x11a99, 1},
+			{0x11c30, 0x11c36, 1},
+			{0x11c38, 0x11c3d, 1},
+			{0x11c3f, 0x11c3f, 1},
+			{0x11c92, 0x11ca7, 1},
+			{0x11caa, 0x11cb0, 1},
+			{0x11cb2, 0x11cb3, 1},
+			{0x11cb5, 0x11cb6, 1},
+			{0x11d31, 0x11d36, 1},
+			{0x11d3a, 0x11d3a, 1},
+			{0x11d3c, 0x11d3d, 1},
+			{0x11d3f, 0x11d45, 1},
+			{0x11d47, 0x11d47, 1},
+			{0x11d90, 0x11d91, 1},
+			{0x11d95, 0x11d95, 1},
+			{0x11d97, 0x11d97, 1},
+			{0x11ef3, 0x11ef4, 1},
+			{0x11f00, 0x11f01, 1},
+			{0x11f36, 0x11f3a, 1},
+			{0x11f40, 0x11f40, 1},
+			{0x11f42, 0x11f42, 1},
+			{0x13440, 0x13440, 1},
+			{0x13447, 0x13455, 1},
+			{0x16f4f, 0x16f4f, 1},
+			{0x16fe4, 0x16fe4, 1},
+			{0x1cf00, 0x1cf2d, 1},
+			{0x1cf30, 0x1cf46, 1},
+			{0x1e000, 0x1e006, 1},
+			{0x1e008, 0x1e018, 1},
+			{0x1e01b, 0x1e021, 1},
+			{0x1e023, 0x1e024, 1},
+			{0x1e026, 0x1e02a, 1},
+			{0x1e08f, 0x1e08f, 1},
+			{0x1e130, 0x1e136, 1},
+			{0x1e2ae, 0x1e2ae, 1},
+			{0x1e2ec, 0x1e2ef, 1},
+			{0x1e4ec, 0x1e4ef, 1},
+			{0x1e944, 0x1e94a, 1},
+		},
+	}
+
+	// markOnlyHF: Mn in HF but no longer in Go.
+	markOnlyHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x1734, 0x1734, 1},
+		},
+	}
+
+	// cccZeroHF: a nonzero canonical combining class in Go but 0 (a starter) in HF's NFD, so HF does not reorder them.
+	cccZeroHF = &unicode.RangeTable{
+		R16: []unicode.Range16{
+			{0x07fd, 0x07fd, 1},
+			{0x0898, 0x089f, 1},
+			{0x08ca, 0x08d3, 1},
+			{0x09fe, 0x09fe, 1},
+			{0x0c3c, 0x0c3c, 1},
+			{0x0d3b, 0x0d3c, 1},
+			{0x0eba, 0x0eba, 1},
+			{0x1715, 0x1715, 1},
+			{0x1abf, 0x1ace, 1},
+			{0x1df6, 0x1dfa, 1},
+			{0xa82c, 0xa82c, 1},
+		},
+		R32: []unicode.Range32{
+			{0x10d24, 0x10d27, 1},
+			{0x10eab, 0x10eac, 1},
+			{0x10efd, 0x10eff, 1},
+			{0x10f46, 0x10f50, 1},
+			{0x10f82, 0x10f85, 1},
+			{0x11070, 0x11070, 1},
+			{0x1133b, 0x1133b, 1},
+			{0x1145e, 0x1145e, 1},
+			{0x11839, 0x1183a, 1},
+			{0x1193d, 0x1193e, 1},
+			{0x11943, 0x11943, 1},
+			{0x119e0, 0x119e0, 1},
+			{0x11a34, 0x11a34, 1},
+			{0x11a47, 0x11a47, 1},
+			{0x11a99, 0x11a99, 1},
+			{0x11d42, 0x11d42, 1},
+			{0x11d44, 0x11d45, 1},
+			{0x11d97, 0x11d97, 1},
+			{0x11f41, 0x11f42, 1},
+			{0x16ff0, 0x16ff1, 1},
+			{0x1e08f, 0x1e08f, 1},
+			{0x1e130, 0x1e136, 1},
+			{0x1e2ae, 0x1e2ae, 1},
+			{0x1e2ec, 0x1e2ef, 1},
+			{0x1e4ec, 0x1e4ef, 1},
+			{0x11938, 0x11938, 1},
+		},
+	}
+)
+
+// noDecompHF reports code points that Go's NFD decomposes but HF's does
+// not, because they were encoded after its tables.
+func noDecompHF(r rune) bool {
+	return r == 0x11938 // DIVES AKURU VOWEL SIGN O (Unicode 13)
+}
+
+// lowerHF returns the lower-case mappings that Rust's Unicode 16 tables
+// have and Go's Unicode 15 tables lack (all Unicode 16 additions).
+func lowerHF(r rune) (rune, bool) {
+	switch {
+	case r == 0x1C89: // CYRILLIC CAPITAL LETTER TJE
+		return 0x1C8A, true
+	case r == 0xA7CB: // LATIN CAPITAL LETTER RAMS HORN
+		return 0x0264, true
+	case r == 0xA7DC: // LATIN CAPITAL LETTER LAMBDA WITH STROKE
+		return 0x019B, true
+	case r == 0xA7CC, r == 0xA7CE, r == 0xA7D2, r == 0xA7D4, r == 0xA7DA:
+		return r + 1, true
+	case r >= 0x10D50 && r <= 0x10D65: // Garay
+		return r + 0x20, true
+	case r >= 0x16EA0 && r <= 0x16EB8: // Beria Erfe
+		return r + 0x1B, true
+	}
+	return 0, false
+}
