@@ -10,11 +10,33 @@ func Supported(l Level) bool {
 	case AVX2:
 		return cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	case AVX512:
-		return cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+		// The AVX-512 level also runs AVX2 code for kernels where 512-bit
+		// vectors do not pay (see implFor), hence the AVX2 requirement.
+		return cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL &&
+			cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	}
 	return false
 }
 
-// implFor returns level l's kernels. Until the assembly lands every level
-// runs the portable code.
-func implFor(Level) impl { return genericImpl }
+// implFor returns level l's kernels.
+func implFor(l Level) impl {
+	switch l {
+	case AVX2:
+		return impl{
+			panel:     avx2Panel,
+			matmul:    matmulAVX2,
+			layerNorm: layerNormVecAVX2,
+			gelu:      geluVecAVX2,
+			attention: attentionVecAVX2,
+		}
+	case AVX512:
+		return impl{
+			panel:     avx512Panel,
+			matmul:    matmulAVX512,
+			layerNorm: layerNormVecAVX2, // memory-bound: 512-bit vectors gain nothing
+			gelu:      geluVecAVX512,
+			attention: attentionVecAVX512,
+		}
+	}
+	return genericImpl()
+}

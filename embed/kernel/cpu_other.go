@@ -5,4 +5,4 @@ package kernel
 // Supported reports whether this CPU can run level l.
 func Supported(l Level) bool { return l == Generic }
 
-func implFor(Level) impl { return genericImpl }
+func implFor(Level) impl { return genericImpl() }
