@@ -21,7 +21,7 @@ import sentence_transformers  # noqa: E402
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
 # Must match benchWords in embed/local_bench_test.go.
-WORDS = """the router sends each request to a model that
+WORDS = """the server sends each request to a model that
 fits the task and keeps a record of how well every route works over time so
 people can see what happens when they change a condition or add an example
 to the list of things it should know about before it makes a choice""".split()

@@ -14,7 +14,7 @@ import (
 // benchWords are single-token words; benchText(n) joins the first n-2 of
 // them (cycling) so that, with [CLS] and [SEP], the text is exactly n tokens.
 // bench/embed_reference.py builds the same texts for sentence-transformers.
-var benchWords = strings.Fields(`the router sends each request to a model that
+var benchWords = strings.Fields(`the server sends each request to a model that
 fits the task and keeps a record of how well every route works over time so
 people can see what happens when they change a condition or add an example
 to the list of things it should know about before it makes a choice`)
@@ -39,8 +39,9 @@ func benchModel(b *testing.B) *Local {
 }
 
 // BenchmarkEmbedSingle times one sentence per call at several lengths and
-// reports the median latency; -cpu 1 and -cpu 2 give the one- and two-core
-// figures (Threads follows GOMAXPROCS).
+// reports the median latency. The model's core budget is GOMAXPROCS when it
+// is loaded, so set the environment variable (GOMAXPROCS=1) for one-core
+// figures; -test.cpu changes it too late.
 func BenchmarkEmbedSingle(b *testing.B) {
 	m := benchModel(b)
 	for _, n := range []int{8, 16, 32, 64, 128, 256} {

@@ -12,7 +12,7 @@ import (
 	"github.com/switchyard-router/switchyard/embed/kernel"
 )
 
-func modelDir(t *testing.T) string {
+func modelDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
 	if dir == "" {
@@ -28,7 +28,9 @@ func modelDir(t *testing.T) string {
 	return dir
 }
 
-func load(t *testing.T) *Model {
+func load(t *testing.T) *Model { return loadB(t) }
+
+func loadB(t testing.TB) *Model {
 	t.Helper()
 	k, err := kernel.New(kernel.Best())
 	if err != nil {

@@ -87,12 +87,14 @@ func (m *Model) Forward(ctx context.Context, seqs [][]int32, threads int) ([][]f
 	ws := m.spaces.get(tokens, h, m.cfg.Intermediate, maxLen, threads)
 	defer m.spaces.put(ws)
 
+	tm := newTeam(threads)
+	defer tm.stop()
 	m.embedTokens(ws.x, seqs)
 	for li := range m.layers {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m.layer(&m.layers[li], ws, seqs, tokens, threads)
+		m.layer(&m.layers[li], ws, seqs, tokens, tm)
 	}
 	return m.pool(ws.x, seqs), nil
 }
@@ -116,16 +118,16 @@ func (m *Model) embedTokens(x []float32, seqs [][]int32) {
 	m.k.LayerNorm(x, nil, row, h, m.lnG, m.lnB, m.eps)
 }
 
-func (m *Model) layer(l *layer, ws *workspace, seqs [][]int32, tokens, threads int) {
+func (m *Model) layer(l *layer, ws *workspace, seqs [][]int32, tokens int, tm *team) {
 	h, heads := m.cfg.Hidden, m.cfg.Heads
-	m.matmul(ws.qkv, ws.x, tokens, l.qkv, l.qkvBias, threads)
+	m.matmul(ws.qkv, ws.x, tokens, l.qkv, l.qkvBias, tm)
 
 	// Attention, one sequence at a time; sequences are split across threads.
 	offsets := make([]int, len(seqs)+1)
 	for i, s := range seqs {
 		offsets[i+1] = offsets[i] + len(s)
 	}
-	parallel(min(threads, len(seqs)), len(seqs), func(t, lo, hi int) {
+	tm.run(len(seqs), func(t, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a, b := offsets[i], offsets[i+1]
 			n := b - a
@@ -133,69 +135,40 @@ func (m *Model) layer(l *layer, ws *workspace, seqs [][]int32, tokens, threads i
 		}
 	})
 
-	m.matmul(ws.tmp, ws.ctx, tokens, l.attnOut, l.attnOutBias, threads)
-	m.layerNorm(ws.tmp, ws.x, tokens, l.ln1G, l.ln1B, threads)
+	m.matmul(ws.tmp, ws.ctx, tokens, l.attnOut, l.attnOutBias, tm)
+	m.layerNorm(ws.tmp, ws.x, tokens, l.ln1G, l.ln1B, tm)
 	ws.x, ws.tmp = ws.tmp, ws.x
 
-	m.matmul(ws.inter, ws.x, tokens, l.inter, l.interBias, threads)
+	m.matmul(ws.inter, ws.x, tokens, l.inter, l.interBias, tm)
 	in := m.cfg.Intermediate
-	parallel(rowThreads(threads, tokens*in), tokens, func(_, lo, hi int) {
+	tm.run(tokens, func(_, lo, hi int) {
 		m.k.GELU(ws.inter[lo*in : hi*in])
 	})
-	m.matmul(ws.tmp, ws.inter, tokens, l.out, l.outBias, threads)
-	m.layerNorm(ws.tmp, ws.x, tokens, l.ln2G, l.ln2B, threads)
+	m.matmul(ws.tmp, ws.inter, tokens, l.out, l.outBias, tm)
+	m.layerNorm(ws.tmp, ws.x, tokens, l.ln2G, l.ln2B, tm)
 	ws.x, ws.tmp = ws.tmp, ws.x
 }
 
-// parallelFLOPs is the work below which a product runs on one goroutine:
-// under about 2 MFLOP the fork/join costs more than the second core gives.
-const parallelFLOPs = 2 << 20
+// serialFLOPs is the work below which a product stays on one goroutine:
+// splitting it would leave each thread too little to hide the hand-off.
+const serialFLOPs = 1 << 20
 
-func (m *Model) matmul(c, a []float32, rows int, w *kernel.Packed, bias []float32, threads int) {
+func (m *Model) matmul(c, a []float32, rows int, w *kernel.Packed, bias []float32, tm *team) {
 	panels := w.Panels()
-	if threads == 1 || 2*rows*w.N*w.K < parallelFLOPs {
+	if 2*rows*w.N*w.K < serialFLOPs {
 		m.k.MatMul(c, a, rows, w, bias, 0, panels)
 		return
 	}
-	parallel(min(threads, panels), panels, func(_, lo, hi int) {
+	tm.run(panels, func(_, lo, hi int) {
 		m.k.MatMul(c, a, rows, w, bias, lo, hi)
 	})
 }
 
-func (m *Model) layerNorm(x, res []float32, rows int, g, b []float32, threads int) {
+func (m *Model) layerNorm(x, res []float32, rows int, g, b []float32, tm *team) {
 	h := m.cfg.Hidden
-	parallel(rowThreads(threads, rows*h), rows, func(_, lo, hi int) {
+	tm.run(rows, func(_, lo, hi int) {
 		m.k.LayerNorm(x[lo*h:hi*h], res[lo*h:hi*h], hi-lo, h, g, b, m.eps)
 	})
-}
-
-// rowThreads picks how many threads an element-wise op over n values uses.
-func rowThreads(threads, n int) int {
-	if n < 1<<16 {
-		return 1
-	}
-	return threads
-}
-
-// parallel splits [0, n) into up to threads contiguous chunks and runs
-// fn(thread, lo, hi) for each, the first on the calling goroutine. It
-// returns when all are done.
-func parallel(threads, n int, fn func(t, lo, hi int)) {
-	if threads <= 1 || n <= 1 {
-		fn(0, 0, n)
-		return
-	}
-	threads = min(threads, n)
-	var wg sync.WaitGroup
-	for t := 1; t < threads; t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(t, t*n/threads, (t+1)*n/threads)
-		}()
-	}
-	fn(0, 0, n/threads)
-	wg.Wait()
 }
 
 // pool averages each sequence's hidden states and normalises the result to
