@@ -15,30 +15,12 @@ import (
 
 	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/embed/modeltest"
 )
-
-// modelDir finds the installed model: $SWITCHYARD_MODEL_DIR, else the
-// default models root. A missing model fails the test (it must not pass by
-// skipping), saying how to install it.
-func modelDir(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
-	if dir == "" {
-		root, err := modelstore.Root(os.Getenv)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dir = modelstore.MiniLM().Dir(root)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
-		tb.Fatalf("the embedding model is not installed in %s: run bash scripts/fetch-model.sh", dir)
-	}
-	return dir
-}
 
 func openModel(tb testing.TB, opts LocalOptions) *Local {
 	tb.Helper()
-	m, err := NewLocal(context.Background(), modelDir(tb), modelstore.MiniLM(), opts)
+	m, err := NewLocal(context.Background(), modeltest.Dir(tb), modelstore.MiniLM(), opts)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,24 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// modelDir finds the installed model the way the tests of embed do.
-func modelDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
-	if dir == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			cache = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		dir = filepath.Join(cache, "switchyard", "models", "all-MiniLM-L6-v2")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
-		t.Fatalf("the embedding model is not installed in %s: run bash scripts/fetch-model.sh", dir)
-	}
-	return dir
-}
+	"github.com/switchyard-router/switchyard/embed/modeltest"
+)
 
 type result struct {
 	code           int
@@ -52,7 +37,7 @@ func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) 
 func modelsRootOf(t *testing.T) string {
 	t.Helper()
 	root := t.TempDir()
-	if err := os.Symlink(modelDir(t), filepath.Join(root, "all-MiniLM-L6-v2")); err != nil {
+	if err := os.Symlink(modeltest.Dir(t), filepath.Join(root, "all-MiniLM-L6-v2")); err != nil {
 		t.Fatal(err)
 	}
 	return root
@@ -141,7 +126,7 @@ func TestEmbedRejectsBadArguments(t *testing.T) {
 }
 
 func TestCorruptFileIsRefusedWithBothHashes(t *testing.T) {
-	src := modelDir(t)
+	src := modeltest.Dir(t)
 	root := t.TempDir()
 	dir := filepath.Join(root, "all-MiniLM-L6-v2")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -170,7 +155,7 @@ func TestCorruptFileIsRefusedWithBothHashes(t *testing.T) {
 
 func TestModelPullFromDirectoryThenVerifyAndList(t *testing.T) {
 	root := t.TempDir()
-	r := runCmd(t, nil, "", "model", "pull", "--from", modelDir(t), "--models", root)
+	r := runCmd(t, nil, "", "model", "pull", "--from", modeltest.Dir(t), "--models", root)
 	if r.code != 0 {
 		t.Fatalf("pull: exit %d: %s", r.code, r.stderr)
 	}

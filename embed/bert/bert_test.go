@@ -10,23 +10,8 @@ import (
 	"testing"
 
 	"github.com/switchyard-router/switchyard/embed/kernel"
+	"github.com/switchyard-router/switchyard/embed/modeltest"
 )
-
-func modelDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
-	if dir == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			cache = filepath.Join(os.Getenv("HOME"), ".cache")
-		}
-		dir = filepath.Join(cache, "switchyard", "models", "all-MiniLM-L6-v2")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "model.safetensors")); err != nil {
-		t.Fatalf("the embedding model is not installed in %s: run bash scripts/fetch-model.sh", dir)
-	}
-	return dir
-}
 
 func load(t *testing.T) *Model { return loadB(t) }
 
@@ -36,7 +21,7 @@ func loadB(t testing.TB) *Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Load(modelDir(t), 256, k)
+	m, err := Load(modeltest.Dir(t), 256, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +142,7 @@ func TestForwardHonoursCancellation(t *testing.T) {
 
 func TestLoadReportsMissingWeights(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := os.ReadFile(filepath.Join(modelDir(t), "config.json"))
+	cfg, err := os.ReadFile(filepath.Join(modeltest.Dir(t), "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +153,7 @@ func TestLoadReportsMissingWeights(t *testing.T) {
 	if _, err := Load(dir, 256, k); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
 		t.Fatalf("err = %v, want one naming model.safetensors", err)
 	}
-	if _, err := Load(modelDir(t), 600, k); err == nil || !strings.Contains(err.Error(), "max sequence") {
+	if _, err := Load(modeltest.Dir(t), 600, k); err == nil || !strings.Contains(err.Error(), "max sequence") {
 		t.Fatalf("maxSeq 600: err = %v, want a max sequence error", err)
 	}
 }

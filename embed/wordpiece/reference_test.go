@@ -7,36 +7,13 @@ import (
 	"slices"
 	"sync"
 	"testing"
-)
 
-// modelDir locates the installed all-MiniLM-L6-v2 files the way every
-// switchyard test does: $SWITCHYARD_MODEL_DIR, else
-// $XDG_CACHE_HOME/switchyard/models/all-MiniLM-L6-v2 with XDG_CACHE_HOME
-// defaulting to $HOME/.cache. A missing model fails the test rather than
-// skipping it, so CI cannot go green without exercising the real files.
-func modelDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("SWITCHYARD_MODEL_DIR")
-	if dir == "" {
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				t.Fatalf("locate model: %v; set SWITCHYARD_MODEL_DIR or run `bash scripts/fetch-model.sh`", err)
-			}
-			cache = filepath.Join(home, ".cache")
-		}
-		dir = filepath.Join(cache, "switchyard", "models", "all-MiniLM-L6-v2")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err != nil {
-		t.Fatalf("all-MiniLM-L6-v2 is not installed at %s (%v); run `bash scripts/fetch-model.sh`", dir, err)
-	}
-	return dir
-}
+	"github.com/switchyard-router/switchyard/embed/modeltest"
+)
 
 func loadModel(t testing.TB, file string) *Tokenizer {
 	t.Helper()
-	tok, err := Load(filepath.Join(modelDir(t), file))
+	tok, err := Load(filepath.Join(modeltest.Dir(t), file))
 	if err != nil {
 		t.Fatal(err)
 	}
