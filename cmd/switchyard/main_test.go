@@ -199,3 +199,13 @@ func cosine(a, b []float64) float64 {
 	}
 	return d
 }
+
+func TestPullFromUnreachableHubSuggestsTheOfflineRoute(t *testing.T) {
+	// A hub address nothing listens on: the pull fails fast and says what
+	// to do instead.
+	vars := map[string]string{"HF_ENDPOINT": "http://127.0.0.1:1"}
+	r := runCmd(t, vars, "", "model", "pull", "--models", t.TempDir())
+	if r.code == 0 || !strings.Contains(r.stderr, "bash scripts/fetch-model.sh") || !strings.Contains(r.stderr, "--from PATH") {
+		t.Fatalf("exit %d, stderr %q; want a failure that suggests the offline route", r.code, r.stderr)
+	}
+}

