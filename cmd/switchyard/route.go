@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+func routeCmd(e env) *cobra.Command {
+	var (
+		cf     configFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "route [--config F] [--json] TEXT",
+		Short: "Show which route a message would take, and why",
+		Long: "route embeds TEXT as a user message, scores it against every route and\n" +
+			"prints the decision: the route, its score, every route's score, the\n" +
+			"target chain, and how long the decision took. No upstream is called.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, _, err := cf.load(cmd, e)
+			if err != nil {
+				return err
+			}
+			hc := &http.Client{}
+			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, hc, cf.models)
+			if err != nil {
+				return err
+			}
+			defer closeEmb()
+			rt, err := buildRouting(cmd.Context(), cfg, e, hc, emb)
+			if err != nil {
+				return err
+			}
+			text := strings.Join(args, " ")
+			req := &providers.Request{Messages: []providers.Message{{Role: "user", Parts: []providers.Part{{Type: "text", Text: text}}}}}
+			d, err := rt.router.Decide(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(e.stdout).Encode(decisionJSON(d))
+			}
+			printDecision(e, d)
+			return nil
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decision as one JSON object")
+	return cmd
+}
+
+type routeScore struct {
+	Route     string  `json:"route"`
+	Score     float64 `json:"score"`
+	Threshold float64 `json:"threshold"`
+	Nearest   string  `json:"nearest"`
+}
+
+type decisionOut struct {
+	Route     string       `json:"route"`
+	DecidedBy string       `json:"decided_by"`
+	Score     float64      `json:"score"`
+	Margin    float64      `json:"margin"`
+	Fallback  string       `json:"fallback,omitempty"`
+	Scores    []routeScore `json:"scores"`
+	Targets   []string     `json:"targets"`
+	TookMS    float64      `json:"took_ms"`
+}
+
+func decisionJSON(d router.Decision) decisionOut {
+	out := decisionOut{Route: d.Route, DecidedBy: d.DecidedBy, Score: d.Score, Fallback: d.Fallback,
+		TookMS: float64(d.Took.Microseconds()) / 1000, Scores: []routeScore{}, Targets: []string{}}
+	if d.Match != nil {
+		out.Margin = d.Match.Margin
+		for _, s := range d.Match.Scores {
+			out.Scores = append(out.Scores, routeScore{s.Route, s.Score, s.Threshold, s.Nearest})
+		}
+	}
+	if d.Chain != nil {
+		for _, t := range d.Chain.Targets {
+			out.Targets = append(out.Targets, t.Name)
+		}
+	}
+	return out
+}
+
+func printDecision(e env, d router.Decision) {
+	o := decisionJSON(d)
+	fmt.Fprintf(e.stdout, "route: %s (%s, score %.3f, margin %.3f, %.2f ms)\n", o.Route, o.DecidedBy, o.Score, o.Margin, o.TookMS)
+	if o.Fallback != "" {
+		fmt.Fprintf(e.stdout, "why:   %s\n", o.Fallback)
+	}
+	fmt.Fprintf(e.stdout, "chain: %s\n\n", strings.Join(o.Targets, " -> "))
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUTE\tSCORE\tTHRESHOLD\tNEAREST")
+	for _, s := range o.Scores {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%q\n", s.Route, s.Score, s.Threshold, s.Nearest)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/switchyard-router/switchyard/classifier"
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/ollama"
+	"github.com/switchyard-router/switchyard/providers/openai"
+	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+// serving is everything one configuration builds: what the proxy serves
+// and what must be closed when it is replaced.
+type serving struct {
+	proxy  *proxy.Runtime
+	router *router.Router
+	embed  embed.Embedder
+	close  func() error
+}
+
+// upstreamClient is shared by every provider: no Timeout (it would cut
+// long streams; deadlines come from contexts), generous idle pooling so a
+// busy route reuses its connections.
+func upstreamClient() *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t}
+}
+
+// buildEmbedder makes the configured embedder, wrapped in the query cache.
+func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Client, models string) (embed.Embedder, func() error, error) {
+	ec := cfg.Embedder
+	nop := func() error { return nil }
+	var (
+		base  embed.Embedder
+		close = nop
+	)
+	switch ec.Kind {
+	case "local":
+		m, ok := modelstore.Lookup(ec.Model)
+		if !ok {
+			return nil, nil, fmt.Errorf("embedder: unknown local model %q (built in: %s)", ec.Model, modelstore.MiniLMName)
+		}
+		root, err := modelsRoot(models, e)
+		if err != nil {
+			return nil, nil, err
+		}
+		local, err := embed.NewLocal(ctx, m.Dir(root), m, embed.LocalOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		base, close = local, local.Close
+	case "ollama":
+		o, err := embed.NewOllama(ec.URL, ec.Model, hc, embed.RemoteOptions{Timeout: ec.Timeout})
+		if err != nil {
+			return nil, nil, err
+		}
+		base = o
+	case "openai":
+		o, err := embed.NewOpenAI(ec.URL, ec.Model, e.getenv(ec.APIKeyEnv), hc, embed.RemoteOptions{Timeout: ec.Timeout})
+		if err != nil {
+			return nil, nil, err
+		}
+		base = o
+	default:
+		return nil, nil, fmt.Errorf("embedder: unknown kind %q", ec.Kind)
+	}
+	return embed.NewCached(base, ec.CacheSize), close, nil
+}
+
+// buildRuntime turns a validated config into the serving state. It is the
+// only provider registry: adding a dialect means a case here.
+func buildRuntime(ctx context.Context, cfg *config.Config, e env, models string) (*serving, error) {
+	hc := upstreamClient()
+	emb, closeEmb, err := buildEmbedder(ctx, cfg, e, hc, models)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := buildRouting(ctx, cfg, e, hc, emb)
+	if err != nil {
+		closeEmb()
+		return nil, err
+	}
+	rt.close = closeEmb
+	return rt, nil
+}
+
+func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]providers.Provider, error) {
+	out := make(map[string]providers.Provider, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		key := p.APIKey
+		if p.APIKeyEnv != "" {
+			key = e.getenv(p.APIKeyEnv)
+		}
+		switch p.Kind {
+		case "openai":
+			c := openai.New(p.Name, p.BaseURL, key, hc)
+			c.Timeout = p.Timeout
+			c.Headers = make(http.Header)
+			for k, v := range p.Headers {
+				c.Headers.Set(k, v)
+			}
+			for k, name := range p.HeadersEnv {
+				// An unset variable sends no header rather than an empty one.
+				if v := e.getenv(name); v != "" {
+					c.Headers.Set(k, v)
+				}
+			}
+			out[p.Name] = c
+		case "ollama":
+			c := ollama.New(p.Name, p.BaseURL, hc)
+			c.Timeout = p.Timeout
+			out[p.Name] = c
+		default:
+			return nil, fmt.Errorf("providers[%s]: unknown kind %q", p.Name, p.Kind)
+		}
+	}
+	return out, nil
+}
+
+// buildRouting builds providers, chains, the route index and the router.
+func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Client, emb embed.Embedder) (*serving, error) {
+	provs, err := buildProviders(cfg, e, hc)
+	if err != nil {
+		return nil, err
+	}
+	chainOf := func(ts []config.Target) *providers.Chain {
+		c := &providers.Chain{Retries: cfg.Routing.MaxRetries}
+		for _, t := range ts {
+			c.Targets = append(c.Targets, providers.Target{Name: t.Provider + "/" + t.Model, Provider: provs[t.Provider], Model: t.Model})
+		}
+		return c
+	}
+
+	var (
+		routes  []router.Route
+		indexed []classifier.Route
+		infos   []proxy.ModelInfo
+	)
+	for _, r := range cfg.Routes {
+		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf(r.Targets)})
+		infos = append(infos, proxy.ModelInfo{ID: r.Name, OwnedBy: "switchyard"})
+		th := cfg.Routing.Threshold
+		if r.Threshold != nil {
+			th = *r.Threshold
+		}
+		indexed = append(indexed, classifier.Route{Name: r.Name, Condition: r.Condition, Examples: r.Examples, Threshold: th})
+	}
+
+	// Explicit models: aliases first, then every model a provider is said
+	// to serve (in its models list or as a route target), each served by
+	// all the providers that have it, in config order.
+	served := map[string][]config.Target{}
+	var order []string
+	add := func(name string, t config.Target) {
+		for _, have := range served[name] {
+			if have == t {
+				return
+			}
+		}
+		if _, ok := served[name]; !ok {
+			order = append(order, name)
+		}
+		served[name] = append(served[name], t)
+	}
+	for _, p := range cfg.Providers {
+		for _, m := range p.Models {
+			add(m, config.Target{Provider: p.Name, Model: m})
+		}
+	}
+	for _, r := range cfg.Routes {
+		for _, t := range r.Targets {
+			add(t.Model, t)
+		}
+	}
+	modelChains := make(map[string]*providers.Chain, len(served)+len(cfg.Aliases))
+	for _, name := range slices.Sorted(maps.Keys(cfg.Aliases)) {
+		modelChains[name] = chainOf(cfg.Aliases[name])
+		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: "switchyard"})
+	}
+	for _, name := range order {
+		if _, alias := modelChains[name]; alias {
+			continue
+		}
+		modelChains[name] = chainOf(served[name])
+		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: served[name][0].Provider})
+	}
+
+	var cls router.Classifier
+	if len(indexed) > 0 {
+		c, err := classifier.New(ctx, indexed, emb.Embed, classifier.Options{TopK: cfg.Routing.TopK, Aggregation: cfg.Routing.Aggregation})
+		if err != nil {
+			return nil, fmt.Errorf("build route index: %w", err)
+		}
+		cls = c
+	}
+	rtr, err := router.New(cls, router.Options{
+		Routes:       routes,
+		DefaultRoute: cfg.DefaultRoute,
+		Models:       modelChains,
+		Turns:        cfg.Routing.Turns,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &serving{
+		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos},
+		router: rtr,
+		embed:  emb,
+	}, nil
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/proxy"
+)
+
+// configFlags are shared by the commands that read the config.
+type configFlags struct {
+	path   string
+	models string
+}
+
+func (f *configFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
+	cmd.Flags().StringVar(&f.models, "models", "", "models directory for the local embedder")
+}
+
+func (f *configFlags) resolve(e env) (string, error) {
+	if f.path != "" {
+		return f.path, nil
+	}
+	return config.DefaultPath(e.getenv)
+}
+
+// load reads and validates the config; flags the user set override it.
+func (f *configFlags) load(cmd *cobra.Command, e env) (*config.Config, string, error) {
+	path, err := f.resolve(e)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(path, e.environ, cmd.Flags())
+	if err != nil {
+		return nil, path, err
+	}
+	return cfg, path, nil
+}
+
+func serveCmd(e env) *cobra.Command {
+	var cf configFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the router (OpenAI-compatible API)",
+		Long: "serve routes POST /v1/chat/completions requests that name no model (or\n" +
+			"\"auto\") to the best-matching route's provider chain. With no config file\n" +
+			"it writes a commented example to the default path and serves that.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, err := cf.resolve(e)
+			if err != nil {
+				return err
+			}
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				if err := config.WriteExample(path); err != nil {
+					return fmt.Errorf("write an example config: %w", err)
+				}
+				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a commented example to %s (edit it, then restart)\n", path)
+			}
+			cfg, _, err := cf.load(cmd, e)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			return serve(cmd.Context(), cfg, e, cf.models, log)
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().String("listen", "", "address to listen on (overrides the config's listen)")
+	return cmd
+}
+
+// serve runs the server until ctx is done, then drains in-flight requests
+// (streams included) for the configured grace period.
+func serve(ctx context.Context, cfg *config.Config, e env, models string, log zerolog.Logger) error {
+	start := time.Now()
+	rt, err := buildRuntime(ctx, cfg, e, models)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	srv := proxy.NewServer(log, rt.proxy)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		// No WriteTimeout: it would cut long streams. Deadlines come from
+		// the upstream timeouts and the client's own cancellation.
+		ErrorLog: nil,
+	}
+	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.router.Routes()).
+		Str("embedder", rt.embed.ID()).Dur("startup", time.Since(start)).Msg("listening")
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Dur("grace", cfg.Server.ShutdownGrace).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("grace period over; closing remaining connections")
+		hs.Close()
+	}
+	<-served
+	return nil
+}
+
+func newLogger(level, format string, w io.Writer) zerolog.Logger {
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+	}
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}

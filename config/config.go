@@ -1,0 +1,230 @@
+// Package config owns switchyard's configuration: the typed Config, its
+// defaults, loading it from a file (YAML, JSON or a MAS router file) with
+// SWITCHYARD_* environment and command-line overrides, validating it, and
+// printing it with secrets masked. It is the only package that imports
+// koanf, and only cmd imports it: every other package takes plain
+// constructor arguments.
+//
+// Secrets are configured by environment variable name (api_key_env), and
+// cmd resolves them. The one exception is a MAS file, which holds a literal
+// key; it is kept in Provider.APIKey, which no file can set, and is never
+// printed.
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Kinds of embedder (Embedder.Kind).
+const (
+	EmbedderLocal  = "local"  // the in-process model
+	EmbedderOllama = "ollama" // an Ollama server's /api/embed
+	EmbedderOpenAI = "openai" // an OpenAI-compatible /embeddings endpoint
+)
+
+// Kinds of provider (Provider.Kind). anthropic is planned.
+const (
+	ProviderOpenAI = "openai" // any OpenAI-compatible chat completions API
+	ProviderOllama = "ollama" // Ollama's native /api/chat
+)
+
+// Routing.Aggregation values.
+const (
+	AggregateMax  = "max"
+	AggregateMean = "mean"
+)
+
+// AutoModel is the model name that asks for semantic routing; no route or
+// alias may take it.
+const AutoModel = "auto"
+
+// Config is the whole configuration. Durations are Go duration strings in
+// files ("120s", "1m30s"); sizes are plain integers in bytes.
+type Config struct {
+	// Listen is the address the HTTP server binds, host:port. Default
+	// 127.0.0.1:8080; ":8080" listens on every interface.
+	Listen string `koanf:"listen" yaml:"listen"`
+
+	// Embedder turns request text and route utterances into vectors.
+	Embedder Embedder `koanf:"embedder" yaml:"embedder"`
+
+	// Providers are the upstream LLM APIs, referenced by name from targets.
+	Providers []Provider `koanf:"providers" yaml:"providers"`
+
+	// Routes are matched, in no particular order, against each request
+	// that names no model (or "auto"); the best score that clears its
+	// route's threshold wins.
+	Routes []Route `koanf:"routes" yaml:"routes"`
+
+	// DefaultRoute names the route taken when no route clears its
+	// threshold. Required when any route exists.
+	DefaultRoute string `koanf:"default_route" yaml:"default_route"`
+
+	// Aliases are public model names, each served by a chain of targets
+	// tried in order: a client asking for "fast" gets the alias's chain
+	// instead of routing.
+	Aliases map[string][]Target `koanf:"aliases" yaml:"aliases,omitempty"`
+
+	// Routing tunes classification and failover.
+	Routing Routing `koanf:"routing" yaml:"routing"`
+
+	// Server tunes the HTTP server.
+	Server Server `koanf:"server" yaml:"server"`
+
+	// Log configures the process log.
+	Log Log `koanf:"log" yaml:"log"`
+}
+
+// Embedder configures the text embedder.
+type Embedder struct {
+	// Kind is local, ollama or openai. Default local.
+	Kind string `koanf:"kind" yaml:"kind"`
+	// Model is the embedding model. Default all-MiniLM-L6-v2 (for local);
+	// required for ollama and openai.
+	Model string `koanf:"model" yaml:"model"`
+	// URL is the server's base URL: required for ollama
+	// (http://127.0.0.1:11434) and openai (https://api.openai.com/v1);
+	// unused by local.
+	URL string `koanf:"url" yaml:"url,omitempty"`
+	// APIKeyEnv names the environment variable holding the API key (openai
+	// only; empty sends no key).
+	APIKeyEnv string `koanf:"api_key_env" yaml:"api_key_env,omitempty"`
+	// Timeout bounds one remote embedding call. Default 30s; 0 means no
+	// bound beyond the request's own.
+	Timeout time.Duration `koanf:"timeout" yaml:"timeout"`
+	// CacheSize is how many query embeddings an LRU keeps (entries, not
+	// bytes). Default 4096; 0 disables the cache.
+	CacheSize int `koanf:"cache_size" yaml:"cache_size"`
+}
+
+// Provider is one upstream LLM API.
+type Provider struct {
+	// Name identifies the provider in targets; unique and required.
+	Name string `koanf:"name" yaml:"name"`
+	// Kind is the wire dialect: openai or ollama.
+	Kind string `koanf:"kind" yaml:"kind"`
+	// BaseURL is the API root, e.g. https://api.openai.com/v1 or
+	// http://127.0.0.1:11434. Required.
+	BaseURL string `koanf:"base_url" yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the API key; empty
+	// sends no key. The name is configured, never the key.
+	APIKeyEnv string `koanf:"api_key_env" yaml:"api_key_env,omitempty"`
+	// APIKey is a literal key, set only by a MAS file (which carries one).
+	// No config key reaches it, it is never printed (Provider formats it
+	// masked, Effective shows at most its last 4 characters), and
+	// APIKeyEnv, when set, wins.
+	APIKey string `koanf:"-" yaml:"-" json:"-"`
+	// Timeout bounds one upstream call, streams included. Default 0: no
+	// bound beyond the client's own cancellation.
+	Timeout time.Duration `koanf:"timeout" yaml:"timeout,omitempty"`
+	// Models are further model names the provider serves, so a client may
+	// ask for them by name (route targets' models count already).
+	Models []string `koanf:"models" yaml:"models,omitempty"`
+	// Headers are sent with every upstream request, e.g.
+	// {OpenAI-Organization: org-123}. Put secrets in HeadersEnv instead.
+	Headers map[string]string `koanf:"headers" yaml:"headers,omitempty"`
+	// HeadersEnv maps a header to the environment variable holding its
+	// value, for secret headers: {X-Api-Token: GATEWAY_TOKEN}.
+	HeadersEnv map[string]string `koanf:"headers_env" yaml:"headers_env,omitempty"`
+}
+
+// Format prints the provider with APIKey masked, for every verb, so that
+// a stray %v or %+v of a Config cannot leak a MAS key into a log.
+func (p Provider) Format(f fmt.State, verb rune) {
+	type provider Provider // no methods, so no recursion
+	q := provider(p)
+	q.APIKey = mask(p.APIKey)
+	fmt.Fprintf(f, fmt.FormatString(f, verb), q)
+}
+
+// Route is a natural-language condition and the chain that serves it.
+type Route struct {
+	// Name identifies the route (X-Route header, default_route, and as a
+	// model name clients may ask for). Unique, required, not "auto".
+	Name string `koanf:"name" yaml:"name"`
+	// Condition describes in plain language what the route is for:
+	// "programming, code examples, debugging".
+	Condition string `koanf:"condition" yaml:"condition,omitempty"`
+	// Examples are utterances the route should match, embedded alongside
+	// the condition. Optional. A route with neither condition nor examples
+	// is reached only as default_route or by name.
+	Examples []string `koanf:"examples" yaml:"examples,omitempty"`
+	// Threshold is the minimum cosine score (-1 to 1) for the route to
+	// match. Unset (nil) means routing.threshold.
+	Threshold *float64 `koanf:"threshold" yaml:"threshold,omitempty"`
+	// Targets are tried in order; at least one.
+	Targets []Target `koanf:"targets" yaml:"targets"`
+}
+
+// Target is one model at one provider.
+type Target struct {
+	Provider string `koanf:"provider" yaml:"provider"` // a Provider.Name
+	Model    string `koanf:"model" yaml:"model"`       // the upstream model name
+}
+
+// Routing tunes classification and failover.
+type Routing struct {
+	// Threshold is the default minimum cosine score (-1 to 1) for a route
+	// to match. Default 0.35.
+	Threshold float64 `koanf:"threshold" yaml:"threshold"`
+	// Aggregation turns a route's top_k utterance scores into its score:
+	// max or mean. Default max.
+	Aggregation string `koanf:"aggregation" yaml:"aggregation"`
+	// TopK is how many of a route's nearest utterances are aggregated.
+	// Default 5.
+	TopK int `koanf:"top_k" yaml:"top_k"`
+	// MaxRetries is the number of extra attempts per target after a
+	// retryable failure, before moving to the next target. Default 2.
+	MaxRetries int `koanf:"max_retries" yaml:"max_retries"`
+	// Turns is how many of the last user turns are embedded to route a
+	// conversation. Default 1.
+	Turns int `koanf:"turns" yaml:"turns"`
+}
+
+// Server tunes the HTTP server.
+type Server struct {
+	// MaxBodyBytes bounds a request body, in bytes. Default 4 MiB (4194304).
+	MaxBodyBytes int64 `koanf:"max_body_bytes" yaml:"max_body_bytes"`
+	// ShutdownGrace is how long in-flight requests (streams included) may
+	// run after a shutdown signal. Default 30s.
+	ShutdownGrace time.Duration `koanf:"shutdown_grace" yaml:"shutdown_grace"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout" yaml:"read_header_timeout"`
+}
+
+// Log configures the process log.
+type Log struct {
+	// Level is trace, debug, info, warn or error. Default info.
+	Level string `koanf:"level" yaml:"level"`
+	// Format is json (one object per line) or console (for people).
+	// Default json.
+	Format string `koanf:"format" yaml:"format"`
+}
+
+// Default returns the configuration used for every key a file, the
+// environment and the flags leave out. It has no providers or routes.
+func Default() *Config {
+	return &Config{
+		Listen: "127.0.0.1:8080",
+		Embedder: Embedder{
+			Kind:      EmbedderLocal,
+			Model:     "all-MiniLM-L6-v2",
+			Timeout:   30 * time.Second,
+			CacheSize: 4096,
+		},
+		Routing: Routing{
+			Threshold:   0.35,
+			Aggregation: AggregateMax,
+			TopK:        5,
+			MaxRetries:  2,
+			Turns:       1,
+		},
+		Server: Server{
+			MaxBodyBytes:      4 << 20,
+			ShutdownGrace:     30 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second,
+		},
+		Log: Log{Level: "info", Format: "json"},
+	}
+}

@@ -1,0 +1,189 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Example returns a commented example config that loads and validates as
+// it is. It mentions every key.
+func Example() []byte {
+	return []byte(example)
+}
+
+// WriteExample writes Example to path, creating its directory. It never
+// overwrites: if path exists the error wraps fs.ErrExist.
+func WriteExample(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("config: write example: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("config: write example: %w", err)
+	}
+	if _, err := f.Write(Example()); err != nil {
+		f.Close()
+		return fmt.Errorf("config: write example: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("config: write example: %w", err)
+	}
+	return nil
+}
+
+const example = `# switchyard configuration.
+#
+# Clients send OpenAI chat completions with no model (or model "auto");
+# switchyard embeds the conversation, scores it against every route below
+# and forwards it to the best route's targets, in order, until one answers.
+# A client may also ask for a route, an alias or a provider's model by name.
+#
+# Every key may be left out: it keeps the default shown here. Durations are
+# Go duration strings ("30s", "2m", "1h30m"); sizes are bytes.
+#
+# Environment overrides: SWITCHYARD_ + the key in upper case, "__" between
+# levels: SWITCHYARD_LISTEN=:9000, SWITCHYARD_ROUTING__TOP_K=3,
+# SWITCHYARD_LOG__LEVEL=debug. Flags win over both: --listen :9000.
+#
+# Check a config with:  switchyard config check --config FILE
+
+# Address to serve the OpenAI-compatible API on, host:port.
+# ":8080" listens on every interface.
+listen: 127.0.0.1:8080
+
+# The embedder turns text into vectors for routing.
+embedder:
+  # local:  the built-in model, in-process, offline (default).
+  # ollama: an Ollama server (needs url and model).
+  # openai: an OpenAI-compatible /embeddings API (needs url and model).
+  kind: local
+  model: all-MiniLM-L6-v2
+  # For ollama or openai only, e.g. http://127.0.0.1:11434 or
+  # https://api.openai.com/v1:
+  # url: https://api.openai.com/v1
+  # For openai only: the NAME of the environment variable holding the key.
+  # api_key_env: OPENAI_API_KEY
+  # Bound on one remote embedding call; 0 = none.
+  timeout: 30s
+  # Query embeddings kept in memory (LRU entries); 0 disables the cache.
+  cache_size: 4096
+
+# Upstream LLM APIs. Targets refer to them by name.
+providers:
+  - name: openai
+    kind: openai                     # openai (any compatible API) or ollama
+    base_url: https://api.openai.com/v1
+    # The NAME of the environment variable holding the API key, never the
+    # key itself. Leave out to send no key.
+    api_key_env: OPENAI_API_KEY
+    # Bound on one upstream call, streams included; 0 or absent = none.
+    timeout: 120s
+    # More models clients may ask for by name (route targets count already).
+    models: [gpt-4o-mini, o3-mini]
+    # Extra headers on every upstream request.
+    headers:
+      X-Title: switchyard
+    # Secret headers: header name -> NAME of the environment variable
+    # holding its value.
+    headers_env:
+      OpenAI-Organization: OPENAI_ORG_ID
+
+  - name: home
+    kind: ollama
+    base_url: http://127.0.0.1:11434
+    timeout: 300s                    # local models can be slow to load
+
+# Routes: a plain-language condition and optional example utterances,
+# embedded once at start-up. A request goes to the route whose best
+# top_k utterances score highest, if that clears the route's threshold;
+# otherwise to default_route.
+routes:
+  - name: code
+    condition: "programming, code examples, debugging, software errors"
+    examples:
+      - fix this stack trace
+      - write a function that parses dates
+      - why does my Go program deadlock
+    threshold: 0.40                  # optional; default routing.threshold
+    targets:                         # tried in order
+      - {provider: openai, model: gpt-4o}
+      - {provider: home, model: qwen2.5-coder}
+
+  - name: math
+    condition: "mathematics, equations, proofs, arithmetic, statistics"
+    examples:
+      - solve for x in 3x + 7 = 22
+      - prove that the square root of 2 is irrational
+      - what is the derivative of x^2 sin x
+    targets:
+      - {provider: openai, model: o3-mini}
+      - {provider: home, model: qwen2.5-math}
+
+  - name: creative
+    condition: "creative writing, stories, poems, song lyrics, fiction"
+    examples:
+      - write a haiku about autumn rain
+      - tell me a bedtime story about a brave turtle
+    targets:
+      - {provider: openai, model: gpt-4o}
+      - {provider: home, model: llama3.1}
+
+  - name: translation
+    condition: "translate text from one language to another"
+    examples:
+      - translate this paragraph into French
+      - how do you say good morning in Japanese
+    threshold: 0.45
+    targets:
+      - {provider: openai, model: gpt-4o-mini}
+      - {provider: home, model: aya-expanse}
+
+  - name: summarise
+    condition: "summarise or shorten a long text, meeting notes, articles"
+    examples:
+      - summarise this article in three bullet points
+      - give me a tl;dr of these meeting notes
+    targets:
+      - {provider: openai, model: gpt-4o-mini}
+      - {provider: home, model: llama3.1}
+
+  # No condition and no examples: reached only as default_route, or by name.
+  - name: chat
+    targets:
+      - {provider: home, model: llama3.1}
+      - {provider: openai, model: gpt-4o-mini}
+
+# The route taken when no route clears its threshold. Required when there
+# are routes.
+default_route: chat
+
+# Public model names served by a chain of targets, tried in order: a
+# client asking for model "fast" gets this chain, without routing.
+aliases:
+  fast:
+    - {provider: home, model: llama3.1}
+    - {provider: openai, model: gpt-4o-mini}
+
+routing:
+  # Minimum cosine similarity (-1 to 1) for a route to match, unless the
+  # route sets its own.
+  threshold: 0.35
+  # How a route's top_k utterance scores become its score: max or mean.
+  aggregation: max
+  top_k: 5
+  # Extra attempts per target after a retryable failure (429, 5xx,
+  # timeout) before the next target. Never after a stream has started.
+  max_retries: 2
+  # Route on the last N user turns of a conversation.
+  turns: 1
+
+server:
+  max_body_bytes: 4194304            # request body limit, 4 MiB
+  shutdown_grace: 30s                # in-flight requests may finish
+  read_header_timeout: 10s
+
+log:
+  level: info                        # trace, debug, info, warn, error
+  format: json                       # json or console
+`

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+)
+
+func TestMAS(t *testing.T) {
+	c, err := Load(testdata+"mas.json", envOf("SWITCHYARD_LISTEN=:9000"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProviders := []Provider{{Name: "mas", Kind: ProviderOpenAI, BaseURL: "https://api.example.com/v1", APIKey: "sk-test-0123456789abcdefWXYZ"}}
+	if !reflect.DeepEqual(c.Providers, wantProviders) {
+		t.Errorf("providers = %+v, want %+v", c.Providers, wantProviders)
+	}
+	wantRoutes := []Route{
+		{Name: "gpt-4", Condition: "programming, code examples, debugging", Targets: []Target{{"mas", "gpt-4"}}},
+		{Name: "gpt-4o-mini", Targets: []Target{{"mas", "gpt-4o-mini"}}},
+		{Name: "gpt-4-2", Condition: "creative writing, poems", Targets: []Target{{"mas", "gpt-4"}}},
+	}
+	if !reflect.DeepEqual(c.Routes, wantRoutes) {
+		t.Errorf("routes = %+v, want %+v", c.Routes, wantRoutes)
+	}
+	if c.DefaultRoute != "gpt-4o-mini" {
+		t.Errorf("default_route = %q, want the entry with no condition", c.DefaultRoute)
+	}
+	if c.Listen != ":9000" || c.Routing != Default().Routing {
+		t.Errorf("env overrides and defaults must apply to MAS files too: listen %q routing %+v", c.Listen, c.Routing)
+	}
+}
+
+func TestMASConversion(t *testing.T) {
+	tests := []struct {
+		name        string
+		file        string // under testdata, or body written as a .json file
+		body        string
+		wantRoutes  []string
+		wantDefault string
+		wantKey     string
+	}{
+		{"no empty condition: the last entry is default", "mas_no_default.json", "",
+			[]string{"o3-mini", "gpt-4o-mini"}, "gpt-4o-mini", ""},
+		{"missing condition counts as empty", "", `{"baseURL": "http://h/v1", "models": [{"model": "a"}, {"model": "b", "condition": "x"}]}`,
+			[]string{"a", "b"}, "a", ""},
+		{"the first empty condition is default", "", `{"baseURL": "http://h/v1", "models": [{"model": "a", "condition": "x"}, {"model": "b"}, {"model": "c", "condition": ""}]}`,
+			[]string{"a", "b", "c"}, "b", ""},
+		{"suffixes skip real model names", "", `{"baseURL": "http://h/v1", "apiKey": "k", "models": [{"model": "m", "condition": "x"}, {"model": "m", "condition": "y"}, {"model": "m-2", "condition": "z"}]}`,
+			[]string{"m", "m-3", "m-2"}, "m-2", "k"},
+		{"unknown MAS keys are ignored", "", `{"baseURL": "http://h/v1", "version": 2, "models": [{"model": "a", "condition": "", "notes": "n"}]}`,
+			[]string{"a"}, "a", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := testdata + tt.file
+			if tt.file == "" {
+				path = writeFile(t, "mas.json", tt.body)
+			}
+			c, err := Load(path, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, r := range c.Routes {
+				names = append(names, r.Name)
+			}
+			if !slices.Equal(names, tt.wantRoutes) || c.DefaultRoute != tt.wantDefault || c.Providers[0].APIKey != tt.wantKey {
+				t.Errorf("routes %q default %q key %q; want %q %q %q", names, c.DefaultRoute, c.Providers[0].APIKey,
+					tt.wantRoutes, tt.wantDefault, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestMASProblems(t *testing.T) {
+	tests := []struct {
+		name, file, body string
+		want             []string
+	}{
+		{"invalid file", "mas_invalid.json", "", []string{"apiKey", "baseURL", "listen", "models[0].model", "models[1]"}},
+		{"no models", "", `{"baseURL": "http://h/v1", "apiKey": "k"}`, []string{"models"}},
+		{"bad base url", "", `{"baseURL": "h/v1", "models": [{"model": "a"}]}`, []string{"providers[0].base_url"}},
+		{"a model named auto", "", `{"baseURL": "http://h/v1", "models": [{"model": "auto"}]}`, []string{"routes[0].name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := testdata + tt.file
+			if tt.file == "" {
+				path = writeFile(t, "mas.json", tt.body)
+			}
+			_, err := Load(path, nil, nil)
+			if got := fieldPaths(t, err); !slices.Equal(got, tt.want) {
+				t.Errorf("problems at %q, want %q; error:\n%v", got, tt.want, err)
+			}
+		})
+	}
+}
+
+// TestMASInYAML: detection is by keys, not by file name.
+func TestMASInYAML(t *testing.T) {
+	c, err := Load(writeFile(t, "mas.yaml", "baseURL: http://h/v1\nmodels:\n  - {model: a}\n"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DefaultRoute != "a" || c.Providers[0].Name != "mas" {
+		t.Errorf("got %+v", c)
+	}
+}

@@ -1,0 +1,341 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FieldError is one problem with one config key.
+type FieldError struct {
+	Path    string // e.g. routes[2].targets[0].provider, or an env var's name
+	Problem string // e.g. unknown provider "opnai"
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Problem
+	}
+	return e.Path + ": " + e.Problem
+}
+
+// problems collects FieldErrors.
+type problems []error
+
+func (p *problems) add(path, format string, args ...any) {
+	*p = append(*p, &FieldError{Path: path, Problem: fmt.Sprintf(format, args...)})
+}
+
+// Validate reports every problem in c at once, joined; each is a
+// *FieldError whose path names the key. It checks values, not the world:
+// it does not resolve environment variables or reach any server.
+func (c *Config) Validate() error {
+	var p problems
+	c.validateListen(&p)
+	c.Embedder.validate(&p)
+	known := c.validateProviders(&p)
+	routes := c.validateRoutes(&p, known)
+	c.validateAliases(&p, known, routes)
+	switch {
+	case c.DefaultRoute == "" && len(c.Routes) > 0:
+		p.add("default_route", "required when routes exist")
+	case c.DefaultRoute != "" && !routes[c.DefaultRoute]:
+		p.add("default_route", "unknown route %q%s", c.DefaultRoute, suggest(c.DefaultRoute, keysOf(routes)))
+	}
+	c.Routing.validate(&p)
+	c.Server.validate(&p)
+	c.Log.validate(&p)
+	return errors.Join(p...)
+}
+
+func (c *Config) validateListen(p *problems) {
+	if c.Listen == "" {
+		p.add("listen", "required")
+		return
+	}
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		p.add("listen", "want host:port, got %q", clip(c.Listen))
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add("listen", "port %q is not a number from 0 to 65535", clip(port))
+	}
+}
+
+func (e *Embedder) validate(p *problems) {
+	switch e.Kind {
+	case EmbedderLocal:
+		if e.URL != "" {
+			p.add("embedder.url", "not used by kind local")
+		}
+		if e.APIKeyEnv != "" {
+			p.add("embedder.api_key_env", "not used by kind local")
+		}
+	case EmbedderOllama:
+		checkURL(p, "embedder.url", e.URL)
+		if e.APIKeyEnv != "" {
+			p.add("embedder.api_key_env", "not used by kind ollama")
+		}
+	case EmbedderOpenAI:
+		checkURL(p, "embedder.url", e.URL)
+		checkEnvName(p, "embedder.api_key_env", e.APIKeyEnv)
+	case "":
+		p.add("embedder.kind", "required (local, ollama or openai)")
+	default:
+		p.add("embedder.kind", "unknown kind %q (want local, ollama or openai)", clip(e.Kind))
+	}
+	if e.Model == "" {
+		p.add("embedder.model", "required")
+	}
+	checkDuration(p, "embedder.timeout", e.Timeout)
+	if e.CacheSize < 0 {
+		p.add("embedder.cache_size", "must not be negative (0 disables the cache)")
+	}
+}
+
+// validateProviders returns the set of provider names.
+func (c *Config) validateProviders(p *problems) map[string]bool {
+	names := map[string]int{}
+	for i, pr := range c.Providers {
+		at := "providers[" + strconv.Itoa(i) + "]"
+		switch j, dup := names[pr.Name]; {
+		case pr.Name == "":
+			p.add(at+".name", "required")
+		case dup:
+			p.add(at+".name", "duplicate provider %q (also providers[%d])", pr.Name, j)
+		default:
+			names[pr.Name] = i
+		}
+		switch pr.Kind {
+		case ProviderOpenAI:
+			checkEnvName(p, at+".api_key_env", pr.APIKeyEnv)
+		case ProviderOllama:
+			if pr.APIKeyEnv != "" {
+				p.add(at+".api_key_env", "not used by kind ollama (send an auth header with headers_env)")
+			}
+		case "":
+			p.add(at+".kind", "required (openai or ollama)")
+		default:
+			p.add(at+".kind", "unknown kind %q (want openai or ollama)", clip(pr.Kind))
+		}
+		checkURL(p, at+".base_url", pr.BaseURL)
+		checkDuration(p, at+".timeout", pr.Timeout)
+		models := map[string]bool{}
+		for j, m := range pr.Models {
+			mat := at + ".models[" + strconv.Itoa(j) + "]"
+			switch {
+			case strings.TrimSpace(m) == "":
+				p.add(mat, "empty model name")
+			case models[m]:
+				p.add(mat, "duplicate model %q", m)
+			}
+			models[m] = true
+		}
+		for _, h := range keysOf(pr.Headers) {
+			checkHeader(p, at+".headers["+h+"]", h)
+			if strings.ContainsAny(pr.Headers[h], "\r\n\x00") {
+				p.add(at+".headers["+h+"]", "value holds a control character")
+			}
+		}
+		for _, h := range keysOf(pr.HeadersEnv) {
+			hat := at + ".headers_env[" + h + "]"
+			checkHeader(p, hat, h)
+			if _, both := pr.Headers[h]; both {
+				p.add(hat, "also set in headers")
+			}
+			if pr.HeadersEnv[h] == "" {
+				p.add(hat, "required: the name of an environment variable")
+			} else {
+				checkEnvName(p, hat, pr.HeadersEnv[h])
+			}
+		}
+	}
+	known := make(map[string]bool, len(names))
+	for n := range names {
+		known[n] = true
+	}
+	return known
+}
+
+// validateRoutes returns the set of route names.
+func (c *Config) validateRoutes(p *problems, providers map[string]bool) map[string]bool {
+	names := map[string]int{}
+	for i, r := range c.Routes {
+		at := "routes[" + strconv.Itoa(i) + "]"
+		switch j, dup := names[r.Name]; {
+		case r.Name == "":
+			p.add(at+".name", "required")
+		case strings.EqualFold(r.Name, AutoModel):
+			p.add(at+".name", "%q is reserved for routing", r.Name)
+			names[r.Name] = i // reported once, here, not again by default_route
+		case dup:
+			p.add(at+".name", "duplicate route %q (also routes[%d])", r.Name, j)
+		default:
+			names[r.Name] = i
+			if _, clash := c.Aliases[r.Name]; clash {
+				p.add(at+".name", "route %q has the name of an alias", r.Name)
+			}
+		}
+		for j, ex := range r.Examples {
+			if strings.TrimSpace(ex) == "" {
+				p.add(at+".examples["+strconv.Itoa(j)+"]", "empty example")
+			}
+		}
+		if r.Threshold != nil {
+			checkThreshold(p, at+".threshold", *r.Threshold)
+		}
+		checkTargets(p, at+".targets", r.Targets, providers)
+	}
+	known := make(map[string]bool, len(names))
+	for n := range names {
+		known[n] = true
+	}
+	return known
+}
+
+func (c *Config) validateAliases(p *problems, providers, routes map[string]bool) {
+	for _, name := range keysOf(c.Aliases) {
+		at := "aliases[" + name + "]"
+		switch {
+		case strings.TrimSpace(name) == "":
+			p.add(at, "empty alias name")
+		case strings.EqualFold(name, AutoModel):
+			p.add(at, "%q is reserved for routing", name)
+		}
+		checkTargets(p, at, c.Aliases[name], providers)
+	}
+}
+
+func checkTargets(p *problems, at string, ts []Target, providers map[string]bool) {
+	if len(ts) == 0 {
+		p.add(at, "at least one target is required")
+	}
+	for i, t := range ts {
+		tat := at + "[" + strconv.Itoa(i) + "]"
+		switch {
+		case t.Provider == "":
+			p.add(tat+".provider", "required")
+		case !providers[t.Provider]:
+			p.add(tat+".provider", "unknown provider %q%s", clip(t.Provider), suggest(t.Provider, keysOf(providers)))
+		}
+		if strings.TrimSpace(t.Model) == "" {
+			p.add(tat+".model", "required")
+		}
+	}
+}
+
+func (r *Routing) validate(p *problems) {
+	checkThreshold(p, "routing.threshold", r.Threshold)
+	switch r.Aggregation {
+	case AggregateMax, AggregateMean:
+	default:
+		p.add("routing.aggregation", "unknown aggregation %q (want max or mean)", clip(r.Aggregation))
+	}
+	if r.TopK < 1 {
+		p.add("routing.top_k", "must be at least 1")
+	}
+	if r.MaxRetries < 0 {
+		p.add("routing.max_retries", "must not be negative")
+	}
+	if r.Turns < 1 {
+		p.add("routing.turns", "must be at least 1")
+	}
+}
+
+func (s *Server) validate(p *problems) {
+	if s.MaxBodyBytes <= 0 {
+		p.add("server.max_body_bytes", "must be positive")
+	}
+	if s.ShutdownGrace <= 0 {
+		p.add("server.shutdown_grace", "must be positive")
+	}
+	if s.ReadHeaderTimeout <= 0 {
+		p.add("server.read_header_timeout", "must be positive")
+	}
+}
+
+func (l *Log) validate(p *problems) {
+	switch l.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "unknown level %q (want trace, debug, info, warn or error)", clip(l.Level))
+	}
+	switch l.Format {
+	case "json", "console":
+	default:
+		p.add("log.format", "unknown format %q (want json or console)", clip(l.Format))
+	}
+}
+
+func checkThreshold(p *problems, at string, v float64) {
+	if math.IsNaN(v) || v < -1 || v > 1 {
+		p.add(at, "must be between -1 and 1, got %v", v)
+	}
+}
+
+func checkDuration(p *problems, at string, d time.Duration) {
+	if d < 0 {
+		p.add(at, "must not be negative")
+	}
+}
+
+// checkURL requires an absolute http or https URL.
+func checkURL(p *problems, at, s string) {
+	if s == "" {
+		p.add(at, "required")
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		p.add(at, "want an http or https url like http://host:port")
+		return
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(at, "want an http or https url, got %q", clip(u.Redacted()))
+		return
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs; keys belong in the env.
+		p.add(at, "must not hold credentials")
+	}
+}
+
+// checkEnvName requires a plausible environment variable name. The value
+// is never echoed: a key pasted here by mistake must not reach a log.
+func checkEnvName(p *problems, at, name string) {
+	if name == "" {
+		return
+	}
+	for i, r := range name {
+		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9' {
+			continue
+		}
+		p.add(at, "not an environment variable name (give the variable's name, not the key)")
+		return
+	}
+}
+
+// checkHeader requires an HTTP token and refuses headers switchyard sets
+// itself.
+func checkHeader(p *problems, at, name string) {
+	if name == "" {
+		p.add(at, "empty header name")
+		return
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			p.add(at, "not a valid header name")
+			return
+		}
+	}
+	switch strings.ToLower(name) {
+	case "host", "content-length", "content-type", "transfer-encoding", "connection":
+		p.add(at, "set by switchyard, cannot be configured")
+	}
+}

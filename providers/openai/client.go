@@ -1,0 +1,420 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-router/switchyard/providers"
+)
+
+// Body limits: an answer over maxBody is treated as garbage rather than
+// buffered; an error body is only read for its message.
+const (
+	maxBody      = 64 << 20
+	maxErrorBody = 1 << 20
+)
+
+// Client is a providers.Provider for an OpenAI-compatible chat-completions
+// upstream. Set its fields before first use; it is then safe for
+// concurrent use.
+type Client struct {
+	// Timeout bounds one call: a whole Complete, or a Stream until the
+	// upstream's response headers arrive (a stream then runs as long as
+	// ctx allows). Hitting it is a retryable 504. 0 = no limit but ctx.
+	Timeout time.Duration
+	// Headers are added to every upstream request (OpenAI-Organization,
+	// a proxy's own auth); nil = none.
+	Headers http.Header
+
+	name   string
+	url    string
+	apiKey string
+	hc     *http.Client
+}
+
+var _ providers.Provider = (*Client)(nil)
+
+// New returns a client named name (for errors and logs) that posts to
+// baseURL + "/chat/completions" (baseURL is e.g. "https://api.openai.com/v1")
+// with "Authorization: Bearer apiKey" unless apiKey is "". hc nil means a
+// new http.Client with no timeout; deadlines come from contexts.
+func New(name, baseURL, apiKey string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	return &Client{
+		name:   name,
+		url:    strings.TrimRight(baseURL, "/") + "/chat/completions",
+		apiKey: apiKey,
+		hc:     hc,
+	}
+}
+
+// errTimeout is the cause a call's context is cancelled with when Timeout
+// expires, telling it apart from the caller's own cancellation.
+var errTimeout = errors.New("timeout")
+
+// Complete sends req and parses the chat.completion answer, keeping it in
+// Raw. "stream" and "stream_options" are dropped from the body.
+func (c *Client) Complete(ctx context.Context, req *providers.Request) (*providers.Response, error) {
+	callCtx, stop := c.limit(ctx)
+	defer stop(true)
+	resp, err := c.post(ctx, callCtx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, c.readError(ctx, callCtx, err)
+	}
+	if len(body) > maxBody {
+		return nil, providers.Transport(c.name, fmt.Errorf("answer over %d bytes", maxBody))
+	}
+	out, err := parseCompletion(body)
+	if err != nil {
+		return nil, providers.Transport(c.name, fmt.Errorf("malformed chat.completion: %w", err))
+	}
+	return out, nil
+}
+
+// Stream sends req with "stream": true and emits each chunk of the
+// server-sent events, keeping it in Raw. It returns nil at "data: [DONE]";
+// a body that ends before it, or a malformed event, is a retryable 502; an
+// in-band error event is an *providers.Error.
+func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(providers.Chunk) error) error {
+	callCtx, stop := c.limit(ctx)
+	defer stop(true)
+	resp, err := c.post(ctx, callCtx, req, true)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	stop(false) // Timeout covers the wait for headers only
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
+		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
+	}
+	sse := newSSEReader(resp.Body)
+	for {
+		ev, err := sse.Next()
+		if err == io.EOF {
+			return providers.Transport(c.name, errors.New("stream ended before [DONE]"))
+		}
+		if err != nil {
+			return c.readError(ctx, callCtx, err)
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if string(data) == "[DONE]" {
+			return nil
+		}
+		ch, err := parseChunk(data)
+		if err != nil {
+			var ue *upstreamError
+			if errors.As(err, &ue) {
+				return c.statusError(ue.status, ue.body, nil)
+			}
+			return providers.Transport(c.name, fmt.Errorf("malformed stream event: %w", err))
+		}
+		if ev.Name == "error" {
+			return c.statusError(http.StatusBadGateway, data, nil)
+		}
+		if err := emit(ch); err != nil {
+			return err
+		}
+	}
+}
+
+// limit derives the context for one call. stop(true) releases it; stop(false)
+// only disarms the Timeout.
+func (c *Client) limit(ctx context.Context) (context.Context, func(release bool)) {
+	callCtx, cancel := context.WithCancelCause(ctx)
+	var t *time.Timer
+	if c.Timeout > 0 {
+		t = time.AfterFunc(c.Timeout, func() { cancel(errTimeout) })
+	}
+	return callCtx, func(release bool) {
+		if t != nil {
+			t.Stop()
+		}
+		if release {
+			cancel(context.Canceled)
+		}
+	}
+}
+
+// post sends the request and returns a 2xx response; anything else is an
+// error, the body closed.
+func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stream bool) (*http.Response, error) {
+	body, err := requestBody(req, stream)
+	if err != nil {
+		return nil, err
+	}
+	hr, err := http.NewRequestWithContext(callCtx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.name, err)
+	}
+	for k, vs := range c.Headers {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	if stream {
+		hr.Header.Set("Accept", "text/event-stream")
+	} else {
+		hr.Header.Set("Accept", "application/json")
+	}
+	if c.apiKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	resp, err := c.hc.Do(hr)
+	if err != nil {
+		return nil, c.readError(ctx, callCtx, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	return nil, c.statusError(resp.StatusCode, msg, resp.Header)
+}
+
+// readError classifies a failure to reach the upstream or read its answer:
+// the caller's cancellation as ctx.Err() (no *Error: nobody is waiting for
+// a retry), Timeout as a retryable 504, anything else as Transport.
+func (c *Client) readError(ctx, callCtx context.Context, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case context.Cause(callCtx) == errTimeout:
+		return &providers.Error{Provider: c.name, Status: http.StatusGatewayTimeout, Retryable: true,
+			Err: fmt.Errorf("no answer within %v", c.Timeout)}
+	default:
+		return providers.Transport(c.name, err)
+	}
+}
+
+// statusError turns an upstream error status and body into the one error
+// type, keeping OpenAI's error.message and error.type when the body has
+// them and Retry-After when h has it.
+func (c *Client) statusError(status int, body []byte, h http.Header) *providers.Error {
+	msg, typ := errorMessage(body)
+	if msg == "" {
+		msg = http.StatusText(status)
+		if msg == "" {
+			msg = "status " + strconv.Itoa(status)
+		}
+	}
+	e := providers.FromStatus(c.name, status, msg)
+	e.Type = typ
+	if h != nil {
+		e.RetryAfter = retryAfter(h.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// errorMessage reads OpenAI's {"error":{"message","type"}}, the
+// {"error":"text"} some compatible servers send, or falls back to the
+// body's text.
+func errorMessage(body []byte) (msg, typ string) {
+	var w struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+	}
+	if json.Unmarshal(body, &w) == nil {
+		var obj struct {
+			Message string `json:"message"`
+			Type    string `json:"type"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(w.Error, &obj) == nil && obj.Message != "":
+			return obj.Message, obj.Type
+		case json.Unmarshal(w.Error, &s) == nil && s != "":
+			return s, ""
+		case w.Message != "":
+			return w.Message, ""
+		}
+	}
+	text := strings.TrimSpace(string(body))
+	if len(text) > 512 {
+		text = text[:512] + "…"
+	}
+	return text, ""
+}
+
+// retryAfter parses a Retry-After header, in seconds or as an HTTP date,
+// into whole seconds (rounded up); 0 when absent, invalid or past.
+func retryAfter(v string, now time.Time) int {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return max(n, 0)
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
+}
+
+// requestBody re-encodes req.Fields with req.Model as "model". A request
+// from another dialect, with no "messages" field, gets its messages
+// encoded from the canonical form.
+func requestBody(req *providers.Request, stream bool) ([]byte, error) {
+	fields := make(map[string]json.RawMessage, len(req.Fields)+2)
+	for k, v := range req.Fields {
+		fields[k] = v
+	}
+	fields["model"] = mustMarshal(req.Model)
+	if _, ok := fields["messages"]; !ok {
+		msgs := make([]wireMessage, len(req.Messages))
+		for i, m := range req.Messages {
+			msgs[i] = encodeMessage(m)
+		}
+		fields["messages"] = mustMarshal(msgs)
+	}
+	if stream {
+		fields["stream"] = json.RawMessage("true")
+	} else {
+		// a stream_options without stream is a 400 at OpenAI
+		delete(fields, "stream")
+		delete(fields, "stream_options")
+	}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
+}
+
+// upstreamError is an error object found where an answer was expected.
+type upstreamError struct {
+	status int
+	body   []byte
+}
+
+func (e *upstreamError) Error() string { return "upstream error event" }
+
+// parseCompletion decodes a chat.completion body.
+func parseCompletion(body []byte) (*providers.Response, error) {
+	if kind(body) != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	var w wireCompletion
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, err
+	}
+	if len(w.Choices) == 0 || w.Choices[0].Message == nil {
+		if w.Error != nil {
+			msg, _ := errorMessage(body)
+			return nil, fmt.Errorf("error in a 2xx answer: %s", msg)
+		}
+		return nil, errors.New("no choices")
+	}
+	ch := w.Choices[0]
+	msg, err := parseWireMessage(ch.Message)
+	if err != nil {
+		return nil, err
+	}
+	out := &providers.Response{
+		Raw:     body,
+		ID:      w.ID,
+		Model:   w.Model,
+		Created: w.Created,
+		Message: msg,
+	}
+	if ch.FinishReason != nil {
+		out.FinishReason = *ch.FinishReason
+	}
+	if w.Usage != nil {
+		out.Usage = *w.Usage
+	}
+	return out, nil
+}
+
+func parseWireMessage(w *wireMessage) (providers.Message, error) {
+	m := providers.Message{Role: w.Role, ToolCallID: w.ToolCallID, Name: w.Name}
+	if kind(w.ToolCalls) == '[' {
+		m.ToolCalls = w.ToolCalls
+	}
+	if w.Content != nil {
+		parts, err := parseContent(w.Content, "content")
+		if err != nil {
+			return m, err
+		}
+		m.Parts = parts
+	}
+	return m, nil
+}
+
+// parseChunk decodes one chat.completion.chunk event. An event holding an
+// error object is reported as an *upstreamError.
+func parseChunk(data []byte) (providers.Chunk, error) {
+	if kind(data) != '{' {
+		return providers.Chunk{}, errors.New("not a JSON object")
+	}
+	var w wireCompletion
+	if err := json.Unmarshal(data, &w); err != nil {
+		return providers.Chunk{}, err
+	}
+	if w.Error != nil && kind(w.Error) != 'n' {
+		return providers.Chunk{}, &upstreamError{status: inBandStatus(w.Error), body: data}
+	}
+	ch := providers.Chunk{
+		Raw:     json.RawMessage(bytes.Clone(data)),
+		ID:      w.ID,
+		Model:   w.Model,
+		Created: w.Created,
+		Usage:   w.Usage,
+	}
+	for _, c := range w.Choices {
+		if c.Index != 0 || c.Delta == nil {
+			continue // the canonical form follows the first choice; Raw has all
+		}
+		ch.Role = c.Delta.Role
+		if kind(c.Delta.Content) == '"' {
+			if err := json.Unmarshal(c.Delta.Content, &ch.Text); err != nil {
+				return providers.Chunk{}, err
+			}
+		}
+		if kind(c.Delta.ToolCalls) == '[' {
+			ch.ToolCalls = c.Delta.ToolCalls
+		}
+		if c.FinishReason != nil {
+			ch.FinishReason = *c.FinishReason
+		}
+		break
+	}
+	return ch, nil
+}
+
+// inBandStatus picks the status of an error sent inside a stream: its
+// numeric "code" when that is an HTTP error status (vLLM and others send
+// one), else 502.
+func inBandStatus(raw json.RawMessage) int {
+	var e struct {
+		Code json.RawMessage `json:"code"`
+	}
+	if json.Unmarshal(raw, &e) == nil {
+		if n, err := strconv.Atoi(string(e.Code)); err == nil && n >= 400 && n <= 599 {
+			return n
+		}
+	}
+	return http.StatusBadGateway
+}

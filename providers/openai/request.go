@@ -1,0 +1,279 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/switchyard-router/switchyard/providers"
+)
+
+// ErrInvalidRequest is wrapped by every error ParseRequest reports for a
+// body that is not a valid chat-completions request: the client's fault,
+// a 400. The error's text names the offending field, e.g.
+// "messages[1].content: must be a string or an array of parts", and is fit
+// to send back to the client.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// fieldError is a client error about one field of the request body.
+type fieldError struct {
+	path string // "messages[1].content", or "request body"
+	msg  string
+}
+
+func (e *fieldError) Error() string        { return e.path + ": " + e.msg }
+func (e *fieldError) Is(target error) bool { return target == ErrInvalidRequest }
+
+func invalid(path, format string, args ...any) error {
+	return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
+}
+
+// ParseRequest decodes a chat-completions request body (client input).
+//
+// The body must be one JSON object and nothing after it. Every top-level
+// field is kept byte for byte in Fields, so an OpenAI-compatible upstream
+// receives what the client sent. "messages" is required: a non-empty array
+// of objects, each with a string "role". "model" (a string) may be absent
+// or empty, which asks the router to choose.
+//
+// An error wraps ErrInvalidRequest when the body is malformed (report 400
+// with its text); any other error is r's own, returned as is: an
+// *http.MaxBytesError for a body over the limit (report 413), or a failure
+// to read from the client.
+func ParseRequest(r io.Reader) (*providers.Request, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	switch kind(body) {
+	case 0:
+		return nil, invalid("request body", "empty")
+	case '{':
+	default:
+		return nil, invalid("request body", "must be a JSON object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, invalid("request body", "invalid JSON: %s", jsonMessage(err))
+	}
+
+	req := &providers.Request{Fields: fields}
+	if raw, ok := fields["model"]; ok {
+		if req.Model, err = optString(raw, "model"); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := fields["stream"]; ok {
+		switch kind(raw) {
+		case 't':
+			req.Stream = true
+		case 'f', 'n':
+		default:
+			return nil, invalid("stream", "must be a boolean")
+		}
+	}
+	raw, ok := fields["messages"]
+	if !ok {
+		return nil, invalid("messages", "required")
+	}
+	if req.Messages, err = parseMessages(raw); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
+	if kind(raw) != '[' {
+		return nil, invalid("messages", "must be an array of messages")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, invalid("messages", "%s", jsonMessage(err))
+	}
+	if len(items) == 0 {
+		return nil, invalid("messages", "must not be empty")
+	}
+	msgs := make([]providers.Message, len(items))
+	for i, item := range items {
+		m, err := parseMessage(item, "messages["+strconv.Itoa(i)+"]")
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = m
+	}
+	return msgs, nil
+}
+
+func parseMessage(raw json.RawMessage, path string) (providers.Message, error) {
+	var m providers.Message
+	fields, err := object(raw, path, "must be an object")
+	if err != nil {
+		return m, err
+	}
+	role, ok := fields["role"]
+	if !ok {
+		return m, invalid(path+".role", "required")
+	}
+	if m.Role, err = str(role, path+".role"); err != nil {
+		return m, err
+	}
+	if m.Role == "" {
+		return m, invalid(path+".role", "must not be empty")
+	}
+	if raw, ok := fields["content"]; ok {
+		if m.Parts, err = parseContent(raw, path+".content"); err != nil {
+			return m, err
+		}
+	}
+	if raw, ok := fields["tool_calls"]; ok {
+		switch kind(raw) {
+		case '[':
+			m.ToolCalls = raw
+		case 'n':
+		default:
+			return m, invalid(path+".tool_calls", "must be an array")
+		}
+	}
+	if raw, ok := fields["tool_call_id"]; ok {
+		if m.ToolCallID, err = optString(raw, path+".tool_call_id"); err != nil {
+			return m, err
+		}
+	}
+	if raw, ok := fields["name"]; ok {
+		if m.Name, err = optString(raw, path+".name"); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// parseContent decodes a message's content: a string, null, or an array of
+// parts. It serves upstream answers too, so it is as strict for them.
+func parseContent(raw json.RawMessage, path string) ([]providers.Part, error) {
+	switch kind(raw) {
+	case 'n':
+		return nil, nil
+	case '"':
+		s, err := str(raw, path)
+		if err != nil {
+			return nil, err
+		}
+		return []providers.Part{{Type: "text", Text: s}}, nil
+	case '[':
+	default:
+		return nil, invalid(path, "must be a string or an array of parts")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, invalid(path, "%s", jsonMessage(err))
+	}
+	parts := make([]providers.Part, 0, len(items))
+	for i, item := range items {
+		p, err := parsePart(item, path+"["+strconv.Itoa(i)+"]")
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+	}
+	return parts, nil
+}
+
+func parsePart(raw json.RawMessage, path string) (providers.Part, error) {
+	var p providers.Part
+	fields, err := object(raw, path, "must be an object")
+	if err != nil {
+		return p, err
+	}
+	typ, ok := fields["type"]
+	if !ok {
+		return p, invalid(path+".type", "required")
+	}
+	if p.Type, err = str(typ, path+".type"); err != nil {
+		return p, err
+	}
+	switch p.Type {
+	case "":
+		return p, invalid(path+".type", "must not be empty")
+	case "text":
+		text, ok := fields["text"]
+		if !ok {
+			return p, invalid(path+".text", "required")
+		}
+		p.Text, err = str(text, path+".text")
+	case "image_url":
+		img, ok := fields["image_url"]
+		if !ok {
+			return p, invalid(path+".image_url", "required")
+		}
+		var inner map[string]json.RawMessage
+		if inner, err = object(img, path+".image_url", "must be an object with a url"); err != nil {
+			return p, err
+		}
+		url, ok := inner["url"]
+		if !ok {
+			return p, invalid(path+".image_url.url", "required")
+		}
+		p.URL, err = str(url, path+".image_url.url")
+	}
+	// Other types (input_audio, file, refusal, ...) pass through in Fields;
+	// the canonical form keeps only their type.
+	return p, err
+}
+
+// kind returns the first byte of a JSON value, which names its type: '{',
+// '[', '"', 't', 'f', 'n', or a digit or '-' for a number. raw must be
+// valid JSON, as every value out of json.Unmarshal is.
+func kind(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+func object(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
+	if kind(raw) != '{' {
+		return nil, invalid(path, "%s", msg)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, invalid(path, "%s", jsonMessage(err))
+	}
+	return m, nil
+}
+
+func str(raw json.RawMessage, path string) (string, error) {
+	if kind(raw) != '"' {
+		return "", invalid(path, "must be a string")
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", invalid(path, "%s", jsonMessage(err))
+	}
+	return s, nil
+}
+
+// optString is str that takes null for "".
+func optString(raw json.RawMessage, path string) (string, error) {
+	if kind(raw) == 'n' {
+		return "", nil
+	}
+	return str(raw, path)
+}
+
+// jsonMessage turns encoding/json's errors into text for the client,
+// without Go type names.
+func jsonMessage(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
+	}
+	var ue *json.UnmarshalTypeError
+	if errors.As(err, &ue) {
+		return "unexpected " + ue.Value
+	}
+	return err.Error()
+}

@@ -1,0 +1,140 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/openai"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+// Response headers that explain a routed answer.
+const (
+	HeaderRoute     = "X-Switchyard-Route"
+	HeaderScore     = "X-Switchyard-Score"
+	HeaderDecidedBy = "X-Switchyard-Decided-By"
+	HeaderModel     = "X-Switchyard-Model" // "provider/model" that answered
+)
+
+// handleOpenAIChat serves POST /v1/chat/completions: parse, decide, run the
+// chain, encode.
+func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt := s.runtime()
+	ctx := r.Context()
+	log := zerolog.Ctx(ctx)
+
+	req, err := openai.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
+	if err != nil {
+		err = requestError(err, rt.maxBody())
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
+		writeOpenAIError(w, err)
+		return
+	}
+	dec, err := rt.Router.Decide(ctx, req)
+	if err != nil {
+		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
+		writeOpenAIError(w, err)
+		return
+	}
+	setDecisionHeaders(w.Header(), dec)
+
+	trace := &providers.Trace{}
+	ctx = providers.WithTrace(ctx, trace)
+	if req.Stream {
+		err = s.streamOpenAI(w, r.WithContext(ctx), req, dec, trace)
+	} else {
+		var resp *providers.Response
+		resp, err = dec.Chain.Complete(ctx, req)
+		if err == nil {
+			w.Header().Set(HeaderModel, trace.Target)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(openai.Completion(resp))
+		} else {
+			writeOpenAIError(w, err)
+		}
+	}
+	logRequest(log, dec, trace, req.Stream, err, time.Since(start))
+}
+
+// streamOpenAI relays the chain's chunks as server-sent events. Headers go
+// out with the first chunk, so a chain that fails before it still gets a
+// real status and a JSON error; after it, the error is sent in-band and the
+// stream ends without [DONE], so the client cannot mistake it for a
+// complete answer.
+func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) error {
+	sse := newSSE(w)
+	err := dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
+		if !sse.started {
+			w.Header().Set(HeaderModel, trace.Target)
+		}
+		return sse.send(openai.StreamChunk(c))
+	})
+	switch {
+	case err == nil:
+		if !sse.started {
+			// An upstream that ended at once with no chunk: still a stream.
+			w.Header().Set(HeaderModel, trace.Target)
+		}
+		return sse.send([]byte("[DONE]"))
+	case !sse.started:
+		writeOpenAIError(w, err)
+	default:
+		sse.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
+	}
+	return err
+}
+
+func setDecisionHeaders(h http.Header, d router.Decision) {
+	if d.Route != "" {
+		h.Set(HeaderRoute, d.Route)
+	}
+	h.Set(HeaderDecidedBy, d.DecidedBy)
+	if d.Match != nil {
+		h.Set(HeaderScore, strconv.FormatFloat(d.Score, 'f', 4, 64))
+	}
+}
+
+// requestError turns a parse failure into a client error: 413 for an
+// oversize body, else 400 with the parser's message.
+func requestError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &httpError{status: http.StatusRequestEntityTooLarge,
+			msg: "request body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes", err: err}
+	}
+	return &httpError{status: http.StatusBadRequest, msg: err.Error(), err: err}
+}
+
+// logRequest writes the one line per request.
+func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, stream bool, err error, took time.Duration) {
+	ev := log.Info()
+	if err != nil {
+		ev = log.Warn().Err(err)
+	}
+	status := http.StatusOK
+	if err != nil {
+		status = statusOf(err)
+	}
+	upstream := 0
+	if n := len(tr.Attempts); n > 0 {
+		upstream = tr.Attempts[n-1].Status
+	}
+	ev.Str("route", d.Route).
+		Str("model", d.Model).
+		Str("decided_by", d.DecidedBy).
+		Float64("score", d.Score).
+		Str("target", tr.Target).
+		Int("attempts", len(tr.Attempts)).
+		Int("upstream_status", upstream).
+		Int("status", status).
+		Bool("stream", stream).
+		Dur("decide", d.Took).
+		Dur("took", took).
+		Msg("chat completion")
+}

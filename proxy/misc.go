@@ -1,0 +1,58 @@
+package proxy
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// withRequestLogger gives every request a logger, carrying its request id
+// (the client's X-Request-Id when it sent one), in the request's context.
+func (s *Server) withRequestLogger(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 128 {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		log := s.log.With().Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Logger()
+		next.ServeHTTP(w, r.WithContext(log.WithContext(r.Context())))
+	})
+}
+
+// handleModels serves GET /v1/models in OpenAI's list format: "auto", the
+// routes, and the model names that can be asked for explicitly.
+func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	rt := s.runtime()
+	created := s.started.Unix()
+	data := []model{{ID: "auto", Object: "model", Created: created, OwnedBy: "switchyard"}}
+	for _, m := range rt.Models {
+		data = append(data, model{ID: m.ID, Object: "model", Created: created, OwnedBy: m.OwnedBy})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+}
+
+// handleHealth answers GET /health: the process is up and serving a
+// runtime.
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status":     "ok",
+		"uptime_sec": int64(time.Since(s.started).Seconds()),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,227 @@
+// Package router decides which provider chain serves a chat request: a
+// pinned model name goes to the chain that serves it, a route name to that
+// route, and no model (or "auto") to the route whose condition best matches
+// the conversation, falling back to the default route when no route is sure
+// enough.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchyard-router/switchyard/classifier"
+	"github.com/switchyard-router/switchyard/providers"
+)
+
+// ErrNoRoute reports a model name that no route, alias or provider serves.
+var ErrNoRoute = errors.New("no route")
+
+// How a decision was reached, as reported in X-Switchyard-Decided-By.
+const (
+	ByEmbedding = "embedding" // the best route cleared its threshold
+	ByDefault   = "default"   // no route cleared its threshold, or nothing to embed
+	ByExplicit  = "explicit"  // the request named a route or a model
+)
+
+// Classifier is what the router needs from classification.
+type Classifier interface {
+	Classify(ctx context.Context, text string) (classifier.Match, error)
+}
+
+// Route is a named provider chain.
+type Route struct {
+	Name  string
+	Chain *providers.Chain
+}
+
+// Options configures a Router. Zero values are the documented defaults.
+type Options struct {
+	// Routes are the routes in config order.
+	Routes []Route
+	// DefaultRoute names the route taken when no route clears its
+	// threshold. Required when Routes is not empty.
+	DefaultRoute string
+	// Models maps explicit model names (aliases, and the models providers
+	// serve) to the chain that serves them.
+	Models map[string]*providers.Chain
+	// Turns is how many of the last user turns are routed on; 0 means 1.
+	Turns int
+	// MaxChars bounds the routed text, keeping its start; the embedder
+	// truncates further to its own token limit. 0 means 4096.
+	MaxChars int
+}
+
+// Router is immutable after New and safe for concurrent use.
+type Router struct {
+	cls      Classifier
+	routes   map[string]*providers.Chain
+	order    []string
+	def      string
+	models   map[string]*providers.Chain
+	turns    int
+	maxChars int
+}
+
+// New checks opts and returns a Router. cls may be nil when no route has a
+// condition; every request then takes the default route.
+func New(cls Classifier, opts Options) (*Router, error) {
+	r := &Router{
+		cls:      cls,
+		routes:   make(map[string]*providers.Chain, len(opts.Routes)),
+		def:      opts.DefaultRoute,
+		models:   opts.Models,
+		turns:    max(opts.Turns, 1),
+		maxChars: opts.MaxChars,
+	}
+	if r.maxChars <= 0 {
+		r.maxChars = 4096
+	}
+	for _, rt := range opts.Routes {
+		if _, dup := r.routes[rt.Name]; dup {
+			return nil, fmt.Errorf("router: duplicate route %q", rt.Name)
+		}
+		r.routes[rt.Name] = rt.Chain
+		r.order = append(r.order, rt.Name)
+	}
+	if len(r.routes) > 0 {
+		if _, ok := r.routes[r.def]; !ok {
+			return nil, fmt.Errorf("router: default route %q is not a route", r.def)
+		}
+	}
+	return r, nil
+}
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	// Route is the route taken; empty for an explicit model.
+	Route string
+	// Model is the explicit model asked for, if any.
+	Model string
+	// DecidedBy is one of ByEmbedding, ByDefault, ByExplicit.
+	DecidedBy string
+	// Score is the taken route's similarity (0 when not classified).
+	Score float64
+	// Match holds every route's score when the request was classified.
+	Match *classifier.Match
+	// Text is what was routed on.
+	Text string
+	// Fallback explains a ByDefault decision ("below threshold",
+	// "no text", or the classification error that was absorbed).
+	Fallback string
+	// Chain serves the request.
+	Chain *providers.Chain
+	// Took is the time the decision took, embedding included.
+	Took time.Duration
+}
+
+// IsAuto reports whether model asks switchyard to choose.
+func IsAuto(model string) bool {
+	return model == "" || strings.EqualFold(model, "auto")
+}
+
+// Decide picks the chain for req. A failure to classify (the embedder is
+// down) is not the client's problem: the request takes the default route
+// and Decision.Fallback says why.
+func (r *Router) Decide(ctx context.Context, req *providers.Request) (Decision, error) {
+	start := time.Now()
+	d, err := r.decide(ctx, req)
+	d.Took = time.Since(start)
+	return d, err
+}
+
+func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, error) {
+	if !IsAuto(req.Model) {
+		if chain, ok := r.routes[req.Model]; ok {
+			return Decision{Route: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
+		}
+		if chain, ok := r.models[req.Model]; ok {
+			return Decision{Model: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
+		}
+		return Decision{}, fmt.Errorf("%w: model %q is not a route, alias or served model", ErrNoRoute, req.Model)
+	}
+	if len(r.routes) == 0 {
+		return Decision{}, fmt.Errorf("%w: no routes are configured; name a model", ErrNoRoute)
+	}
+	text := RoutedText(req.Messages, r.turns, r.maxChars)
+	if text == "" || r.cls == nil {
+		return r.fallback(Decision{Text: text, Fallback: "no text to route on"}), nil
+	}
+	m, err := r.cls.Classify(ctx, text)
+	switch {
+	case errors.Is(err, classifier.ErrNoRoutes):
+		return r.fallback(Decision{Text: text, Fallback: "no route has a condition"}), nil
+	case err != nil && ctx.Err() != nil:
+		return Decision{}, ctx.Err()
+	case err != nil:
+		return r.fallback(Decision{Text: text, Fallback: "classification failed: " + err.Error()}), nil
+	}
+	d := Decision{Text: text, Match: &m, Score: m.Score}
+	if m.Cleared {
+		if chain, ok := r.routes[m.Route]; ok {
+			d.Route, d.DecidedBy, d.Chain = m.Route, ByEmbedding, chain
+			return d, nil
+		}
+	}
+	d.Fallback = fmt.Sprintf("best route %q scored %.3f, below its threshold", m.Route, m.Score)
+	return r.fallback(d), nil
+}
+
+func (r *Router) fallback(d Decision) Decision {
+	d.Route, d.DecidedBy, d.Chain = r.def, ByDefault, r.routes[r.def]
+	if d.Match != nil {
+		d.Score = scoreOf(d.Match, r.def)
+	}
+	return d
+}
+
+func scoreOf(m *classifier.Match, route string) float64 {
+	for _, s := range m.Scores {
+		if s.Route == route {
+			return s.Score
+		}
+	}
+	return 0
+}
+
+// RoutedText is what a conversation is routed on: the text parts of its
+// last turns user turns (images and other parts ignored), oldest first,
+// joined by newlines and cut to maxChars at a rune boundary.
+func RoutedText(msgs []providers.Message, turns, maxChars int) string {
+	var picked []string
+	for i := len(msgs) - 1; i >= 0 && len(picked) < turns; i-- {
+		if msgs[i].Role != "user" {
+			continue
+		}
+		if t := strings.TrimSpace(msgs[i].Text()); t != "" {
+			picked = append(picked, t)
+		}
+	}
+	for i, j := 0, len(picked)-1; i < j; i, j = i+1, j-1 {
+		picked[i], picked[j] = picked[j], picked[i]
+	}
+	text := strings.Join(picked, "\n")
+	if maxChars > 0 && len(text) > maxChars {
+		cut := maxChars
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	return text
+}
+
+// Routes lists the route names in config order.
+func (r *Router) Routes() []string { return append([]string(nil), r.order...) }
+
+// Models lists the explicit model names served, unordered.
+func (r *Router) Models() []string {
+	out := make([]string, 0, len(r.models))
+	for m := range r.models {
+		out = append(out, m)
+	}
+	return out
+}
