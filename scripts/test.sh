@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 
 bash scripts/fetch-model.sh
 
+# The interop tests drive switchyard with the official Python SDKs.
+venv=${SWITCHYARD_INTEROP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/interop-venv}
+if ! "$venv/bin/python" -c 'import openai' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check 'openai>=1.50,<3'
+fi
+export SWITCHYARD_INTEROP_PYTHON=$venv/bin/python
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
