@@ -46,8 +46,13 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 
 	trace := &providers.Trace{}
 	ctx = providers.WithTrace(ctx, trace)
+	sent := 0 // the status the client got, when it differs from statusOf(err)
 	if req.Stream {
-		err = s.streamOpenAI(w, r.WithContext(ctx), req, dec, trace)
+		var started bool
+		started, err = s.streamOpenAI(w, r.WithContext(ctx), req, dec, trace)
+		if started {
+			sent = http.StatusOK
+		}
 	} else {
 		var resp *providers.Response
 		resp, err = dec.Chain.Complete(ctx, req)
@@ -59,7 +64,7 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 			writeOpenAIError(w, err)
 		}
 	}
-	logRequest(log, dec, trace, req.Stream, err, time.Since(start))
+	logRequest(log, dec, trace, req.Stream, sent, err, time.Since(start))
 }
 
 // streamOpenAI relays the chain's chunks as server-sent events. Headers go
@@ -67,9 +72,9 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 // real status and a JSON error; after it, the error is sent in-band and the
 // stream ends without [DONE], so the client cannot mistake it for a
 // complete answer.
-func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) error {
+func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
 	sse := newSSE(w)
-	err := dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
+	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
 		if !sse.started {
 			w.Header().Set(HeaderModel, trace.Target)
 		}
@@ -81,13 +86,13 @@ func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *provi
 			// An upstream that ended at once with no chunk: still a stream.
 			w.Header().Set(HeaderModel, trace.Target)
 		}
-		return sse.send([]byte("[DONE]"))
+		return true, sse.send([]byte("[DONE]"))
 	case !sse.started:
 		writeOpenAIError(w, err)
 	default:
 		sse.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
 	}
-	return err
+	return sse.started, err
 }
 
 func setDecisionHeaders(h http.Header, d router.Decision) {
@@ -111,8 +116,10 @@ func requestError(err error, limit int64) error {
 	return &httpError{status: http.StatusBadRequest, msg: err.Error(), err: err}
 }
 
-// logRequest writes the one line per request.
-func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, stream bool, err error, took time.Duration) {
+// logRequest writes the one line per request. sent is the status the
+// client got when that is not what err maps to (a stream that failed after
+// its headers went out got 200 and an in-band error).
+func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, stream bool, sent int, err error, took time.Duration) {
 	ev := log.Info()
 	if err != nil {
 		ev = log.Warn().Err(err)
@@ -120,6 +127,10 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 	status := http.StatusOK
 	if err != nil {
 		status = statusOf(err)
+		if sent != 0 {
+			ev = ev.Int("error_status", status)
+			status = sent
+		}
 	}
 	upstream := 0
 	if n := len(tr.Attempts); n > 0 {

@@ -72,8 +72,9 @@ func (s *Server) Handler() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
 	})
-	r.Use(s.withRequestLogger)
-	return r
+	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
+	// id and logger too: mux runs middleware only on matched routes.
+	return s.withRequestLogger(r)
 }
 
 func (s *Server) runtime() *Runtime { return s.rt.Load() }

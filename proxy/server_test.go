@@ -119,6 +119,13 @@ func TestRequestID(t *testing.T) {
 	if got := get("/health", "", "X-Request-Id", strings.Repeat("x", 129)); !generated.MatchString(got) {
 		t.Errorf("a 129-byte client id gave %q, want a generated one", got)
 	}
+	// Unmatched paths and methods go through the logger too.
+	if got := get("/nope", "", "X-Request-Id", "client-req-44"); got != "client-req-44" {
+		t.Errorf("404: X-Request-Id = %q, want the client's", got)
+	}
+	if got := get("/v1/chat/completions", ""); !generated.MatchString(got) {
+		t.Errorf("405: X-Request-Id = %q, want a generated one", got)
+	}
 }
 
 // TestSwap: a request runs on the runtime it started with, however long it

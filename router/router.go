@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,7 +74,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		cls:      cls,
 		routes:   make(map[string]*providers.Chain, len(opts.Routes)),
 		def:      opts.DefaultRoute,
-		models:   opts.Models,
+		models:   maps.Clone(opts.Models),
 		turns:    max(opts.Turns, 1),
 		maxChars: opts.MaxChars,
 	}
@@ -84,12 +85,18 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		if _, dup := r.routes[rt.Name]; dup {
 			return nil, fmt.Errorf("router: duplicate route %q", rt.Name)
 		}
+		if rt.Chain == nil {
+			return nil, fmt.Errorf("router: route %q has no chain", rt.Name)
+		}
 		r.routes[rt.Name] = rt.Chain
 		r.order = append(r.order, rt.Name)
 	}
-	if len(r.routes) > 0 {
-		if _, ok := r.routes[r.def]; !ok {
-			return nil, fmt.Errorf("router: default route %q is not a route", r.def)
+	if _, ok := r.routes[r.def]; !ok && (len(r.routes) > 0 || r.def != "") {
+		return nil, fmt.Errorf("router: default route %q is not a route", r.def)
+	}
+	for name, c := range r.models {
+		if c == nil {
+			return nil, fmt.Errorf("router: model %q has no chain", name)
 		}
 	}
 	return r, nil
@@ -147,8 +154,11 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 		return Decision{}, fmt.Errorf("%w: no routes are configured; name a model", ErrNoRoute)
 	}
 	text := RoutedText(req.Messages, r.turns, r.maxChars)
-	if text == "" || r.cls == nil {
+	switch {
+	case text == "":
 		return r.fallback(Decision{Text: text, Fallback: "no text to route on"}), nil
+	case r.cls == nil:
+		return r.fallback(Decision{Text: text, Fallback: "no route has a condition"}), nil
 	}
 	m, err := r.cls.Classify(ctx, text)
 	switch {

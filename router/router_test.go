@@ -275,16 +275,20 @@ func TestDecideErrors(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
+	c := &providers.Chain{}
 	tests := []struct {
 		name    string
 		opts    router.Options
 		wantErr string // substring; "" = no error
 	}{
 		{"no routes", router.Options{}, ""},
-		{"default route", router.Options{Routes: []router.Route{{Name: "a"}, {Name: "b"}}, DefaultRoute: "b"}, ""},
-		{"duplicate route", router.Options{Routes: []router.Route{{Name: "a"}, {Name: "a"}}, DefaultRoute: "a"}, `duplicate route "a"`},
-		{"default not a route", router.Options{Routes: []router.Route{{Name: "a"}}, DefaultRoute: "b"}, `default route "b" is not a route`},
-		{"default missing", router.Options{Routes: []router.Route{{Name: "a"}}}, `default route "" is not a route`},
+		{"default route", router.Options{Routes: []router.Route{{Name: "a", Chain: c}, {Name: "b", Chain: c}}, DefaultRoute: "b"}, ""},
+		{"duplicate route", router.Options{Routes: []router.Route{{Name: "a", Chain: c}, {Name: "a", Chain: c}}, DefaultRoute: "a"}, `duplicate route "a"`},
+		{"default not a route", router.Options{Routes: []router.Route{{Name: "a", Chain: c}}, DefaultRoute: "b"}, `default route "b" is not a route`},
+		{"default missing", router.Options{Routes: []router.Route{{Name: "a", Chain: c}}}, `default route "" is not a route`},
+		{"default without routes", router.Options{DefaultRoute: "chat"}, `default route "chat" is not a route`},
+		{"route without chain", router.Options{Routes: []router.Route{{Name: "a"}}, DefaultRoute: "a"}, `route "a" has no chain`},
+		{"model without chain", router.Options{Models: map[string]*providers.Chain{"m": nil}}, `model "m" has no chain`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,9 +308,9 @@ func TestNew(t *testing.T) {
 
 func TestRoutesAndModels(t *testing.T) {
 	r, err := router.New(nil, router.Options{
-		Routes:       []router.Route{{Name: "b"}, {Name: "a"}, {Name: "c"}},
+		Routes:       []router.Route{{Name: "b", Chain: &providers.Chain{}}, {Name: "a", Chain: &providers.Chain{}}, {Name: "c", Chain: &providers.Chain{}}},
 		DefaultRoute: "a",
-		Models:       map[string]*providers.Chain{"x": nil, "y": nil},
+		Models:       map[string]*providers.Chain{"x": {}, "y": {}},
 	})
 	if err != nil {
 		t.Fatal(err)
