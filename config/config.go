@@ -180,6 +180,10 @@ type Routing struct {
 	// Turns is how many of the last user turns are embedded to route a
 	// conversation. Default 1.
 	Turns int `koanf:"turns" yaml:"turns"`
+	// Margin refuses a match whose best route beats the second by less
+	// than this (0 to 2): the request takes default_route instead. 0, the
+	// default, turns the rule off. switchyard fit tunes it.
+	Margin float64 `koanf:"margin" yaml:"margin"`
 }
 
 // Server tunes the HTTP server.

@@ -177,6 +177,9 @@ routing:
   max_retries: 2
   # Route on the last N user turns of a conversation.
   turns: 1
+  # Refuse (take default_route) when the best route beats the second by
+  # less than this; 0 turns the rule off. switchyard fit tunes it.
+  margin: 0
 
 server:
   max_body_bytes: 4194304            # request body limit, 4 MiB

@@ -246,6 +246,9 @@ func (r *Routing) validate(p *problems) {
 	if r.Turns < 1 {
 		p.add("routing.turns", "must be at least 1")
 	}
+	if r.Margin < 0 || r.Margin > 2 || math.IsNaN(r.Margin) {
+		p.add("routing.margin", "must be between 0 and 2")
+	}
 }
 
 func (s *Server) validate(p *problems) {

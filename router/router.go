@@ -54,6 +54,9 @@ type Options struct {
 	// MaxChars bounds the routed text, keeping its start; the embedder
 	// truncates further to its own token limit. 0 means 4096.
 	MaxChars int
+	// Margin refuses a cleared match whose best route beats the second by
+	// less than this; the request takes the default route. 0 is off.
+	Margin float64
 }
 
 // Router is immutable after New and safe for concurrent use.
@@ -65,6 +68,7 @@ type Router struct {
 	models   map[string]*providers.Chain
 	turns    int
 	maxChars int
+	margin   float64
 }
 
 // New checks opts and returns a Router. cls may be nil when no route has a
@@ -77,6 +81,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		models:   maps.Clone(opts.Models),
 		turns:    max(opts.Turns, 1),
 		maxChars: opts.MaxChars,
+		margin:   opts.Margin,
 	}
 	if r.maxChars <= 0 {
 		r.maxChars = 4096
@@ -170,6 +175,10 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 		return r.fallback(Decision{Text: text, Fallback: "classification failed: " + err.Error()}), nil
 	}
 	d := Decision{Text: text, Match: &m, Score: m.Score}
+	if m.Cleared && r.margin > 0 && len(m.Scores) > 1 && m.Margin < r.margin {
+		d.Fallback = fmt.Sprintf("best route %q leads %q by %.3f, under the margin %.3f", m.Route, m.Scores[1].Route, m.Margin, r.margin)
+		return r.fallback(d), nil
+	}
 	if m.Cleared {
 		if chain, ok := r.routes[m.Route]; ok {
 			d.Route, d.DecidedBy, d.Chain = m.Route, ByEmbedding, chain

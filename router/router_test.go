@@ -424,3 +424,37 @@ func TestDecideRoutesOnTurns(t *testing.T) {
 		t.Errorf("Text = %q, classified %q; want %q", d.Text, cls.texts, want)
 	}
 }
+
+func TestMarginRefusesCloseCalls(t *testing.T) {
+	m := classifier.Match{Route: "code", Score: 0.62, Cleared: true, Margin: 0.04, Scores: []classifier.Score{
+		{Route: "code", Score: 0.62, Threshold: 0.4}, {Route: "chat", Score: 0.58, Threshold: 0.4},
+	}}
+	for _, tt := range []struct {
+		margin    float64
+		wantRoute string
+		wantBy    string
+	}{
+		{0, "code", router.ByEmbedding},    // rule off
+		{0.03, "code", router.ByEmbedding}, // lead 0.04 ≥ 0.03
+		{0.05, "chat", router.ByDefault},   // lead 0.04 < 0.05: refused
+	} {
+		r, err := router.New(&stubClassifier{match: m}, router.Options{
+			Routes:       []router.Route{{Name: "chat", Chain: chatChain}, {Name: "code", Chain: codeChain}},
+			DefaultRoute: "chat",
+			Margin:       tt.margin,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := r.Decide(t.Context(), request("auto"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Route != tt.wantRoute || d.DecidedBy != tt.wantBy {
+			t.Errorf("margin %.2f: route %q by %s, want %q by %s", tt.margin, d.Route, d.DecidedBy, tt.wantRoute, tt.wantBy)
+		}
+		if tt.wantBy == router.ByDefault && !strings.Contains(d.Fallback, "under the margin") {
+			t.Errorf("margin %.2f: fallback %q does not explain the margin", tt.margin, d.Fallback)
+		}
+	}
+}

@@ -218,6 +218,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		DefaultRoute: cfg.DefaultRoute,
 		Models:       modelChains,
 		Turns:        cfg.Routing.Turns,
+		Margin:       cfg.Routing.Margin,
 	})
 	if err != nil {
 		return nil, err
