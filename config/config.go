@@ -1,9 +1,9 @@
 // Package config owns switchyard's configuration: the typed Config, its
 // defaults, loading it from a file (YAML, JSON or a MAS router file) with
-// SWITCHYARD_* environment and command-line overrides, validating it, and
-// printing it with secrets masked. It is the only package that imports
-// koanf, and only cmd imports it: every other package takes plain
-// constructor arguments.
+// SWITCHYARD_* environment and command-line overrides, validating it,
+// watching its file for changes (Watch), and printing it with secrets
+// masked. It is the only package that imports koanf, and only cmd imports
+// it: every other package takes plain constructor arguments.
 //
 // Secrets are configured by environment variable name (api_key_env), and
 // cmd resolves them. The one exception is a MAS file, which holds a literal
@@ -74,6 +74,19 @@ type Config struct {
 
 	// Log configures the process log.
 	Log Log `koanf:"log" yaml:"log"`
+
+	// Admin configures the /admin endpoints (status, reload, explain).
+	Admin Admin `koanf:"admin" yaml:"admin"`
+}
+
+// Admin configures the /admin endpoints. They are off (404, like any
+// unknown path) unless a token is configured and its variable is set.
+type Admin struct {
+	// TokenEnv names the environment variable holding the bearer token
+	// that /admin requests must carry. Empty, the default, turns the
+	// endpoints off; so does an unset or empty variable. The name is
+	// configured, never the token.
+	TokenEnv string `koanf:"token_env" yaml:"token_env,omitempty"`
 }
 
 // Embedder configures the text embedder.

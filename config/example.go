@@ -189,4 +189,13 @@ server:
 log:
   level: info                        # trace, debug, info, warn, error
   format: json                       # json or console
+
+# The /admin endpoints: GET /admin/status, POST /admin/reload (the config
+# also reloads when this file changes, and on SIGHUP) and POST
+# /admin/explain (the routing decision for a chat request, no upstream
+# call). Off unless the variable named here holds a token; requests then
+# need "Authorization: Bearer <token>".
+admin:
+  # The NAME of the environment variable holding the token.
+  token_env: SWITCHYARD_ADMIN_TOKEN
 `

@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 	c.Routing.validate(&p)
 	c.Server.validate(&p)
 	c.Log.validate(&p)
+	checkEnvName(&p, "admin.token_env", c.Admin.TokenEnv)
 	return errors.Join(p...)
 }
 

@@ -75,6 +75,7 @@ func TestValidate(t *testing.T) {
 		{"provider api_key_env holds a key", func(c *Config) { c.Providers[0].APIKeyEnv = "sk-proj-abc" }, []string{"providers[0].api_key_env"}},
 		{"provider api_key_env starts with a digit", func(c *Config) { c.Providers[0].APIKeyEnv = "1KEY" }, []string{"providers[0].api_key_env"}},
 		{"ollama provider takes no key", func(c *Config) { c.Providers[1].APIKeyEnv = "KEY" }, []string{"providers[1].api_key_env"}},
+		{"admin token_env holds a token", func(c *Config) { c.Admin.TokenEnv = "s3cr3t-token!" }, []string{"admin.token_env"}},
 		{"provider timeout negative", func(c *Config) { c.Providers[0].Timeout = -1 }, []string{"providers[0].timeout"}},
 		{"provider models", func(c *Config) { c.Providers[0].Models = []string{"a", "", "a"} },
 			[]string{"providers[0].models[1]", "providers[0].models[2]"}},

@@ -32,6 +32,8 @@ type Runtime struct {
 	// Models lists what GET /v1/models reports: route names and served
 	// model names, in order.
 	Models []ModelInfo
+	// Admin turns on the /admin endpoints; nil leaves them off (404).
+	Admin *Admin
 }
 
 // ModelInfo is one entry of GET /v1/models.
@@ -66,15 +68,18 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/v1/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + r.Method + " " + r.URL.Path})
-	})
+	r.PathPrefix("/admin/").HandlerFunc(s.handleAdmin) // methods checked inside: see handleAdmin
+	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
 	})
 	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
 	// id and logger too: mux runs middleware only on matched routes.
 	return s.withRequestLogger(r)
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + r.Method + " " + r.URL.Path})
 }
 
 func (s *Server) runtime() *Runtime { return s.rt.Load() }

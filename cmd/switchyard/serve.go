@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,7 +75,13 @@ func serveCmd(e env) *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
-			return serve(cmd.Context(), cfg, e, cf.models, log)
+			rl := newReloader(path, cmd.Flags(), e, cf.models, log)
+			// SIGHUP reloads the config. Registered here, for serve's
+			// lifetime only, so that other commands keep the default.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			return serve(cmd.Context(), cfg, rl, hup, log)
 		},
 	}
 	cf.register(cmd)
@@ -82,15 +90,31 @@ func serveCmd(e env) *cobra.Command {
 }
 
 // serve runs the server until ctx is done, then drains in-flight requests
-// (streams included) for the configured grace period.
-func serve(ctx context.Context, cfg *config.Config, e env, models string, log zerolog.Logger) error {
+// (streams included) for the configured grace period. While it runs, rl
+// reloads the config when its file changes, on a signal on hup, and on
+// POST /admin/reload.
+func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.Signal, log zerolog.Logger) error {
 	start := time.Now()
-	rt, err := buildRuntime(ctx, cfg, e, models)
+	rt, err := rl.start(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer rt.close()
+	// Runs last, once the server has drained: no request can still hold
+	// an embedder.
+	defer rl.close()
 	srv := proxy.NewServer(log, rt.proxy)
+	rl.srv = srv
+	rctx, stopReloads := context.WithCancel(ctx)
+	reloads := make(chan struct{})
+	go func() {
+		defer close(reloads)
+		rl.run(rctx, hup)
+	}()
+	// Reloads stop when serve returns, before rl.close runs.
+	defer func() {
+		stopReloads()
+		<-reloads
+	}()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err

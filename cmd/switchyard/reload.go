@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/proxy"
+)
+
+// What triggered a reload (proxy.ReloadResult.Trigger).
+const (
+	triggerFile   = "file"
+	triggerSignal = "signal"
+	triggerAdmin  = "admin"
+)
+
+// reloader owns the configuration in force. It builds the first runtime,
+// then reloads on a change to the config file, on SIGHUP and on POST
+// /admin/reload, like Caddy: load into a fresh koanf (config.Load) and
+// validate, build the new runtime off the request path, swap it into the
+// proxy atomically. If any step fails it logs every problem, records them
+// for /admin/status, and the old runtime keeps serving. Requests already
+// running finish on the runtime they started with (proxy.Server.Swap).
+//
+// Reloads run one at a time. When the embedder section is unchanged the
+// new runtime reuses the current embedder, cache included, so only new
+// utterances are embedded (the classifier embeds every utterance through
+// the cache; unchanged ones are hits).
+//
+// A replaced embedder is not closed at once: a request that loaded the old
+// runtime may still be embedding with it, and nothing counts them. Its
+// closer is kept and run by close, after the server has drained. A
+// process that changes its local embedder often thus holds the old models
+// until exit; changing the embedder is rare.
+//
+// reloader implements proxy.Control and is safe for concurrent use.
+type reloader struct {
+	path   string
+	flags  *pflag.FlagSet // the command line's, applied on every load; may be nil
+	env    env
+	models string
+	log    zerolog.Logger
+	hc     *http.Client // upstream client for runtimes that reuse the embedder
+
+	srv *proxy.Server // set by serve before the first reload can run
+
+	reloadMu sync.Mutex // held for a whole reload: one at a time
+
+	mu       sync.Mutex // guards the fields below; never held while building
+	cur      *serving
+	cfg      *config.Config
+	embKey   string // the embedder API key cur's embedder was built with
+	gen      int64
+	loadedAt time.Time
+	last     *proxy.ReloadResult
+	retired  []func() error // closers of replaced embedders, run by close
+}
+
+var _ proxy.Control = (*reloader)(nil)
+
+func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
+	return &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient()}
+}
+
+// start builds the first runtime from cfg (already loaded and validated).
+func (r *reloader) start(ctx context.Context, cfg *config.Config) (*serving, error) {
+	rt, err := buildRuntime(ctx, cfg, r.env, r.models)
+	if err != nil {
+		return nil, err
+	}
+	rt.proxy.Admin = r.admin(cfg)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cur, r.cfg, r.embKey = rt, cfg, r.embedderKey(cfg)
+	r.gen, r.loadedAt = 1, time.Now()
+	return rt, nil
+}
+
+// run reloads on every trigger until ctx is done: a change to the config
+// file, or a signal on hup (SIGHUP; tests may send on it directly).
+func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
+	changed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		config.Watch(ctx, r.path, func() {
+			select {
+			case changed <- struct{}{}:
+			default: // a reload is already pending; it will read the latest file
+			}
+		})
+	})
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+			r.reload(ctx, triggerFile)
+		case <-hup:
+			r.reload(ctx, triggerSignal)
+		}
+	}
+}
+
+// Reload implements proxy.Control for POST /admin/reload.
+func (r *reloader) Reload(ctx context.Context) (proxy.ReloadResult, error) {
+	return r.reload(ctx, triggerAdmin)
+}
+
+// Status implements proxy.Control for GET /admin/status.
+func (r *reloader) Status() proxy.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := proxy.Status{
+		ConfigPath: r.path,
+		LoadedAt:   r.loadedAt,
+		Generation: r.gen,
+		Routes:     []string{},
+	}
+	if r.last != nil {
+		last := *r.last
+		st.LastReload = &last
+	}
+	if r.cur != nil {
+		st.Routes = r.cur.router.Routes()
+		st.Embedder = r.cur.embed.ID()
+		if c, ok := r.cur.embed.(interface{ Stats() (hits, misses uint64) }); ok {
+			h, m := c.Stats()
+			st.Cache = &proxy.CacheStats{Hits: h, Misses: m}
+		}
+	}
+	return st
+}
+
+// reload loads, builds and swaps in the config file's current content.
+// On failure the runtime in force is kept, and the error lists every
+// problem.
+func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResult, error) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	start := time.Now()
+	res := proxy.ReloadResult{Time: start, Trigger: trigger}
+	next, cfg, reused, err := r.build(ctx)
+	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
+	res.EmbedderReused = reused
+
+	r.mu.Lock()
+	if err != nil {
+		res.Errors = problems(err)
+		res.Generation = r.gen
+		r.last = &res
+		r.mu.Unlock()
+		for _, p := range res.Errors {
+			r.log.Error().Str("trigger", trigger).Str("problem", p).Msg("reload: problem")
+		}
+		r.log.Error().Str("trigger", trigger).Int64("generation", res.Generation).Int("problems", len(res.Errors)).
+			Msg("reload failed; the previous configuration keeps serving")
+		return res, err
+	}
+	old, oldCfg := r.cur, r.cfg
+	if reused {
+		next.close = old.close // the embedder, and so its closer, carried over
+	} else if old.close != nil {
+		r.retired = append(r.retired, old.close)
+	}
+	r.gen++
+	r.cur, r.cfg, r.embKey, r.loadedAt = next, cfg, r.embedderKey(cfg), time.Now()
+	res.OK, res.Generation = true, r.gen
+	r.last = &res
+	r.mu.Unlock()
+
+	r.srv.Swap(next.proxy)
+	r.warnRestartOnly(oldCfg, cfg)
+	r.log.Info().Str("trigger", trigger).Int64("generation", res.Generation).Strs("routes", next.router.Routes()).
+		Str("embedder", next.embed.ID()).Bool("embedder_reused", reused).Float64("took_ms", res.TookMS).
+		Msg("reloaded")
+	return res, nil
+}
+
+// build loads the config file and builds its runtime, reusing the current
+// embedder when its section (and key) did not change.
+func (r *reloader) build(ctx context.Context) (next *serving, cfg *config.Config, reused bool, err error) {
+	cfg, err = config.Load(r.path, r.env.environ, r.flags)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	r.mu.Lock()
+	cur, curCfg, curKey := r.cur, r.cfg, r.embKey
+	r.mu.Unlock()
+	if cfg.Embedder == curCfg.Embedder && r.embedderKey(cfg) == curKey {
+		next, err = buildRouting(ctx, cfg, r.env, r.hc, cur.embed)
+		reused = true
+	} else {
+		next, err = buildRuntime(ctx, cfg, r.env, r.models)
+	}
+	if err != nil {
+		return nil, nil, reused, err
+	}
+	next.proxy.Admin = r.admin(cfg)
+	return next, cfg, reused, nil
+}
+
+// embedderKey is the API key an embedder built from cfg would use.
+func (r *reloader) embedderKey(cfg *config.Config) string {
+	if cfg.Embedder.APIKeyEnv == "" {
+		return ""
+	}
+	return r.env.getenv(cfg.Embedder.APIKeyEnv)
+}
+
+// admin turns on the admin endpoints when cfg names a token variable that
+// is set.
+func (r *reloader) admin(cfg *config.Config) *proxy.Admin {
+	name := cfg.Admin.TokenEnv
+	if name == "" {
+		return nil
+	}
+	tok := r.env.getenv(name)
+	if tok == "" {
+		r.log.Warn().Str("token_env", name).Msg("admin endpoints off: the token variable is not set")
+		return nil
+	}
+	return &proxy.Admin{Token: tok, Control: r}
+}
+
+// warnRestartOnly says which changed settings a reload cannot apply: they
+// belong to the listener and the process, not to the runtime.
+func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
+	var keys []string
+	if old.Listen != cfg.Listen {
+		keys = append(keys, "listen")
+	}
+	if old.Server.ReadHeaderTimeout != cfg.Server.ReadHeaderTimeout {
+		keys = append(keys, "server.read_header_timeout")
+	}
+	if old.Server.ShutdownGrace != cfg.Server.ShutdownGrace {
+		keys = append(keys, "server.shutdown_grace")
+	}
+	if old.Log != cfg.Log {
+		keys = append(keys, "log")
+	}
+	if len(keys) > 0 {
+		r.log.Warn().Strs("keys", keys).Msg("reload: these settings take effect on restart")
+	}
+}
+
+// close releases the runtime in force and every replaced embedder. Call it
+// once the server has drained.
+func (r *reloader) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var errs []error
+	for _, c := range r.retired {
+		errs = append(errs, c())
+	}
+	r.retired = nil
+	if r.cur != nil && r.cur.close != nil {
+		errs = append(errs, r.cur.close())
+	}
+	return errors.Join(errs...)
+}
+
+// problems lists an error's problems: config.Load joins every problem it
+// finds, so the first joined error in the chain is the list.
+func problems(err error) []string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			var out []string
+			for _, p := range j.Unwrap() {
+				out = append(out, problems(p)...)
+			}
+			return out
+		}
+	}
+	return []string{err.Error()}
+}

@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchyard-router/switchyard/providers/openai"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+// Admin turns on the /admin endpoints for a Runtime. With no Admin, no
+// Token or no Control, /admin paths answer 404 like any unknown path.
+type Admin struct {
+	// Token is the bearer token every /admin request must carry.
+	Token string
+	// Control reloads the configuration and reports on it.
+	Control Control
+}
+
+// Control is what the admin endpoints need from whoever owns the
+// configuration (cmd). Implementations are safe for concurrent use.
+type Control interface {
+	// Reload loads the configuration anew and, if it is valid and builds,
+	// swaps it in. On failure the old configuration keeps serving, and the
+	// result lists every problem.
+	Reload(ctx context.Context) (ReloadResult, error)
+	// Status describes the configuration in force.
+	Status() Status
+}
+
+// ReloadResult is the outcome of one reload.
+type ReloadResult struct {
+	Time       time.Time `json:"time"`
+	Trigger    string    `json:"trigger"` // what asked: "file", "signal" or "admin"
+	OK         bool      `json:"ok"`
+	Generation int64     `json:"generation"`       // the generation serving afterwards
+	Errors     []string  `json:"errors,omitempty"` // every problem, when not OK
+	// EmbedderReused reports that the embedder (and its cache) carried
+	// over, so only new utterances were embedded.
+	EmbedderReused bool    `json:"embedder_reused"`
+	TookMS         float64 `json:"took_ms"`
+}
+
+// Status describes the configuration in force.
+type Status struct {
+	ConfigPath string        `json:"config_path"`
+	LoadedAt   time.Time     `json:"loaded_at"`
+	Generation int64         `json:"generation"` // 1 at start-up, +1 per successful reload
+	LastReload *ReloadResult `json:"last_reload"`
+	Routes     []string      `json:"routes"`
+	Embedder   string        `json:"embedder"`
+	Cache      *CacheStats   `json:"cache,omitempty"` // nil when there is no cache
+}
+
+// CacheStats counts the query-embedding cache's answers since the
+// embedder was built.
+type CacheStats struct {
+	Hits   uint64 `json:"hits"`
+	Misses uint64 `json:"misses"`
+}
+
+// handleAdmin serves /admin/*. The paths are matched here rather than in
+// the mux so that, while admin is off, every method on every /admin path
+// gets the same 404 as an unknown path, not a 405 revealing the route.
+func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	a := s.runtime().Admin
+	if a == nil || a.Token == "" || a.Control == nil {
+		notFound(w, r)
+		return
+	}
+	if !authorized(r, a.Token) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard admin"`)
+		writeOpenAIError(w, &httpError{status: http.StatusUnauthorized, msg: "missing or invalid admin token"})
+		return
+	}
+	var method string
+	var h http.HandlerFunc
+	switch r.URL.Path {
+	case "/admin/status":
+		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Control.Status()) }
+	case "/admin/reload":
+		method, h = http.MethodPost, func(w http.ResponseWriter, r *http.Request) { handleReload(w, r, a.Control) }
+	case "/admin/explain":
+		method, h = http.MethodPost, s.handleExplain
+	default:
+		notFound(w, r)
+		return
+	}
+	if r.Method != method {
+		w.Header().Set("Allow", method)
+		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
+		return
+	}
+	h(w, r)
+}
+
+// authorized checks the bearer token in constant time.
+func authorized(r *http.Request, token string) bool {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+}
+
+// handleReload runs a reload and reports it: 200 when the new
+// configuration serves, else 422 with every problem (the old one keeps
+// serving).
+func handleReload(w http.ResponseWriter, r *http.Request, c Control) {
+	// A reload that has started finishes even if the client goes away.
+	res, err := c.Reload(context.WithoutCancel(r.Context()))
+	if err == nil {
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	var body struct {
+		Error json.RawMessage `json:"error"`
+		ReloadResult
+	}
+	var wire struct {
+		Error json.RawMessage `json:"error"`
+	}
+	json.Unmarshal(openai.NewError(http.StatusUnprocessableEntity, "reload failed; the previous configuration keeps serving: "+err.Error(), "invalid_config"), &wire)
+	body.Error, body.ReloadResult = wire.Error, res
+	writeJSON(w, http.StatusUnprocessableEntity, body)
+}
+
+// explanation is POST /admin/explain's answer: the routing decision for a
+// chat request, made exactly as for a real one, without calling upstream.
+type explanation struct {
+	Route      string       `json:"route,omitempty"`
+	Model      string       `json:"model,omitempty"` // an explicit model asked for
+	DecidedBy  string       `json:"decided_by"`
+	Score      float64      `json:"score"`
+	Margin     *float64     `json:"margin,omitempty"`  // best route's lead over the second
+	Cleared    *bool        `json:"cleared,omitempty"` // best route cleared its threshold
+	BestRoute  string       `json:"best_route,omitempty"`
+	Fallback   string       `json:"fallback,omitempty"`
+	Text       string       `json:"text"`
+	Scores     []routeScore `json:"scores"`
+	Chain      []string     `json:"chain"` // "provider/model", in the order tried
+	DecisionMS float64      `json:"decision_ms"`
+}
+
+type routeScore struct {
+	Route     string  `json:"route"`
+	Score     float64 `json:"score"`
+	Threshold float64 `json:"threshold"`
+	Nearest   string  `json:"nearest"`
+}
+
+// handleExplain serves POST /admin/explain: parse and decide like a chat
+// completion, then report the decision instead of running it.
+func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
+	rt := s.runtime()
+	req, err := openai.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
+	if err != nil {
+		writeOpenAIError(w, requestError(err, rt.maxBody()))
+		return
+	}
+	dec, err := rt.Router.Decide(r.Context(), req)
+	if err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, explain(dec))
+}
+
+func explain(d router.Decision) explanation {
+	e := explanation{
+		Route:      d.Route,
+		Model:      d.Model,
+		DecidedBy:  d.DecidedBy,
+		Score:      d.Score,
+		Fallback:   d.Fallback,
+		Text:       d.Text,
+		Scores:     []routeScore{},
+		Chain:      []string{},
+		DecisionMS: float64(d.Took.Microseconds()) / 1000,
+	}
+	if m := d.Match; m != nil {
+		e.Margin, e.Cleared, e.BestRoute = &m.Margin, &m.Cleared, m.Route
+		for _, sc := range m.Scores {
+			e.Scores = append(e.Scores, routeScore{Route: sc.Route, Score: sc.Score, Threshold: sc.Threshold, Nearest: sc.Nearest})
+		}
+	}
+	if d.Chain != nil {
+		for _, t := range d.Chain.Targets {
+			e.Chain = append(e.Chain, t.Name)
+		}
+	}
+	return e
+}
