@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchyard-router/switchyard/classifier"
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/router/eval"
+)
+
+// evalFlags are shared by eval and fit.
+type evalFlags struct {
+	cf    configFlags
+	data  string
+	cache string
+}
+
+func (f *evalFlags) register(cmd *cobra.Command) {
+	f.cf.register(cmd)
+	cmd.Flags().StringVar(&f.data, "data", "", "labelled corpus, JSON Lines: {\"text\"|\"messages\": ..., \"label\": ROUTE|oos} (required)")
+	cmd.Flags().StringVar(&f.cache, "cache", "", "corpus embedding cache directory (default $XDG_CACHE_HOME/switchyard/eval, else ~/.cache/switchyard/eval; \"off\" for none)")
+	cmd.MarkFlagRequired("data")
+}
+
+// cacheDir resolves --cache: the flag, "off" for none, else the XDG cache.
+func (f *evalFlags) cacheDir(e env) string {
+	switch {
+	case f.cache == "off":
+		return ""
+	case f.cache != "":
+		return f.cache
+	}
+	if c := e.getenv("XDG_CACHE_HOME"); c != "" && filepath.IsAbs(c) {
+		return filepath.Join(c, "switchyard", "eval")
+	}
+	if h := e.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "switchyard", "eval")
+	}
+	return ""
+}
+
+// evalSetup is a config made ready for offline routing: its corpus, the
+// embedder, the route index definition and a router builder whose chains
+// never run.
+type evalSetup struct {
+	cfg     *config.Config
+	corpus  []eval.Example
+	emb     embed.Embedder
+	close   func() error
+	routes  []string           // every route, config order
+	indexed []classifier.Route // routes with utterances, thresholds resolved
+	store   *eval.Store
+}
+
+func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
+	cfg, _, err := f.cf.load(cmd, e)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(f.data)
+	if err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	defer fh.Close()
+	corpus, err := eval.ReadCorpus(fh)
+	if err != nil {
+		return nil, fmt.Errorf("corpus %s: %w", f.data, err)
+	}
+	s := &evalSetup{cfg: cfg, corpus: corpus}
+	for _, r := range cfg.Routes {
+		s.routes = append(s.routes, r.Name)
+		if strings.TrimSpace(r.Condition) == "" && len(r.Examples) == 0 {
+			continue
+		}
+		th := cfg.Routing.Threshold
+		if r.Threshold != nil {
+			th = *r.Threshold
+		}
+		s.indexed = append(s.indexed, classifier.Route{Name: r.Name, Condition: r.Condition, Examples: r.Examples, Threshold: th})
+	}
+	if err := eval.CheckLabels(corpus, s.routes); err != nil {
+		return nil, err
+	}
+	if len(s.indexed) == 0 {
+		return nil, fmt.Errorf("no route has a condition or examples: every request takes %q, nothing to evaluate", cfg.DefaultRoute)
+	}
+	s.emb, s.close, err = buildEmbedder(cmd.Context(), cfg, e, &http.Client{}, f.cf.models)
+	if err != nil {
+		return nil, err
+	}
+	s.store = eval.NewStore(s.emb, f.cacheDir(e))
+	return s, nil
+}
+
+// classifier builds the route index with the given aggregation and the
+// routes' thresholds.
+func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Classifier, error) {
+	c, err := classifier.New(ctx, s.indexed, s.emb.Embed, classifier.Options{TopK: s.cfg.Routing.TopK, Aggregation: agg})
+	if err != nil {
+		return nil, fmt.Errorf("build route index: %w", err)
+	}
+	return c, nil
+}
+
+// build makes a router with the config's routing rules around cls. Its
+// chains are empty: eval only decides.
+func (s *evalSetup) build(cls router.Classifier) (*router.Router, error) {
+	var routes []router.Route
+	for _, name := range s.routes {
+		routes = append(routes, router.Route{Name: name, Chain: &providers.Chain{}})
+	}
+	return router.New(cls, router.Options{
+		Routes:       routes,
+		DefaultRoute: s.cfg.DefaultRoute,
+		Turns:        s.cfg.Routing.Turns,
+		Margin:       s.cfg.Routing.Margin,
+	})
+}
+
+// vectors returns every example's routed text and the vectors of the
+// non-empty ones, from the disk cache where it has them.
+func (s *evalSetup) vectors(ctx context.Context, e env) ([]string, map[string][]float32, error) {
+	texts, err := eval.RoutedTexts(ctx, s.build, s.corpus)
+	if err != nil {
+		return nil, nil, err
+	}
+	var todo []string
+	for _, t := range texts {
+		if t != "" {
+			todo = append(todo, t)
+		}
+	}
+	start := time.Now()
+	vecs, embedded, err := s.store.Vectors(ctx, todo)
+	if err != nil {
+		return nil, nil, err
+	}
+	if embedded > 0 {
+		fmt.Fprintf(e.stderr, "embedded %d texts in %s (cache: %s)\n", embedded, time.Since(start).Round(time.Millisecond), orNone(s.store.Path()))
+	}
+	return texts, vecs, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func evalCmd(e env) *cobra.Command {
+	var (
+		f      evalFlags
+		asJSON bool
+		out    string
+		sample int
+	)
+	cmd := &cobra.Command{
+		Use:   "eval --data D.jsonl [--config F] [--json] [--out report.html]",
+		Short: "Measure routing quality on a labelled corpus (no upstream calls)",
+		Long: "eval routes every example of a labelled corpus and reports accuracy, macro-F1\n" +
+			"(every route label present plus out of scope), per-route precision, recall\n" +
+			"and F1, out-of-scope precision/recall/F1, coverage, the confusion matrix,\n" +
+			"decision latency and the misrouted examples. No upstream is called.\n\n" +
+			"Corpus lines are {\"text\": \"...\", \"label\": L} or {\"messages\": [OpenAI\n" +
+			"chat messages], \"label\": L}, where L is a route name or \"oos\" (the request\n" +
+			"should fall to default_route). An example labelled with the default route is\n" +
+			"right whenever that route is taken; otherwise a fallback to the default\n" +
+			"route counts as predicting \"oos\".\n\n" +
+			"Corpus embeddings are cached on disk per embedding model (--cache), so a\n" +
+			"rerun only embeds new texts; decisions are then made by the router itself\n" +
+			"on the cached vectors, so thresholds, margin and default are exactly the\n" +
+			"served ones. Latency is measured separately, before anything is cached:\n" +
+			"up to --latency-sample real decisions (embedding included), one at a time,\n" +
+			"on examples spread over the corpus; p50 and p99 are by nearest rank.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, err := loadEval(cmd, e, &f)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			cls, err := s.classifier(ctx, s.cfg.Routing.Aggregation)
+			if err != nil {
+				return err
+			}
+			// Time live decisions first, while the embedder's query cache
+			// holds only the route utterances.
+			live, err := s.build(cls)
+			if err != nil {
+				return err
+			}
+			took, err := eval.TimeDecisions(ctx, live, s.corpus, sample)
+			if err != nil {
+				return err
+			}
+			_, vecs, err := s.vectors(ctx, e)
+			if err != nil {
+				return err
+			}
+			outcomes, err := eval.Decide(ctx, s.build, cls, vecs, s.corpus)
+			if err != nil {
+				return err
+			}
+			var infos []eval.RouteInfo
+			for _, r := range s.indexed {
+				infos = append(infos, eval.RouteInfo{Name: r.Name, Threshold: r.Threshold})
+			}
+			rep := eval.Measure(outcomes, s.routes, s.cfg.DefaultRoute, infos)
+			rep.Latency = eval.NewLatency(took)
+			if out != "" {
+				if err := writeReport(out, rep, f.data); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "wrote %s\n", out)
+			}
+			if asJSON {
+				return json.NewEncoder(e.stdout).Encode(rep)
+			}
+			printReport(e, rep)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	cmd.Flags().StringVar(&out, "out", "", "also write a self-contained HTML report to this file")
+	cmd.Flags().IntVar(&sample, "latency-sample", 200, "real decisions to time for latency (0 skips)")
+	return cmd
+}
+
+func writeReport(path string, rep eval.Report, data string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := eval.WriteHTML(fh, rep, "switchyard routing report: "+filepath.Base(data), time.Now()); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+func printReport(e env, rep eval.Report) {
+	w := e.stdout
+	fmt.Fprintf(w, "examples %d  accuracy %.3f  macro-F1 %.3f  coverage %.3f\n", rep.N, rep.Accuracy, rep.MacroF1, rep.Coverage)
+	fmt.Fprintf(w, "out of scope: precision %.3f  recall %.3f  F1 %.3f  (support %d)\n", rep.OOS.Precision, rep.OOS.Recall, rep.OOS.F1, rep.OOS.Support)
+	fmt.Fprintf(w, "latency: p50 %.2f ms  p99 %.2f ms  (%d decisions timed)\n\n", rep.Latency.P50, rep.Latency.P99, rep.Latency.N)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "CLASS\tPRECISION\tRECALL\tF1\tSUPPORT\t")
+	for _, c := range rep.Confusion.Labels {
+		if p, ok := rep.PerRoute[c]; ok {
+			fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%d\t\n", c, p.Precision, p.Recall, p.F1, p.Support)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "\nconfusion (rows expected, columns predicted):")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\t")
+	for _, l := range rep.Confusion.Labels {
+		fmt.Fprintf(tw, "%s\t", l)
+	}
+	fmt.Fprintln(tw)
+	for i, row := range rep.Confusion.Counts {
+		fmt.Fprintf(tw, "%s\t", rep.Confusion.Labels[i])
+		for _, k := range row {
+			fmt.Fprintf(tw, "%d\t", k)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	if len(rep.Misrouted) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nmisrouted (%d):\n", len(rep.Misrouted))
+	for _, m := range rep.Misrouted {
+		var top []string
+		for _, s := range m.Top {
+			top = append(top, fmt.Sprintf("%s %.3f", s.Route, s.Score))
+		}
+		text := m.Text
+		if r := []rune(text); len(r) > 70 {
+			text = string(r[:70]) + "…"
+		}
+		fmt.Fprintf(w, "  line %d: want %s, got %s (%s) [%s] %q\n", m.Line, m.Label, m.Predicted, m.DecidedBy, strings.Join(top, ", "), text)
+	}
+}
