@@ -695,10 +695,8 @@ func put(v any, path []any, x any) bool {
 				m[p] = x
 				return true
 			}
-			next, ok := m[p].(map[string]any)
-			if !ok && m[p] == nil {
-				next = map[string]any{}
-				m[p] = next
+			if m[p] == nil {
+				m[p] = map[string]any{}
 			}
 			v = m[p]
 		case int:

@@ -129,13 +129,8 @@ func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 		seqs[i] = l.tok.Encode(t, l.model.MaxSeq())
 	}
 	groups := split(seqs, l.batch, min(l.threads, len(seqs)))
-	out := make([][]float32, 0, len(texts))
 	if len(groups) == 1 {
-		vecs, err := l.forwardBorrowing(ctx, seqs)
-		if err != nil {
-			return nil, err
-		}
-		return vecs, nil
+		return l.forwardBorrowing(ctx, seqs)
 	}
 	results := make([][][]float32, len(groups))
 	g, gctx := errgroup.WithContext(ctx)
@@ -153,6 +148,7 @@ func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
+	out := make([][]float32, 0, len(texts))
 	for _, r := range results {
 		out = append(out, r...)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/providers"
 )
 
@@ -38,7 +37,7 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	e := env{getenv: func(string) string { return "" }}
 	hc := &http.Client{}
-	emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, filepath.Dir(modeltest.Dir(b)))
+	emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
 	if err != nil {
 		b.Fatal(err)
 	}

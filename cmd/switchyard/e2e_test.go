@@ -19,7 +19,6 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
-	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -89,7 +88,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	e := env{getenv: func(string) string { return "" }}
-	root := filepath.Dir(modeltest.Dir(t))
+	root := modelsRootOf(t)
 	rt, err := buildRuntime(t.Context(), cfg, e, root)
 	if err != nil {
 		t.Fatal(err)

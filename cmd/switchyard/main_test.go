@@ -34,7 +34,7 @@ func runCmd(t *testing.T, vars map[string]string, stdin string, args ...string) 
 
 // modelsRootOf returns a models root whose all-MiniLM-L6-v2 entry links to
 // the installed model, so tests can point --models at it.
-func modelsRootOf(t *testing.T) string {
+func modelsRootOf(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	if err := os.Symlink(modeltest.Dir(t), filepath.Join(root, "all-MiniLM-L6-v2")); err != nil {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -69,7 +68,7 @@ func startReloadable(t *testing.T, cfg string) (addr, path string, logs *lockedB
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	models := filepath.Dir(modeltest.Dir(t))
+	models := modelsRootOf(t)
 	addr, stop, logs := startServe(t, map[string]string{"TEST_ADMIN_TOKEN": testAdminToken}, "--config", path, "--models", models)
 	t.Cleanup(func() {
 		if code := stop(); code != 0 {
@@ -358,7 +357,7 @@ func TestAdminOffWithoutToken(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr, stop, _ := startServe(t, map[string]string{"TEST_ADMIN_TOKEN": testAdminToken}, "--config", path, "--models", filepath.Dir(modeltest.Dir(t)))
+	addr, stop, _ := startServe(t, map[string]string{"TEST_ADMIN_TOKEN": testAdminToken}, "--config", path, "--models", modelsRootOf(t))
 	defer stop()
 	for _, p := range []string{"/admin/status", "/admin/reload", "/admin/explain"} {
 		if code, body := admin(t, addr, http.MethodPost, p, "{}", testAdminToken); code != http.StatusNotFound {

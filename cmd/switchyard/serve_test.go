@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 )
 
@@ -94,7 +93,7 @@ server: {shutdown_grace: 10s}
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	models := filepath.Dir(modeltest.Dir(t))
+	models := modelsRootOf(t)
 	addr, stop, logs := startServe(t, nil, "--config", path, "--models", models)
 
 	// A stream in flight when shutdown begins must still complete.
@@ -125,7 +124,7 @@ server: {shutdown_grace: 10s}
 
 func TestFirstServeWritesAnExampleConfig(t *testing.T) {
 	home := t.TempDir()
-	vars := map[string]string{"XDG_CONFIG_HOME": home, "SWITCHYARD_MODELS": filepath.Dir(modeltest.Dir(t))}
+	vars := map[string]string{"XDG_CONFIG_HOME": home, "SWITCHYARD_MODELS": modelsRootOf(t)}
 	addr, stop, logs := startServe(t, vars, "--listen", "127.0.0.1:0")
 	path := filepath.Join(home, "switchyard", "config.yaml")
 	if _, err := os.Stat(path); err != nil {
@@ -201,7 +200,7 @@ func TestRouteCommandExplainsTheDecision(t *testing.T) {
 	if err := os.WriteFile(path, []byte(exampleConfig(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	models := filepath.Dir(modeltest.Dir(t))
+	models := modelsRootOf(t)
 	r := runCmd(t, nil, "", "route", "--config", path, "--models", models, "--json", "translate this paragraph into Spanish please")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)

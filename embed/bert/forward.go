@@ -87,6 +87,11 @@ func (m *Model) Forward(ctx context.Context, seqs [][]int32, threads int) ([][]f
 	ws := m.spaces.get(tokens, h, m.cfg.Intermediate, maxLen, threads)
 	defer m.spaces.put(ws)
 
+	// offsets[i] is the first row of sequence i; the same for every layer.
+	offsets := make([]int, len(seqs)+1)
+	for i, s := range seqs {
+		offsets[i+1] = offsets[i] + len(s)
+	}
 	tm := newTeam(threads)
 	defer tm.stop()
 	m.embedTokens(ws.x, seqs)
@@ -94,7 +99,7 @@ func (m *Model) Forward(ctx context.Context, seqs [][]int32, threads int) ([][]f
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m.layer(&m.layers[li], ws, seqs, tokens, tm)
+		m.layer(&m.layers[li], ws, offsets, tm)
 	}
 	return m.pool(ws.x, seqs), nil
 }
@@ -118,16 +123,13 @@ func (m *Model) embedTokens(x []float32, seqs [][]int32) {
 	m.k.LayerNorm(x, nil, row, h, m.lnG, m.lnB, m.eps)
 }
 
-func (m *Model) layer(l *layer, ws *workspace, seqs [][]int32, tokens int, tm *team) {
+func (m *Model) layer(l *layer, ws *workspace, offsets []int, tm *team) {
 	h, heads := m.cfg.Hidden, m.cfg.Heads
+	seqs, tokens := len(offsets)-1, offsets[len(offsets)-1]
 	m.matmul(ws.qkv, ws.x, tokens, l.qkv, l.qkvBias, tm)
 
 	// Attention, one sequence at a time; sequences are split across threads.
-	offsets := make([]int, len(seqs)+1)
-	for i, s := range seqs {
-		offsets[i+1] = offsets[i] + len(s)
-	}
-	tm.run(len(seqs), func(t, lo, hi int) {
+	tm.run(seqs, func(t, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			a, b := offsets[i], offsets[i+1]
 			n := b - a

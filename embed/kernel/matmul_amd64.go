@@ -56,13 +56,7 @@ func matmulAVX512(c, a []float32, m int, w *Packed, bias []float32, p0, p1 int) 
 	kc, mc := blocking(m, K, avx512Rows)
 	for k0 := 0; k0 == 0 || k0 < K; k0 += kc {
 		kn := min(kc, K-k0)
-		mode := initAccum
-		if k0 == 0 {
-			mode = initZero
-			if bias != nil {
-				mode = initBias
-			}
-		}
+		mode := accumMode(k0, bias)
 		for i0 := 0; i0 < m; i0 += mc {
 			i1 := min(m, i0+mc)
 			for p := p0; p < p1; p++ {
@@ -101,13 +95,7 @@ func matmulAVX2(c, a []float32, m int, w *Packed, bias []float32, p0, p1 int) {
 	var padBias [avx2Panel]float32
 	for k0 := 0; k0 == 0 || k0 < K; k0 += kc {
 		kn := min(kc, K-k0)
-		mode := initAccum
-		if k0 == 0 {
-			mode = initZero
-			if bias != nil {
-				mode = initBias
-			}
-		}
+		mode := accumMode(k0, bias)
 		for i0 := 0; i0 < m; i0 += mc {
 			i1 := min(m, i0+mc)
 			for p := p0; p < p1; p++ {
@@ -149,4 +137,17 @@ func matmulAVX2(c, a []float32, m int, w *Packed, bias []float32, p0, p1 int) {
 			}
 		}
 	}
+}
+
+// accumMode tells a micro-kernel how to start its accumulators for the K
+// block at k0: from the bias (or zero) on the first block, from the partial
+// sums already in c on the later ones.
+func accumMode(k0 int, bias []float32) int {
+	switch {
+	case k0 > 0:
+		return initAccum
+	case bias != nil:
+		return initBias
+	}
+	return initZero
 }
