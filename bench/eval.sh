@@ -42,7 +42,8 @@ done
 SETUPS="
 clinc150-10|clinc150|10|CLINC150 intents (150 + oos), 10 examples
 clinc150-all|clinc150|-1|CLINC150 intents (150 + oos), all train examples
-clinc150_domains-0|clinc150_domains|0|CLINC150 domains (10 + oos), conditions only
+clinc150_domains-names|clinc150_domains|0|CLINC150 domains (10 + oos), conditions only: domain names
+clinc150_domains-0|clinc150_domains|0|CLINC150 domains (10 + oos), conditions only: domain and its intents
 clinc150_domains-10|clinc150_domains|10|CLINC150 domains (10 + oos), 10 examples
 banking77-10|banking77|10|BANKING77 (77), 10 examples
 hwu64-10|hwu64|10|HWU64 (64), 10 examples
@@ -104,6 +105,17 @@ cat > "$out/mt_bench-conditions.json" <<'EOF'
 }
 EOF
 
+# Condition per CLINC150 domain: the domain's name, then the names of its 15
+# intents as a list, from the dataset's own domain -> intents map
+# (domains.json); no utterance of any split is used.
+python3 - "$data/clinc150_domains/domains.json" > "$out/clinc150_domains-conditions.json" <<'EOF'
+import json, sys
+words = lambda s: s.replace("_", " ")
+domains = json.load(open(sys.argv[1], encoding="utf-8"))
+print(json.dumps({d: words(d) + ": " + ", ".join(words(i) for i in intents)
+                  for d, intents in sorted(domains.items())}, indent=2))
+EOF
+
 manifest="$out/manifest.tsv"
 : > "$manifest"
 notes=()
@@ -140,6 +152,7 @@ run_setup() {
   # Routes: one per label, the default route takes the rest (oos).
   local cond_args=()
   [ "$dataset" = mt_bench ] && cond_args=(--conditions "$out/mt_bench-conditions.json")
+  [ "$name" = clinc150_domains-0 ] && cond_args=(--conditions "$out/clinc150_domains-conditions.json")
   local thr_args=()
   [ -z "$val" ] && thr_args=(--threshold -1)  # nothing to fit on: both sides always route
   if [ "$n" = 0 ]; then

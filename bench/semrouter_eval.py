@@ -118,18 +118,40 @@ def metrics(gold, pred):
 # --------------------------------------------------------------------------- run
 
 
+def facets(condition):
+    """The parts of a condition written as a list, as switchyard's
+    classifier.Facets splits it: on commas, semicolons and line breaks,
+    trimmed, a leading "and"/"or" dropped, repeats skipped; none for
+    fewer than two parts."""
+    out, seen = [], set()
+    for p in re.split(r"[,;\n\r\uff0c\uff1b\u3001]", condition):
+        p = p.strip().strip(".").strip()
+        for conj in ("and ", "or "):
+            if len(p) > len(conj) and p[:len(conj)].lower() == conj:
+                p = p[len(conj):].strip()
+        if p and p.lower() not in seen:
+            seen.add(p.lower())
+            out.append(p)
+    return out if len(out) >= 2 else []
+
+
 def load_routes(config_path):
     import yaml
 
     with open(config_path, encoding="utf-8") as f:
         cfg = yaml.safe_load(f)
     default = cfg.get("default_route")
+    whole = bool((cfg.get("routing") or {}).get("whole_conditions"))
     routes = []
     for r in cfg.get("routes") or []:
         utts = []
         cond = r.get("condition")
         if isinstance(cond, str) and cond.strip():
             utts.append(cond.strip())
+            # the same utterances switchyard indexes: the condition's
+            # facets too, unless the config turns them off
+            if not whole:
+                utts.extend(facets(cond))
         for ex in r.get("examples") or []:
             if isinstance(ex, str) and ex.strip():
                 utts.append(ex.strip())
@@ -169,6 +191,10 @@ def cmd_run(a):
     if a.match_switchyard:
         agg = routing.get("aggregation", "max")
         top_k = int(routing.get("top_k", 5))
+        if agg not in ("max", "mean"):
+            # semantic-router has no counterpart of switchyard's lda
+            print(f"semrouter: no counterpart of aggregation {agg!r}; using max", file=sys.stderr)
+            agg = "max"
 
     # semantic-router's own sentence-transformers encoder, given the local model
     # directory instead of a hub name: SentenceTransformer(dir) reads modules.json,
@@ -380,6 +406,7 @@ def summary(res):
     return {
         "n": find(res, "n", "rows", "count", "total"),
         "accuracy": find(res, "accuracy", "metrics.accuracy"),
+        "inscope": find(res, "in_scope_accuracy", "inscope_accuracy"),
         "macro_f1": find(res, "macro_f1", "metrics.macro_f1", "macro.f1"),
         "oos_f1": find(res, "oos_f1", "oos.f1", "metrics.oos_f1", "metrics.oos.f1"),
         "p50": find(res, "latency_ms.p50", "latency.p50_ms", "latency.p50", "p50_ms", "metrics.latency_ms.p50"),
@@ -405,19 +432,20 @@ def cmd_table(a):
     def ms(v):
         return "–" if v is None else f"{v:.2f}"
 
-    lines = ["| setup | test rows | system | accuracy % | macro-F1 % | oos F1 % | p50 ms |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| setup | test rows | system | accuracy % | in-scope accuracy % | macro-F1 % | oos F1 % | p50 ms |",
+             "|---|---|---|---|---|---|---|---|"]
     for m in manifest["setups"]:
         for system, key in (("switchyard", "switchyard"), ("semantic-router", "semrouter")):
             res = load(m.get(key))
             s = summary(res)
             if s is None:
                 note = m.get(key + "_note") or "not run"
-                lines.append(f"| {m['title']} | {m['test_rows']} | {system} | {note} | | | |")
+                lines.append(f"| {m['title']} | {m['test_rows']} | {system} | {note} | | | | |")
                 continue
             oos = pct(s["oos_f1"]) if m.get("has_oos") else "n/a"
+            inscope = pct(s["inscope"]) if m.get("has_oos") else "="
             lines.append(f"| {m['title']} | {m['test_rows']} | {system} | {pct(s['accuracy'])} | "
-                         f"{pct(s['macro_f1'])} | {oos} | {ms(s['p50'])} |")
+                         f"{inscope} | {pct(s['macro_f1'])} | {oos} | {ms(s['p50'])} |")
     meta = manifest.get("meta", {})
     block = [a.begin, "",
              f"Run {meta.get('date', '?')} on {meta.get('cpu', '?')} ({meta.get('cores', '?')} cores)"

@@ -33,6 +33,7 @@ const (
 const (
 	AggregateMax  = "max"
 	AggregateMean = "mean"
+	AggregateLDA  = "lda"
 )
 
 // AutoModel is the model name that asks for semantic routing; no route or
@@ -178,15 +179,24 @@ type Target struct {
 
 // Routing tunes classification and failover.
 type Routing struct {
-	// Threshold is the default minimum cosine score (-1 to 1) for a route
-	// to match. Default 0.35.
+	// Threshold is the default minimum score for a route to match: a
+	// cosine (-1 to 1) for max and mean, a rescaled discriminant (-10 to
+	// 10, typically -1 to 1) for lda. Default 0.35.
 	Threshold float64 `koanf:"threshold" yaml:"threshold"`
-	// Aggregation turns a route's top_k utterance scores into its score:
-	// max or mean. Default max.
+	// Aggregation is how a route's score is computed from its utterances:
+	// max (cosine of the nearest), mean (mean cosine of the top_k
+	// nearest) or lda (linear discriminant analysis over the utterance
+	// vectors). Default max.
 	Aggregation string `koanf:"aggregation" yaml:"aggregation"`
-	// TopK is how many of a route's nearest utterances are aggregated.
+	// TopK is how many of a route's nearest utterances mean averages.
 	// Default 5.
 	TopK int `koanf:"top_k" yaml:"top_k"`
+	// Shrinkage is lda's weight of the identity in its covariance, above
+	// 0 and at most 1. Default 0.2.
+	Shrinkage float64 `koanf:"shrinkage" yaml:"shrinkage"`
+	// WholeConditions stops conditions written as lists ("a, b, c") from
+	// being indexed part by part as well as whole. Default false.
+	WholeConditions bool `koanf:"whole_conditions" yaml:"whole_conditions"`
 	// MaxRetries is the number of extra attempts per target after a
 	// retryable failure, before moving to the next target. Default 2.
 	MaxRetries int `koanf:"max_retries" yaml:"max_retries"`
@@ -234,6 +244,7 @@ func Default() *Config {
 			Threshold:   0.35,
 			Aggregation: AggregateMax,
 			TopK:        5,
+			Shrinkage:   0.2,
 			MaxRetries:  2,
 			Turns:       1,
 		},

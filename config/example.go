@@ -105,7 +105,16 @@ routes:
       - fix this stack trace
       - write a function that parses dates
       - why does my Go program deadlock
-    threshold: 0.40                  # optional; default routing.threshold
+      - my React component renders twice, what am I doing wrong
+      - convert this loop into a list comprehension
+      - NullPointerException when I call the service from the controller
+      - write a SQL query that joins orders with customers
+      - how do I set up a GitHub Actions workflow for a Node project
+      - review this pull request diff for bugs
+      - segfault in my C program when freeing memory
+      - explain what this regular expression matches
+      - add type hints to this Python class
+    threshold: 0.20                  # optional; default routing.threshold
     targets:                         # tried in order
       - {provider: openai, model: gpt-4o}
       - {provider: home, model: qwen2.5-coder}
@@ -116,6 +125,13 @@ routes:
       - solve for x in 3x + 7 = 22
       - prove that the square root of 2 is irrational
       - what is the derivative of x^2 sin x
+      - integrate e^(2x) from 0 to 1
+      - what is 17% of 240
+      - find the eigenvalues of this 2x2 matrix
+      - probability of rolling two sixes with two dice
+      - compute the standard deviation of 4, 8, 15, 16, 23, 42
+      - is 391 a prime number
+      - simplify (x^2 - 9) / (x - 3)
     targets:
       - {provider: openai, model: o3-mini}
       - {provider: home, model: qwen2.5-math}
@@ -125,6 +141,14 @@ routes:
     examples:
       - write a haiku about autumn rain
       - tell me a bedtime story about a brave turtle
+      - write a sonnet about a lighthouse keeper
+      - lyrics for a country song about a broken truck
+      - the opening paragraph of a noir detective novel
+      - a limerick about a cat who hates Mondays
+      - invent a fantasy kingdom and describe its capital city
+      - write a short scene where two robots fall in love
+      - a rap verse about drinking too much coffee
+      - "continue this story: the door creaked open and"
     targets:
       - {provider: openai, model: gpt-4o}
       - {provider: home, model: llama3.1}
@@ -133,8 +157,16 @@ routes:
     condition: "translate text from one language to another"
     examples:
       - translate this paragraph into French
-      - how do you say good morning in Japanese
-    threshold: 0.45
+      - what is the Japanese word for umbrella
+      - what does "Schadenfreude" mean in English
+      - put this email into Spanish, keep it formal
+      - translate to German, please
+      - how would a native speaker say this in Italian
+      - traduce esto al inglés
+      - traduis ce texte en anglais
+      - übersetze diesen Satz ins Englische
+      - render this menu in Portuguese
+    threshold: 0.35
     targets:
       - {provider: openai, model: gpt-4o-mini}
       - {provider: home, model: aya-expanse}
@@ -144,6 +176,14 @@ routes:
     examples:
       - summarise this article in three bullet points
       - give me a tl;dr of these meeting notes
+      - condense this report into one paragraph
+      - what are the key points of this transcript
+      - shorten this to under 100 words
+      - make an executive summary of the document below
+      - boil this thread down to the decisions we made
+      - recap this chapter for me
+      - list the main takeaways from this paper
+      - summarize the following customer reviews
     targets:
       - {provider: openai, model: gpt-4o-mini}
       - {provider: home, model: llama3.1}
@@ -166,12 +206,22 @@ aliases:
     - {provider: openai, model: gpt-4o-mini}
 
 routing:
-  # Minimum cosine similarity (-1 to 1) for a route to match, unless the
-  # route sets its own.
-  threshold: 0.35
-  # How a route's top_k utterance scores become its score: max or mean.
+  # Minimum score for a route to match, unless the route sets its own: a
+  # cosine similarity (-1 to 1) for max and mean. all-MiniLM-L6-v2's
+  # cosines run low: related texts often score 0.2-0.5.
+  threshold: 0.25
+  # How a route's score is computed from its utterances: max (cosine of
+  # the nearest), mean (mean cosine of the top_k nearest) or lda (a linear
+  # discriminant learnt from the utterances; best with many examples per
+  # route, on its own score scale). switchyard fit picks one.
   aggregation: max
+  # Utterances per route that mean averages.
   top_k: 5
+  # lda only: weight of the identity in its covariance, above 0, at most 1.
+  shrinkage: 0.2
+  # A condition written as a list ("a, b, c") is indexed whole and part by
+  # part; true indexes it only whole.
+  whole_conditions: false
   # Extra attempts per target after a retryable failure (429, 5xx,
   # timeout) before the next target. Never after a stream has started.
   max_retries: 2

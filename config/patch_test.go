@@ -54,12 +54,12 @@ func TestPatchFileKeepsCommentsAndLayout(t *testing.T) {
 
 	// Every line but the patched ones is byte for byte the original.
 	want := orig
-	want = replaceOnce(t, want, "\n  threshold: 0.35\n", "\n  threshold: 0.5\n")
+	want = replaceOnce(t, want, "\n  threshold: 0.25\n", "\n  threshold: 0.5\n")
 	want = replaceOnce(t, want, "\n  aggregation: max\n", "\n  aggregation: mean\n")
 	want = replaceOnce(t, want, "\n  top_k: 5\n", "\n  top_k: 3\n")
 	want = replaceOnce(t, want, "\n  margin: 0\n", "\n  margin: 0.05\n")
 	want = replaceOnce(t, want,
-		"    threshold: 0.40                  # optional; default routing.threshold\n",
+		"    threshold: 0.20                  # optional; default routing.threshold\n",
 		"    threshold: 0.42                  # optional; default routing.threshold\n")
 	want = replaceOnce(t, want,
 		"    condition: \"mathematics, equations, proofs, arithmetic, statistics\"\n",

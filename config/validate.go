@@ -189,7 +189,7 @@ func (c *Config) validateRoutes(p *problems, providers map[string]bool) map[stri
 			}
 		}
 		if r.Threshold != nil {
-			checkThreshold(p, at+".threshold", *r.Threshold)
+			checkThreshold(p, at+".threshold", *r.Threshold, c.Routing.Aggregation)
 		}
 		checkTargets(p, at+".targets", r.Targets, providers)
 	}
@@ -232,11 +232,14 @@ func checkTargets(p *problems, at string, ts []Target, providers map[string]bool
 }
 
 func (r *Routing) validate(p *problems) {
-	checkThreshold(p, "routing.threshold", r.Threshold)
+	checkThreshold(p, "routing.threshold", r.Threshold, r.Aggregation)
 	switch r.Aggregation {
-	case AggregateMax, AggregateMean:
+	case AggregateMax, AggregateMean, AggregateLDA:
 	default:
-		p.add("routing.aggregation", "unknown aggregation %q (want max or mean)", clip(r.Aggregation))
+		p.add("routing.aggregation", "unknown aggregation %q (want max, mean or lda)", clip(r.Aggregation))
+	}
+	if math.IsNaN(r.Shrinkage) || r.Shrinkage <= 0 || r.Shrinkage > 1 {
+		p.add("routing.shrinkage", "must be above 0 and at most 1, got %v", r.Shrinkage)
 	}
 	if r.TopK < 1 {
 		p.add("routing.top_k", "must be at least 1")
@@ -277,9 +280,16 @@ func (l *Log) validate(p *problems) {
 	}
 }
 
-func checkThreshold(p *problems, at string, v float64) {
-	if math.IsNaN(v) || v < -1 || v > 1 {
-		p.add(at, "must be between -1 and 1, got %v", v)
+// checkThreshold bounds a threshold by the scale of the aggregation's
+// scores: cosines for max and mean, the discriminant's rescaled score
+// (mostly within ±2) for lda.
+func checkThreshold(p *problems, at string, v float64, aggregation string) {
+	bound := 1.0
+	if aggregation == AggregateLDA {
+		bound = 10
+	}
+	if math.IsNaN(v) || v < -bound || v > bound {
+		p.add(at, "must be between %v and %v, got %v", -bound, bound, v)
 	}
 }
 

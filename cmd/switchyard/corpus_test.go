@@ -16,13 +16,16 @@ import (
 // levels reached when the guard was written, less a small allowance for
 // float noise; a change that lowers routing quality fails here.
 //
-// Recorded 2026-11-21 (all-MiniLM-L6-v2, example config as shipped):
+// Recorded 2026-11-21 (all-MiniLM-L6-v2, example config as shipped). The
+// example's examples were written without copying the corpus, but its
+// thresholds were chosen by looking at this corpus, so the first figure
+// is in-sample; the held-out one after fit is the honest estimate.
 //
-//	eval, whole corpus:                         macro-F1 0.395, accuracy 0.382
-//	fit --seed 1, held-out 30% before → after:  macro-F1 0.374 → 0.643
+//	eval, whole corpus:                         macro-F1 0.674, accuracy 0.675
+//	fit --seed 1, held-out 30% before → after:  macro-F1 0.608 → 0.713
 const (
-	floorShippedMacroF1 = 0.38
-	floorFittedMacroF1  = 0.62
+	floorShippedMacroF1 = 0.66
+	floorFittedMacroF1  = 0.70
 )
 
 func TestCorpusRegressionGuard(t *testing.T) {

@@ -108,7 +108,7 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 // classifier builds the route index with the given aggregation and the
 // routes' thresholds.
 func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Classifier, error) {
-	c, err := classifier.New(ctx, s.indexed, s.emb.Embed, classifier.Options{TopK: s.cfg.Routing.TopK, Aggregation: agg})
+	c, err := classifier.New(ctx, s.indexed, s.emb.Embed, classifierOptions(s.cfg.Routing, agg))
 	if err != nil {
 		return nil, fmt.Errorf("build route index: %w", err)
 	}

@@ -33,12 +33,13 @@ func fitCmd(e env) *cobra.Command {
 			"stratified split (--val of each label held out, shuffled by --seed), tunes\n" +
 			"on the train part only, and reports before and after on the held-out part.\n\n" +
 			"Method: every example is embedded once (through eval's disk cache) and\n" +
-			"scored against every route under both aggregations, max and mean of the\n" +
-			"top_k nearest utterances. Then, per aggregation, coordinate ascent on the\n" +
-			"train part: the global threshold over 0.00-1.00 (step 0.01), each route's\n" +
-			"threshold over the same grid, the margin over 0-0.10 (step 0.01), repeated\n" +
-			"until a pass gains nothing; a value moves only on a strict gain, to the\n" +
-			"middle of its best plateau. The aggregation with the better train macro-F1\n" +
+			"scored against every route under each aggregation: max, mean of the top_k\n" +
+			"nearest utterances, and lda. Then, per aggregation, coordinate ascent on\n" +
+			"the train part: the global threshold over a grid (step 0.01, 0.00-1.00 for\n" +
+			"cosines, -1.00-1.00 for lda), each route's threshold over the same grid,\n" +
+			"the margin (0-0.10 step 0.01 for cosines, 0-0.30 step 0.02 for lda),\n" +
+			"repeated until a pass gains nothing; a value moves only on a strict gain,\n" +
+			"to the middle of its best plateau. The aggregation with the best train macro-F1\n" +
 			"wins. A route with fewer than 5 train examples gets its threshold shrunk\n" +
 			"toward the global one in proportion (n/5), since a threshold fitted to a\n" +
 			"handful of examples is noise. Decisions follow the router's rules exactly:\n" +
@@ -56,13 +57,11 @@ func fitCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			byMax, err := s.classifier(ctx, classifier.AggregateMax)
-			if err != nil {
-				return err
-			}
-			byMean, err := s.classifier(ctx, classifier.AggregateMean)
-			if err != nil {
-				return err
+			byAgg := make([]*classifier.Classifier, len(classifier.Aggregations))
+			for a, agg := range classifier.Aggregations {
+				if byAgg[a], err = s.classifier(ctx, agg); err != nil {
+					return err
+				}
 			}
 			t := &eval.Table{Routes: s.routes, Default: s.cfg.DefaultRoute}
 			labels := make([]string, len(s.corpus))
@@ -70,7 +69,7 @@ func fitCmd(e env) *cobra.Command {
 				t.Indexed = append(t.Indexed, r.Name)
 			}
 			for i, ex := range s.corpus {
-				row, err := eval.NewRow(ctx, ex.Label, vecs[texts[i]], byMax, byMean)
+				row, err := eval.NewRow(ctx, ex.Label, vecs[texts[i]], byAgg...)
 				if err != nil {
 					return fmt.Errorf("line %d: %w", ex.Line, err)
 				}
@@ -145,8 +144,13 @@ func patchYAML(p config.Patch) string {
 func printFit(e env, res eval.FitResult, t *eval.Table) {
 	w := e.stdout
 	fmt.Fprintf(w, "train %d examples, validation %d (held out)\n", res.NTrain, res.NVal)
-	fmt.Fprintf(w, "train macro-F1 by aggregation (before shrinking thin routes): max %.3f, mean %.3f\n\n",
-		res.PerAggregation[classifier.AggregateMax], res.PerAggregation[classifier.AggregateMean])
+	fmt.Fprint(w, "train macro-F1 by aggregation (before shrinking thin routes):")
+	for _, agg := range classifier.Aggregations {
+		if f, ok := res.PerAggregation[agg]; ok {
+			fmt.Fprintf(w, " %s %.3f", agg, f)
+		}
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tACCURACY\tMACRO-F1\tOOS F1\t")
 	for _, row := range []struct {

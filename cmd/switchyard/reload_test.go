@@ -185,13 +185,14 @@ func TestReloadValidEditKeepsStreamsAndAddsRoutes(t *testing.T) {
 	if strings.Join(after.Routes, ",") != "code,chat,math" {
 		t.Errorf("routes after reload %v", after.Routes)
 	}
-	// The embedder and its cache carried over: code's condition was a hit,
-	// and only math's condition and two examples were embedded.
+	// The embedder and its cache carried over: code's utterances were
+	// hits, and only math's condition, its 4 facets and its two examples
+	// were embedded.
 	if before.Cache == nil || after.Cache == nil {
 		t.Fatal("no cache stats")
 	}
-	if d := after.Cache.Misses - before.Cache.Misses; d != 3 {
-		t.Errorf("reload embedded %d texts, want 3 (the new route's)", d)
+	if d := after.Cache.Misses - before.Cache.Misses; d != 7 {
+		t.Errorf("reload embedded %d texts, want 7 (the new route's)", d)
 	}
 	if after.Cache.Hits <= before.Cache.Hits {
 		t.Errorf("reload had no cache hits: %+v → %+v", before.Cache, after.Cache)
@@ -377,8 +378,9 @@ func TestReloadNewEmbedder(t *testing.T) {
 	if !st.LastReload.OK || st.LastReload.EmbedderReused {
 		t.Errorf("last reload %+v, want ok with a new embedder", st.LastReload)
 	}
-	if st.Cache == nil || st.Cache.Hits != 0 || st.Cache.Misses != 4 {
-		t.Errorf("new cache %+v, want the 4 utterances embedded afresh", st.Cache)
+	// code: condition + 3 facets; math: condition + 4 facets + 2 examples.
+	if st.Cache == nil || st.Cache.Hits != 0 || st.Cache.Misses != 11 {
+		t.Errorf("new cache %+v, want the 11 utterances embedded afresh", st.Cache)
 	}
 	if _, model := ask(t, addr, mathQuestion); model != "b/b-math" {
 		t.Errorf("after the new embedder: %q, want b/b-math", model)

@@ -207,7 +207,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 
 	var cls router.Classifier
 	if len(indexed) > 0 {
-		c, err := classifier.New(ctx, indexed, emb.Embed, classifier.Options{TopK: cfg.Routing.TopK, Aggregation: cfg.Routing.Aggregation})
+		c, err := classifier.New(ctx, indexed, emb.Embed, classifierOptions(cfg.Routing, cfg.Routing.Aggregation))
 		if err != nil {
 			return nil, fmt.Errorf("build route index: %w", err)
 		}
@@ -228,4 +228,10 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		router: rtr,
 		embed:  emb,
 	}, nil
+}
+
+// classifierOptions carries the routing section's scoring knobs to the
+// classifier, with agg as the aggregation.
+func classifierOptions(r config.Routing, agg string) classifier.Options {
+	return classifier.Options{TopK: r.TopK, Aggregation: agg, Shrinkage: r.Shrinkage, WholeConditions: r.WholeConditions}
 }

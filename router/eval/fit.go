@@ -10,22 +10,23 @@ import (
 	"github.com/switchyard-router/switchyard/classifier"
 )
 
-// aggregationIndex maps an aggregation to its index in Row.Scores: 0 for
-// classifier.AggregateMax (and ""), 1 for classifier.AggregateMean.
+// aggregationIndex maps an aggregation to its index in Row.Scores, the
+// order of classifier.Aggregations; "" is the default, max.
 func aggregationIndex(agg string) int {
-	if agg == classifier.AggregateMean {
-		return 1
-	}
-	return 0
+	return max(slices.Index(classifier.Aggregations, agg), 0)
 }
 
-// Row is one example's route scores under each of Aggregations.
+// Row is one example's route scores under each of classifier.Aggregations.
 type Row struct {
 	Label string
-	// Scores[0][i] and Scores[1][i] are route Table.Indexed[i]'s scores
-	// under "max" and "mean"; both are nil when the example has no text to
-	// route on.
-	Scores [2][]float64
+	// Scores[a][i] is route Table.Indexed[i]'s score under aggregation
+	// classifier.Aggregations[a]; every Scores[a] is nil when the example
+	// has no text to route on.
+	Scores [][]float64
+	// tops[a] is the index of the top and the runner-up route under
+	// aggregation a (-1 for none), computed once: thresholds and margins
+	// never change the ranking, so Evaluate only compares two scores.
+	tops [][2]int
 }
 
 // Table is what Fit searches over: every example's scores, computed once.
@@ -36,14 +37,14 @@ type Table struct {
 	Rows    []Row
 }
 
-// NewRow scores vec (nil for an example with no text) with a "max" and a
-// "mean" classifier over the same routes.
-func NewRow(ctx context.Context, label string, vec []float32, byMax, byMean *classifier.Classifier) (Row, error) {
-	row := Row{Label: label}
+// NewRow scores vec (nil for an example with no text) with one classifier
+// per aggregation over the same routes, in classifier.Aggregations order.
+func NewRow(ctx context.Context, label string, vec []float32, byAgg ...*classifier.Classifier) (Row, error) {
+	row := Row{Label: label, Scores: make([][]float64, len(byAgg))}
 	if vec == nil {
 		return row, nil
 	}
-	for a, c := range [2]*classifier.Classifier{byMax, byMean} {
+	for a, c := range byAgg {
 		m, err := c.ClassifyVector(ctx, vec)
 		if err != nil {
 			return Row{}, err
@@ -55,6 +56,24 @@ func NewRow(ctx context.Context, label string, vec []float32, byMax, byMean *cla
 		}
 	}
 	return row, nil
+}
+
+// rank returns the top and runner-up of s (ties to the earlier route), -1
+// where there is none.
+func rank(s []float64) [2]int {
+	if len(s) == 0 {
+		return [2]int{-1, -1}
+	}
+	top, second := 0, -1
+	for j := 1; j < len(s); j++ {
+		switch {
+		case s[j] > s[top]:
+			top, second = j, top
+		case second < 0 || s[j] > s[second]:
+			second = j
+		}
+	}
+	return [2]int{top, second}
 }
 
 // Params are the routing knobs Fit tunes.
@@ -93,22 +112,35 @@ type FitResult struct {
 	PerAggregation map[string]float64
 }
 
-// grid is the threshold search space: 0.00, 0.01, ..., 1.00.
-func grid() []float64 {
-	g := make([]float64, 101)
-	for i := range g {
-		g[i] = float64(i) / 100
+// steps returns from, from+step, ..., to.
+func steps(from, to, step float64) []float64 {
+	var g []float64
+	for i := 0; ; i++ {
+		v := math.Round((from+float64(i)*step)*1000) / 1000
+		if v > to+1e-9 {
+			return g
+		}
+		g = append(g, v)
 	}
-	return g
 }
 
-// marginGrid is the margin search space: 0, 0.01, ..., 0.10.
-func marginGrid() []float64 {
-	g := make([]float64, 11)
-	for i := range g {
-		g[i] = float64(i) / 100
+// grid is the threshold search space of an aggregation: cosines 0.00 to
+// 1.00, lda's rescaled scores -1.00 to 1.00, step 0.01.
+func grid(agg string) []float64 {
+	if agg == classifier.AggregateLDA {
+		return steps(-1, 1, 0.01)
 	}
-	return g
+	return steps(0, 1, 0.01)
+}
+
+// marginGrid is the margin search space: 0 to 0.10 step 0.01 for cosines,
+// 0 to 0.30 step 0.02 for lda, whose unit (a route's typical own score
+// less its best rival's) is wider.
+func marginGrid(agg string) []float64 {
+	if agg == classifier.AggregateLDA {
+		return steps(0, 0.3, 0.02)
+	}
+	return steps(0, 0.1, 0.01)
 }
 
 const eps = 1e-12
@@ -117,11 +149,12 @@ const eps = 1e-12
 // (OOS included) on the train rows, and scores before and after on the
 // validation rows.
 //
-// Method: scores under both aggregations are in the table already. For
+// Method: scores under every aggregation are in the table already. For
 // each aggregation, coordinate ascent on train: the global threshold over
-// the grid 0.00–1.00 (step 0.01) for routes without a threshold of their
-// own, then each route's threshold over the same grid, then the margin over
-// 0–0.10 (step 0.01); passes repeat until one gains nothing. A coordinate
+// a grid (step 0.01 over 0.00–1.00 for cosines, -1.00–1.00 for lda) for
+// routes without a threshold of their own, then each route's threshold
+// over the same grid, then the margin (0–0.10 step 0.01 for cosines,
+// 0–0.30 step 0.02 for lda); passes repeat until one gains nothing. A coordinate
 // moves only on a strict gain, to the middle of the best-scoring values, so
 // plateaus resolve to the safest point. The aggregation with the better
 // train macro-F1 wins (ties keep before's). Last, a route with fewer than
@@ -136,12 +169,16 @@ func Fit(t *Table, train, val []int, before Params, opts FitOptions) FitResult {
 		opts.Rounds = 20
 	}
 	res := FitResult{Before: before, NTrain: len(train), NVal: len(val), PerAggregation: map[string]float64{}}
+	t.rank()
 	res.TrainBefore = t.Evaluate(train, before)
 	res.ValBefore = t.Evaluate(val, before)
 
 	var best Params
 	bestF1 := math.Inf(-1)
-	for _, agg := range []string{classifier.AggregateMax, classifier.AggregateMean} {
+	for a, agg := range classifier.Aggregations {
+		if a > 0 && !t.has(a) {
+			continue // no scores under it; max is always tried
+		}
 		p := t.ascend(train, agg, opts)
 		f := t.Evaluate(train, p).MacroF1
 		res.PerAggregation[agg] = f
@@ -174,7 +211,8 @@ func round2(x float64) float64 { return math.Round(x*100) / 100 }
 // start.
 func (t *Table) ascend(rows []int, agg string, opts FitOptions) Params {
 	own := make([]bool, len(t.Indexed))
-	p := Params{Aggregation: agg, Threshold: 0.5, Thresholds: make([]float64, len(t.Indexed))}
+	g := grid(agg)
+	p := Params{Aggregation: agg, Threshold: g[len(g)/2], Thresholds: make([]float64, len(t.Indexed))}
 	setGlobal := func(g float64) {
 		p.Threshold = g
 		for j := range p.Thresholds {
@@ -209,17 +247,17 @@ func (t *Table) ascend(rows []int, agg string, opts FitOptions) Params {
 		return true
 	}
 	for range opts.Rounds {
-		gained := try(grid(), p.Threshold, setGlobal)
+		gained := try(g, p.Threshold, setGlobal)
 		for j := range t.Indexed {
 			now, wasOwn := p.Thresholds[j], own[j]
-			if try(grid(), now, func(v float64) { p.Thresholds[j] = v }) {
+			if try(g, now, func(v float64) { p.Thresholds[j] = v }) {
 				own[j] = true
 				gained = true
 			} else {
 				own[j] = wasOwn
 			}
 		}
-		gained = try(marginGrid(), p.Margin, func(v float64) { p.Margin = v }) || gained
+		gained = try(marginGrid(agg), p.Margin, func(v float64) { p.Margin = v }) || gained
 		if !gained {
 			break
 		}
@@ -233,6 +271,7 @@ func (t *Table) ascend(rows []int, agg string, opts FitOptions) Params {
 // runner-up by at least the margin; otherwise the default route, by
 // fallback. Metrics are those of Measure.
 func (t *Table) Evaluate(rows []int, p Params) Score {
+	t.rank()
 	a := aggregationIndex(p.Aggregation)
 	k := len(t.Routes) + 1 // every route, then OOS
 	oos := len(t.Routes)
@@ -249,16 +288,9 @@ func (t *Table) Evaluate(rows []int, p Params) Score {
 		r := t.Rows[i]
 		exp := classOf(r.Label)
 		route, defaulted := def, true
-		if s := r.Scores[a]; s != nil {
-			top, second := 0, -1
-			for j := 1; j < len(s); j++ {
-				switch {
-				case s[j] > s[top]:
-					top, second = j, top
-				case second < 0 || s[j] > s[second]:
-					second = j
-				}
-			}
+		if a < len(r.Scores) && r.Scores[a] != nil {
+			s := r.Scores[a]
+			top, second := r.tops[a][0], r.tops[a][1]
 			cleared := s[top] >= p.Thresholds[top]
 			if cleared && p.Margin > 0 && second >= 0 && s[top]-s[second] < p.Margin {
 				cleared = false
@@ -309,6 +341,30 @@ func (t *Table) Evaluate(rows []int, p Params) Score {
 	}
 	sc.OOSF1 = prf(oosTP, oosPred, oosSupport).F1
 	return sc
+}
+
+// rank fills every row's tops, once.
+func (t *Table) rank() {
+	for i := range t.Rows {
+		r := &t.Rows[i]
+		if len(r.tops) == len(r.Scores) {
+			continue
+		}
+		r.tops = make([][2]int, len(r.Scores))
+		for a, s := range r.Scores {
+			r.tops[a] = rank(s)
+		}
+	}
+}
+
+// has reports whether the table holds scores under aggregation a.
+func (t *Table) has(a int) bool {
+	for _, r := range t.Rows {
+		if a < len(r.Scores) && r.Scores[a] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Split divides row indices into train and validation, per label: each

@@ -22,7 +22,7 @@ func synthetic(seed uint64) *Table {
 	u := func(lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 	t := &Table{Routes: []string{"a", "b", "chat"}, Indexed: []string{"a", "b"}, Default: "chat"}
 	add := func(label string, s []float64) {
-		t.Rows = append(t.Rows, Row{Label: label, Scores: [2][]float64{s, s}})
+		t.Rows = append(t.Rows, Row{Label: label, Scores: [][]float64{s, s}})
 	}
 	for range 30 {
 		add("a", []float64{u(0.55, 0.95), u(0, 0.3)})

@@ -119,6 +119,10 @@ func NewLatency(ds []time.Duration) Latency {
 type Report struct {
 	N        int     `json:"n"`
 	Accuracy float64 `json:"accuracy"`
+	// InScopeAccuracy is the accuracy over the examples not labelled OOS
+	// (falling back to the default route counts as wrong for them unless
+	// they are labelled with it): CLINC150's "in-scope accuracy".
+	InScopeAccuracy float64 `json:"in_scope_accuracy"`
 	// MacroF1 is the unweighted mean F1 over the classes in PerRoute: every
 	// route some example is labelled with, plus OOS when any example is
 	// labelled or predicted OOS.
@@ -156,12 +160,18 @@ func Measure(outcomes []Outcome, routes []string, def string, indexed []RouteInf
 	exp := make([]string, len(outcomes))
 	pred := make([]string, len(outcomes))
 	seen := map[string]bool{}
-	var correct, covered, oosTP, oosPred, oosSupport int
+	var correct, inScope, inScopeCorrect, covered, oosTP, oosPred, oosSupport int
 	for i, o := range outcomes {
 		exp[i], pred[i] = o.Label, Predicted(o.Label, o.Route, o.DecidedBy, def)
 		seen[exp[i]], seen[pred[i]] = true, true
+		if o.Label != OOS {
+			inScope++
+		}
 		if exp[i] == pred[i] {
 			correct++
+			if o.Label != OOS {
+				inScopeCorrect++
+			}
 		} else {
 			rep.Misrouted = append(rep.Misrouted, miss(o, pred[i]))
 		}
@@ -222,6 +232,9 @@ func Measure(outcomes []Outcome, routes []string, def string, indexed []RouteInf
 	if rep.N > 0 {
 		rep.Accuracy = float64(correct) / float64(rep.N)
 		rep.Coverage = float64(covered) / float64(rep.N)
+	}
+	if inScope > 0 {
+		rep.InScopeAccuracy = float64(inScopeCorrect) / float64(inScope)
 	}
 	rep.OOS = prf(oosTP, oosPred, oosSupport)
 	return rep

@@ -37,6 +37,10 @@ func TestMeasureByHand(t *testing.T) {
 	if rep.N != 10 || !near(rep.Accuracy, 0.6) || !near(rep.Coverage, 0.6) {
 		t.Errorf("n %d accuracy %v coverage %v, want 10 0.6 0.6", rep.N, rep.Accuracy, rep.Coverage)
 	}
+	// In scope: lines 1-6 and 10; right: 1, 2, 4 and 6.
+	if !near(rep.InScopeAccuracy, 4.0/7) {
+		t.Errorf("in-scope accuracy %v, want 4/7", rep.InScopeAccuracy)
+	}
 	wantConf := Confusion{
 		Labels: []string{"code", "creative", "chat", OOS},
 		Counts: [][]int{{2, 0, 0, 1}, {1, 1, 0, 0}, {1, 0, 1, 0}, {0, 1, 0, 2}},
