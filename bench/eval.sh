@@ -79,7 +79,7 @@ fi
 py="$venv/bin/python"
 sr() { "$py" "$root/bench/semrouter_eval.py" "$@"; }
 
-mkdir -p bin && go build -o bin/switchyard ./cmd/switchyard
+mkdir -p bin && GOFLAGS=-buildvcs=auto go build -o bin/switchyard ./cmd/switchyard
 sy="$root/bin/switchyard"
 has() { "$sy" "$@" --help >/dev/null 2>&1; }
 has_eval=0 has_fit=0 has_from=0

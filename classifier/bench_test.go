@@ -73,3 +73,40 @@ func BenchmarkClassify(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewLDA builds an "lda" index over 150 routes × 100 random
+// utterances (CLINC150's size with all train examples), embeddings given:
+// what a reload costs beyond embedding.
+func BenchmarkNewLDA(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	vecs := map[string][]float32{}
+	rs := make([]classifier.Route, 150)
+	for i := range rs {
+		rs[i].Name = fmt.Sprintf("r%d", i)
+		for j := range 100 {
+			v := make([]float32, 384)
+			for k := range v {
+				v[k] = float32(rng.NormFloat64())
+			}
+			name := fmt.Sprintf("%d/%d", i, j)
+			vecs[name] = v
+			rs[i].Examples = append(rs[i].Examples, name)
+		}
+	}
+	embed := func(_ context.Context, texts []string) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		for i, t := range texts {
+			out[i] = vecs[t]
+		}
+		return out, nil
+	}
+	for _, agg := range []string{"max", "lda"} {
+		b.Run(agg, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := classifier.New(b.Context(), rs, embed, classifier.Options{Aggregation: agg}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
