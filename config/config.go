@@ -141,6 +141,39 @@ type Provider struct {
 	// HeadersEnv maps a header to the environment variable holding its
 	// value, for secret headers: {X-Api-Token: GATEWAY_TOKEN}.
 	HeadersEnv map[string]string `koanf:"headers_env" yaml:"headers_env,omitempty"`
+	// ExtraHeaders is another name for Headers (other gateways' word for
+	// it); both are sent, and a header may be set in only one of them.
+	ExtraHeaders map[string]string `koanf:"extra_headers" yaml:"extra_headers,omitempty"`
+	// ExcludeParams are top-level request fields never sent to this
+	// provider, for upstreams that reject what others accept:
+	// [thinking, logprobs]. "model" and "messages" cannot be excluded.
+	ExcludeParams []string `koanf:"exclude_params" yaml:"exclude_params,omitempty"`
+
+	// Priority is the default priority of this provider's targets (lower
+	// first; a target's own priority wins). Default 0.
+	Priority int `koanf:"priority" yaml:"priority,omitempty"`
+	// Weight is the default weight of this provider's targets among
+	// targets of the same priority (a target's own weight wins). Default
+	// 0: unweighted, so list order decides.
+	Weight float64 `koanf:"weight" yaml:"weight,omitempty"`
+	// MaxFailures is how many consecutive failures of one of this
+	// provider's models open its circuit. Default 5.
+	MaxFailures int `koanf:"max_failures" yaml:"max_failures,omitempty"`
+	// RecoveryInterval is how long an open circuit waits before one probe
+	// request. Default 30s.
+	RecoveryInterval time.Duration `koanf:"recovery_interval" yaml:"recovery_interval,omitempty"`
+	// HealthCheckPeriod, when set, lists the provider's models (GET
+	// /models, or Ollama's /api/tags) that often: a failure opens the
+	// circuit of all its models, a success closes them. Default 0: off.
+	HealthCheckPeriod time.Duration `koanf:"health_check_period" yaml:"health_check_period,omitempty"`
+	// FirstByteTimeout bounds, for a streamed request, the wait for the
+	// first chunk with content; then the next target is tried. Default 0:
+	// no bound beyond Timeout.
+	FirstByteTimeout time.Duration `koanf:"first_byte_timeout" yaml:"first_byte_timeout,omitempty"`
+	// Discover merges the provider's own model list (GET /models) into
+	// switchyard's, so clients may ask for any model it serves by name.
+	// Default false.
+	Discover bool `koanf:"discover" yaml:"discover,omitempty"`
 }
 
 // Format prints the provider with APIKey masked, for every verb, so that
@@ -175,6 +208,15 @@ type Route struct {
 type Target struct {
 	Provider string `koanf:"provider" yaml:"provider"` // a Provider.Name
 	Model    string `koanf:"model" yaml:"model"`       // the upstream model name
+	// Priority orders the targets of a chain, lower first; the next
+	// priority is tried only when every target of this one is unavailable
+	// or has failed the request. Unset means the provider's priority.
+	Priority *int `koanf:"priority" yaml:"priority,omitempty"`
+	// Weight shares requests among targets of the same priority: when any
+	// has a weight, a target goes first in proportion to it (unset or 0
+	// counts as 1); when none has, list order decides. Unset means the
+	// provider's weight.
+	Weight *float64 `koanf:"weight" yaml:"weight,omitempty"`
 }
 
 // Routing tunes classification and failover.
@@ -197,9 +239,13 @@ type Routing struct {
 	// WholeConditions stops conditions written as lists ("a, b, c") from
 	// being indexed part by part as well as whole. Default false.
 	WholeConditions bool `koanf:"whole_conditions" yaml:"whole_conditions"`
-	// MaxRetries is the number of extra attempts per target after a
-	// retryable failure, before moving to the next target. Default 2.
+	// MaxRetries bounds the attempts of one request beyond one per
+	// available target: after every target failed once, up to this many
+	// more go round them again, after a backoff. Default 2.
 	MaxRetries int `koanf:"max_retries" yaml:"max_retries"`
+	// DiscoveryTTL is how long providers' discovered model lists are
+	// cached (providers with discover: true). Default 10m.
+	DiscoveryTTL time.Duration `koanf:"discovery_ttl" yaml:"discovery_ttl"`
 	// Turns is how many of the last user turns are embedded to route a
 	// conversation. Default 1.
 	Turns int `koanf:"turns" yaml:"turns"`
@@ -241,12 +287,13 @@ func Default() *Config {
 			CacheSize: 4096,
 		},
 		Routing: Routing{
-			Threshold:   0.35,
-			Aggregation: AggregateMax,
-			TopK:        5,
-			Shrinkage:   0.2,
-			MaxRetries:  2,
-			Turns:       1,
+			Threshold:    0.35,
+			Aggregation:  AggregateMax,
+			TopK:         5,
+			Shrinkage:    0.2,
+			MaxRetries:   2,
+			Turns:        1,
+			DiscoveryTTL: 10 * time.Minute,
 		},
 		Server: Server{
 			MaxBodyBytes:      4 << 20,

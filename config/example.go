@@ -81,18 +81,44 @@ providers:
     timeout: 120s
     # More models clients may ask for by name (route targets count already).
     models: [gpt-4o-mini, o3-mini]
-    # Extra headers on every upstream request.
+    # Extra headers on every upstream request. extra_headers is the same
+    # thing under the name other gateways use; a header may be in one only.
     headers:
       X-Title: switchyard
+    extra_headers:
+      HTTP-Referer: https://github.com/switchyard-router/switchyard
     # Secret headers: header name -> NAME of the environment variable
     # holding its value.
     headers_env:
       OpenAI-Organization: OPENAI_ORG_ID
+    # Request fields never sent to this provider (for servers that reject
+    # what others accept).
+    exclude_params: [thinking]
+    # Failover and health. Targets are tried by priority (lower first),
+    # then, within a priority, at random in proportion to weight when any
+    # target has one, else in list order. A target's own priority and
+    # weight override the provider's.
+    priority: 0
+    # Consecutive failures (5xx, 429, timeouts, refused or cut
+    # connections, garbage) that open a model's circuit; it stays open for
+    # recovery_interval, then one real request probes it. A refused key
+    # (401/403) opens it at once; Retry-After pauses it.
+    max_failures: 5
+    recovery_interval: 30s
+    # List the provider's models this often as a health check; 0 = off.
+    health_check_period: 60s
+    # A stream must send its first content within this, or the next
+    # target is tried; 0 = no bound beyond timeout.
+    first_byte_timeout: 15s
+    # Add the provider's own model list (GET /models) to the models
+    # clients may ask for by name.
+    discover: false
 
   - name: home
     kind: ollama
     base_url: http://127.0.0.1:11434
     timeout: 300s                    # local models can be slow to load
+    priority: 1                      # used when openai's targets are down
 
 # Routes: a plain-language condition and optional example utterances,
 # embedded once at start-up. A request goes to the route whose best
@@ -201,9 +227,11 @@ default_route: chat
 # Public model names served by a chain of targets, tried in order: a
 # client asking for model "fast" gets this chain, without routing.
 aliases:
+  # A target's priority and weight override its provider's: here both
+  # share priority 0 and split requests 3 to 1.
   fast:
-    - {provider: home, model: llama3.1}
-    - {provider: openai, model: gpt-4o-mini}
+    - {provider: home, model: llama3.1, priority: 0, weight: 3}
+    - {provider: openai, model: gpt-4o-mini, priority: 0, weight: 1}
 
 routing:
   # Minimum score for a route to match, unless the route sets its own: a
@@ -222,9 +250,13 @@ routing:
   # A condition written as a list ("a, b, c") is indexed whole and part by
   # part; true indexes it only whole.
   whole_conditions: false
-  # Extra attempts per target after a retryable failure (429, 5xx,
-  # timeout) before the next target. Never after a stream has started.
+  # Attempts beyond one per available target: after every target of a
+  # chain failed once (429, 5xx, timeout...), up to this many more go
+  # round them again after a backoff. Never after a stream has started.
   max_retries: 2
+  # How long discovered model lists (providers with discover: true) are
+  # cached; POST /admin/models/refresh refreshes them at once.
+  discovery_ttl: 10m
   # Route on the last N user turns of a conversation.
   turns: 1
   # Refuse (take default_route) when the best route beats the second by

@@ -237,7 +237,7 @@ func TestLoadRemoteEmbedder(t *testing.T) {
 func TestUnknownKeys(t *testing.T) {
 	_, err := Load(testdata+"typo.yaml", nil, nil)
 	want := []string{
-		"aliases[fast][0].weight",
+		"aliases[fast][0].wieght",
 		"embedder.modle",
 		"lisen",
 		"providers[0].api_key",

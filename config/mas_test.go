@@ -16,9 +16,9 @@ func TestMAS(t *testing.T) {
 		t.Errorf("providers = %+v, want %+v", c.Providers, wantProviders)
 	}
 	wantRoutes := []Route{
-		{Name: "gpt-4", Condition: "programming, code examples, debugging", Targets: []Target{{"mas", "gpt-4"}}},
-		{Name: "gpt-4o-mini", Targets: []Target{{"mas", "gpt-4o-mini"}}},
-		{Name: "gpt-4-2", Condition: "creative writing, poems", Targets: []Target{{"mas", "gpt-4"}}},
+		{Name: "gpt-4", Condition: "programming, code examples, debugging", Targets: []Target{{Provider: "mas", Model: "gpt-4"}}},
+		{Name: "gpt-4o-mini", Targets: []Target{{Provider: "mas", Model: "gpt-4o-mini"}}},
+		{Name: "gpt-4-2", Condition: "creative writing, poems", Targets: []Target{{Provider: "mas", Model: "gpt-4"}}},
 	}
 	if !reflect.DeepEqual(c.Routes, wantRoutes) {
 		t.Errorf("routes = %+v, want %+v", c.Routes, wantRoutes)

@@ -144,11 +144,45 @@ func (c *Config) validateProviders(p *problems) map[string]bool {
 				p.add(at+".headers["+h+"]", "value holds a control character")
 			}
 		}
+		for _, h := range keysOf(pr.ExtraHeaders) {
+			hat := at + ".extra_headers[" + h + "]"
+			checkHeader(p, hat, h)
+			if strings.ContainsAny(pr.ExtraHeaders[h], "\r\n\x00") {
+				p.add(hat, "value holds a control character")
+			}
+			if _, both := pr.Headers[h]; both {
+				p.add(hat, "also set in headers")
+			}
+		}
+		for j, f := range pr.ExcludeParams {
+			fat := at + ".exclude_params[" + strconv.Itoa(j) + "]"
+			switch strings.TrimSpace(f) {
+			case "":
+				p.add(fat, "empty field name")
+			case "model", "messages":
+				p.add(fat, "%q cannot be excluded", f)
+			}
+		}
+		if pr.Weight < 0 || math.IsNaN(pr.Weight) || math.IsInf(pr.Weight, 0) {
+			p.add(at+".weight", "must be a number ≥ 0")
+		}
+		if pr.MaxFailures < 0 {
+			p.add(at+".max_failures", "must not be negative")
+		}
+		checkDuration(p, at+".recovery_interval", pr.RecoveryInterval)
+		checkDuration(p, at+".health_check_period", pr.HealthCheckPeriod)
+		checkDuration(p, at+".first_byte_timeout", pr.FirstByteTimeout)
+		if pr.HealthCheckPeriod > 0 && pr.HealthCheckPeriod < time.Second {
+			p.add(at+".health_check_period", "must be at least 1s, or 0 for off")
+		}
 		for _, h := range keysOf(pr.HeadersEnv) {
 			hat := at + ".headers_env[" + h + "]"
 			checkHeader(p, hat, h)
 			if _, both := pr.Headers[h]; both {
 				p.add(hat, "also set in headers")
+			}
+			if _, both := pr.ExtraHeaders[h]; both {
+				p.add(hat, "also set in extra_headers")
 			}
 			if pr.HeadersEnv[h] == "" {
 				p.add(hat, "required: the name of an environment variable")
@@ -228,6 +262,9 @@ func checkTargets(p *problems, at string, ts []Target, providers map[string]bool
 		if strings.TrimSpace(t.Model) == "" {
 			p.add(tat+".model", "required")
 		}
+		if w := t.Weight; w != nil && (*w < 0 || math.IsNaN(*w) || math.IsInf(*w, 0)) {
+			p.add(tat+".weight", "must be a number ≥ 0")
+		}
 	}
 }
 
@@ -247,6 +284,7 @@ func (r *Routing) validate(p *problems) {
 	if r.MaxRetries < 0 {
 		p.add("routing.max_retries", "must not be negative")
 	}
+	checkDuration(p, "routing.discovery_ttl", r.DiscoveryTTL)
 	if r.Turns < 1 {
 		p.add("routing.turns", "must be at least 1")
 	}

@@ -15,11 +15,11 @@ func valid() *Config {
 		{Name: "home", Kind: ProviderOllama, BaseURL: "http://127.0.0.1:11434"},
 	}
 	c.Routes = []Route{
-		{Name: "code", Condition: "programming", Examples: []string{"fix this stack trace"}, Targets: []Target{{"openai", "gpt-4o"}, {"home", "qwen2.5-coder"}}},
-		{Name: "chat", Targets: []Target{{"home", "llama3.1"}}},
+		{Name: "code", Condition: "programming", Examples: []string{"fix this stack trace"}, Targets: []Target{{Provider: "openai", Model: "gpt-4o"}, {Provider: "home", Model: "qwen2.5-coder"}}},
+		{Name: "chat", Targets: []Target{{Provider: "home", Model: "llama3.1"}}},
 	}
 	c.DefaultRoute = "chat"
-	c.Aliases = map[string][]Target{"fast": {{"home", "llama3.1"}}}
+	c.Aliases = map[string][]Target{"fast": {{Provider: "home", Model: "llama3.1"}}}
 	return c
 }
 
@@ -91,7 +91,7 @@ func TestValidate(t *testing.T) {
 		{"route name auto", func(c *Config) { c.Routes[0].Name = "auto" }, []string{"routes[0].name"}},
 		{"route name Auto", func(c *Config) { c.Routes[0].Name = "Auto" }, []string{"routes[0].name"}},
 		{"route name duplicate", func(c *Config) { c.Routes[1].Name = "code"; c.DefaultRoute = "code" }, []string{"routes[1].name"}},
-		{"route name is an alias", func(c *Config) { c.Aliases["code"] = []Target{{"openai", "gpt-4o"}} }, []string{"routes[0].name"}},
+		{"route name is an alias", func(c *Config) { c.Aliases["code"] = []Target{{Provider: "openai", Model: "gpt-4o"}} }, []string{"routes[0].name"}},
 		{"route example empty", func(c *Config) { c.Routes[0].Examples = append(c.Routes[0].Examples, " ") }, []string{"routes[0].examples[1]"}},
 		{"route threshold bounds", func(c *Config) { c.Routes[0].Threshold = f(-1); c.Routes[1].Threshold = f(1) }, nil},
 		{"route threshold too high", func(c *Config) { c.Routes[0].Threshold = f(1.01) }, []string{"routes[0].threshold"}},
@@ -108,10 +108,10 @@ func TestValidate(t *testing.T) {
 		{"no routes, no default_route", func(c *Config) { c.Routes, c.DefaultRoute = nil, "" }, nil},
 		{"no routes, a default_route", func(c *Config) { c.Routes = nil }, []string{"default_route"}},
 
-		{"alias auto", func(c *Config) { c.Aliases["auto"] = []Target{{"home", "x"}} }, []string{"aliases[auto]"}},
-		{"alias empty name", func(c *Config) { c.Aliases[""] = []Target{{"home", "x"}} }, []string{"aliases[]"}},
+		{"alias auto", func(c *Config) { c.Aliases["auto"] = []Target{{Provider: "home", Model: "x"}} }, []string{"aliases[auto]"}},
+		{"alias empty name", func(c *Config) { c.Aliases[""] = []Target{{Provider: "home", Model: "x"}} }, []string{"aliases[]"}},
 		{"alias without targets", func(c *Config) { c.Aliases["fast"] = nil }, []string{"aliases[fast]"}},
-		{"alias bad targets", func(c *Config) { c.Aliases["fast"] = []Target{{"nowhere", ""}} },
+		{"alias bad targets", func(c *Config) { c.Aliases["fast"] = []Target{{Provider: "nowhere", Model: ""}} },
 			[]string{"aliases[fast][0].model", "aliases[fast][0].provider"}},
 
 		{"routing threshold", func(c *Config) { c.Routing.Threshold = 2 }, []string{"routing.threshold"}},

@@ -1,10 +1,16 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,30 +28,61 @@ type Target struct {
 	Name     string // "provider/model", for logs, traces and headers
 	Provider Provider
 	Model    string // the model name the upstream knows
+	// Priority orders targets: lower first. A chain moves to a higher
+	// number only when every target of the lower one is unavailable or has
+	// failed this request.
+	Priority int
+	// Weight is the target's share among targets of the same priority:
+	// when any of them has a weight, each request tries them in a random
+	// order in which a target comes first with probability weight / (sum
+	// of weights), a weight of 0 counting as 1. When none has one, they
+	// are tried in list order.
+	Weight float64
+	// Health is the target's circuit breaker; nil means always available
+	// and nothing recorded.
+	Health *Health
+	// FirstByteTimeout bounds, for a stream, the wait for the first chunk
+	// with content; on expiry the attempt is abandoned and the next target
+	// tried. 0 means no bound (the provider's own timeout still applies).
+	FirstByteTimeout time.Duration
 }
 
-// Chain runs a request over Targets in order: it retries a target on
-// retryable errors, then fails over to the next one. A Chain implements
-// Provider. It is immutable after construction and safe for concurrent use.
+// Chain runs a request over its targets: by priority, weighted at random
+// within a priority, skipping targets whose circuit is open or paused. A
+// retryable failure moves on to the next target; when every available
+// target has been tried once, up to Retries more attempts go round the
+// same order again, after a backoff. A Chain implements Provider. It is
+// immutable after construction and safe for concurrent use.
 type Chain struct {
+	// Name says what the chain serves ("route code", "model gpt-4o") in
+	// the error when every target is unavailable.
+	Name    string
 	Targets []Target
-	// Retries is the number of extra attempts per target after a retryable
-	// error (config routing.max_retries); 0 = one attempt per target.
+	// Retries is the number of attempts allowed beyond one per available
+	// target (config routing.max_retries), so a request makes at most
+	// len(Targets) + Retries attempts.
 	Retries int
-	// Backoff is the longest first wait before a retry; 0 = 100ms. It
-	// doubles on each retry, capped at 2s, and each wait is drawn uniformly
-	// from [0, limit) ("full jitter"), so clients that failed together do
-	// not retry together. An upstream's Retry-After of at most 5s replaces
-	// it; a longer one moves on to the next target at once.
+	// Backoff is the longest first wait before a second round; 0 = 100ms.
+	// It doubles on each round, capped at 2s, and each wait is drawn
+	// uniformly from [0, limit) ("full jitter"), so clients that failed
+	// together do not retry together. An upstream's Retry-After of at most
+	// 5s replaces it; a target that asked for a longer pause is skipped
+	// until the pause ends (its Health keeps the time).
 	Backoff time.Duration
+	// Rand, if set, drives the weighted order; tests seed it. It is used
+	// under a lock. Nil uses the global source.
+	Rand *rand.Rand
+	// rmu guards Rand.
+	rmu sync.Mutex
 }
 
 var _ Provider = (*Chain)(nil)
 
 // Complete returns the first target's answer that succeeds. It returns a
 // non-retryable error at once, as the target reported it; when every
-// target failed, the last error; ErrNoTargets for an empty chain; and
-// ctx.Err() as soon as ctx is done.
+// target failed, the last error; a 503 *Error wrapping ErrUnavailable when
+// no target could be tried; ErrNoTargets for an empty chain; and ctx.Err()
+// as soon as ctx is done.
 func (c *Chain) Complete(ctx context.Context, req *Request) (*Response, error) {
 	var resp *Response
 	err := c.run(ctx, req, func(ctx context.Context, t Target, r *Request) (bool, error) {
@@ -59,45 +96,189 @@ func (c *Chain) Complete(ctx context.Context, req *Request) (*Response, error) {
 	return resp, nil
 }
 
-// Stream is Complete for streams, with one difference: once a chunk has
-// been emitted the stream is committed to its target, and a later failure
-// is returned as is, with no retry or failover, because the client has
-// already received part of an answer and a second one would duplicate it.
+// errFirstByte cancels an attempt whose stream sent no content in time.
+var errFirstByte = errors.New("first byte timeout")
+
+// Stream states of one attempt.
+const (
+	streamWaiting   int32 = iota // no content yet: chunks are held back
+	streamCommitted              // content sent: the client has part of an answer
+	streamTimedOut               // FirstByteTimeout fired first
+)
+
+// Stream is Complete for streams. Chunks without content (a role-only
+// first delta) are held back until the first chunk with content arrives;
+// until then the attempt can still fail over, on an error or when the
+// target's FirstByteTimeout expires. Once content has been emitted the
+// stream is committed to its target, and a later failure is returned as
+// is, with no retry or failover, because the client has already received
+// part of an answer and a second one would duplicate it.
 func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error) error {
 	tr := TraceFrom(ctx)
 	return c.run(ctx, req, func(ctx context.Context, t Target, r *Request) (bool, error) {
-		committed := false
-		err := t.Provider.Stream(ctx, r, func(ch Chunk) error {
-			if !committed {
-				committed = true // from here on, failover would duplicate output
-				if tr != nil {
-					tr.Target, tr.Model = t.Name, t.Model
+		actx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		var state atomic.Int32
+		if t.FirstByteTimeout > 0 {
+			timer := time.AfterFunc(t.FirstByteTimeout, func() {
+				if state.CompareAndSwap(streamWaiting, streamTimedOut) {
+					cancel(errFirstByte)
+				}
+			})
+			defer timer.Stop()
+		}
+		var held []Chunk
+		commit := func() error {
+			if !state.CompareAndSwap(streamWaiting, streamCommitted) {
+				return errFirstByte
+			}
+			if tr != nil {
+				tr.Target, tr.Model = t.Name, t.Model
+			}
+			for _, h := range held {
+				if err := emit(h); err != nil {
+					return err
+				}
+			}
+			held = nil
+			return nil
+		}
+		err := t.Provider.Stream(actx, r, func(ch Chunk) error {
+			if state.Load() != streamCommitted {
+				if !ch.HasContent() {
+					held = append(held, ch)
+					return nil
+				}
+				if err := commit(); err != nil {
+					return err
 				}
 			}
 			return emit(ch)
 		})
-		return committed, err
+		if err == nil && state.Load() == streamWaiting {
+			// A stream that ended properly without content (an empty
+			// answer) is still an answer.
+			err = commit()
+		}
+		if state.Load() == streamTimedOut && ctx.Err() == nil {
+			err = &Error{Provider: t.Name, Status: http.StatusGatewayTimeout, Retryable: true,
+				Err: fmt.Errorf("no content within first_byte_timeout %v", t.FirstByteTimeout)}
+		}
+		return state.Load() == streamCommitted, err
 	})
 }
 
-// run calls try for each target in turn, up to 1+Retries times, until it
-// succeeds, commits, or fails for good.
+// HasContent reports whether a chunk carries part of the answer: text, a
+// tool call, a finish reason or usage.
+func (ch Chunk) HasContent() bool {
+	return ch.Text != "" || len(ch.ToolCalls) > 0 || ch.FinishReason != "" || ch.Usage != nil
+}
+
+// order returns the targets in the order this request tries them.
+func (c *Chain) order() []Target {
+	ts := slices.Clone(c.Targets)
+	if len(ts) < 2 {
+		return ts
+	}
+	weighted := map[int]bool{}
+	for _, t := range ts {
+		if t.Weight > 0 {
+			weighted[t.Priority] = true
+		}
+	}
+	// Efraimidis-Spirakis: sorting by u^(1/w) descending puts each target
+	// first with probability w / sum(w) among its priority. Unweighted
+	// priorities keep list order (the stable sort, all keys equal).
+	keys := make([]float64, len(ts))
+	if len(weighted) > 0 {
+		c.rmu.Lock()
+		for i, t := range ts {
+			if !weighted[t.Priority] {
+				continue
+			}
+			w := t.Weight
+			if w <= 0 {
+				w = 1
+			}
+			u := rand.Float64()
+			if c.Rand != nil {
+				u = c.Rand.Float64()
+			}
+			keys[i] = math.Pow(u, 1/w)
+		}
+		c.rmu.Unlock()
+	}
+	idx := make([]int, len(ts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if ts[a].Priority != ts[b].Priority {
+			return cmp.Compare(ts[a].Priority, ts[b].Priority)
+		}
+		return cmp.Compare(keys[b], keys[a])
+	})
+	out := make([]Target, len(ts))
+	for i, j := range idx {
+		out[i] = ts[j]
+	}
+	return out
+}
+
+// run tries the targets in order until one succeeds, commits, or fails for
+// good; see Chain.
 func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
 	if len(c.Targets) == 0 {
 		return ErrNoTargets
 	}
 	tr := TraceFrom(ctx)
+	order := c.order()
 	var last error
-	for _, t := range c.Targets {
-		r := req.WithModel(t.Model) // each target gets its own copy
-		for attempt := 0; ; attempt++ {
+	retries := 0
+	for round := 0; ; round++ {
+		if round > 0 {
+			if last == nil || retries >= c.Retries {
+				return last
+			}
+			wait, _ := c.wait(round-1, last)
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+		}
+		tried := false
+		var skipped []string
+		for _, t := range order {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			ok, probe := true, false
+			if t.Health != nil {
+				ok, probe = t.Health.Acquire(time.Now())
+			}
+			if !ok {
+				skipped = append(skipped, t.Name)
+				continue
+			}
+			if round > 0 {
+				if retries >= c.Retries {
+					t.Health.Release(probe)
+					return last
+				}
+				retries++
+			}
+			r := req.WithModel(t.Model) // each target gets its own copy
 			start := time.Now()
 			committed, err := try(ctx, t, r)
+			took := time.Since(start)
+			if t.Health != nil {
+				if ctx.Err() != nil {
+					t.Health.Release(probe) // the client left: says nothing of the upstream
+				} else {
+					t.Health.Report(time.Now(), err, took, probe)
+				}
+			}
 			if tr != nil {
-				tr.Attempts = append(tr.Attempts, Attempt{Target: t.Name, Status: statusOf(err), Err: err, Duration: time.Since(start)})
+				tr.Attempts = append(tr.Attempts, Attempt{Target: t.Name, Status: statusOf(err), Err: err, Duration: took})
 				if err == nil && tr.Target == "" {
 					tr.Target, tr.Model = t.Name, t.Model
 				}
@@ -110,20 +291,15 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 			case committed || !Retryable(err):
 				return err
 			}
-			last = err
-			if attempt >= c.Retries {
-				break
+			last, tried = err, true
+		}
+		if !tried {
+			if last == nil {
+				return unavailable(cmp.Or(c.Name, "chain"), skipped)
 			}
-			wait, ok := c.wait(attempt, err)
-			if !ok {
-				break
-			}
-			if err := sleep(ctx, wait); err != nil {
-				return err
-			}
+			return last
 		}
 	}
-	return last
 }
 
 // wait returns how long to wait before retry number attempt+1 after err,

@@ -83,17 +83,16 @@ func TestChainFailover(t *testing.T) {
 		wantBackup  int // requests that reached the backup upstream
 	}{
 		{name: "ok", primary: S{{}}, wantText: "Hello", wantPrimary: 1},
-		{name: "503 fails over", primary: S{{Status: 503}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "502 fails over", primary: S{{Status: 502}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "500 fails over", primary: S{{Status: 500}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "408 fails over", primary: S{{Status: 408}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "429 fails over", primary: S{{Status: 429}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "429 short retry-after retries the same target", primary: S{{Status: 429, RetryAfter: "1"}, {}}, wantText: "Hello", wantPrimary: 2},
-		{name: "429 long retry-after skips to the next target", primary: S{{Status: 429, RetryAfter: "30"}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
-		{name: "503 then ok retries", primary: S{{Status: 503}, {}}, wantText: "Hello", wantPrimary: 2},
+		{name: "503 fails over", primary: S{{Status: 503}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "502 fails over", primary: S{{Status: 502}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "500 fails over", primary: S{{Status: 500}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "408 fails over", primary: S{{Status: 408}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "429 fails over", primary: S{{Status: 429}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "429 with retry-after fails over", primary: S{{Status: 429, RetryAfter: "1"}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "503 with retry-after fails over", primary: S{{Status: 503, RetryAfter: "30"}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "refused connection fails over", refused: true, wantText: "Backup", wantBackup: 1},
-		{name: "timeout fails over", primary: S{{Delay: 5 * time.Second}}, timeout: 50 * time.Millisecond, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
-		{name: "malformed body fails over", primary: S{{Malformed: true}}, wantText: "Backup", wantPrimary: 2, wantBackup: 1},
+		{name: "timeout fails over", primary: S{{Delay: 5 * time.Second}}, timeout: 50 * time.Millisecond, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "malformed body fails over", primary: S{{Malformed: true}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "400 is final", primary: S{{Status: 400}}, wantStatus: 400, wantPrimary: 1},
 		{name: "401 is final", primary: S{{Status: 401}}, wantStatus: 401, wantPrimary: 1},
 		{name: "404 is final", primary: S{{Status: 404}}, wantStatus: 404, wantPrimary: 1},
@@ -103,7 +102,7 @@ func TestChainFailover(t *testing.T) {
 			wantText: "Hello", wantStatus: 502, wantPrimary: 1},
 		{name: "error event before first chunk fails over", mode: streamOnly,
 			primary:  S{{Body: "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\",\"code\":503}}\n\n"}},
-			wantText: "Backup", wantPrimary: 2, wantBackup: 1},
+			wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "stream ok in chunks", primary: S{{Chunks: []string{"Hel", "lo"}, Usage: true}}, mode: streamOnly, wantText: "Hello", wantPrimary: 1},
 	}
 	for _, tt := range tests {
@@ -147,28 +146,49 @@ func TestChainFailover(t *testing.T) {
 	}
 }
 
-func TestChainRetriesPerTarget(t *testing.T) {
-	for _, retries := range []int{0, 1, 3} {
+// Retries bounds the attempts beyond one per target: rounds go over the
+// targets in order again until the budget is spent.
+func TestChainRetriesBoundAttempts(t *testing.T) {
+	for _, tt := range []struct{ retries, a, b, status int }{
+		{0, 1, 1, 500}, // a, b
+		{1, 2, 1, 503}, // a, b, a
+		{3, 3, 2, 503}, // a, b, a, b, a
+	} {
 		for _, stream := range []bool{false, true} {
 			a := providertest.OpenAI(t, providertest.Script{Status: 503})
 			b := providertest.OpenAI(t, providertest.Script{Status: 500})
 			c := &providers.Chain{
 				Targets: []providers.Target{target("a", a.URL, a.Client(), 0), target("b", b.URL, b.Client(), 0)},
-				Retries: retries,
+				Retries: tt.retries,
 				Backoff: time.Millisecond,
 			}
 			var tr providers.Trace
 			_, err := run(providers.WithTrace(t.Context(), &tr), c, stream)
-			if got := status(t, err); got != 500 {
-				t.Errorf("retries=%d stream=%v: status = %d, want the last error's 500", retries, stream, got)
+			if got := status(t, err); got != tt.status {
+				t.Errorf("retries=%d stream=%v: status = %d, want the last error's %d", tt.retries, stream, got, tt.status)
 			}
-			if a.Requests() != 1+retries || b.Requests() != 1+retries {
-				t.Errorf("retries=%d stream=%v: requests = %d and %d, want %d each", retries, stream, a.Requests(), b.Requests(), 1+retries)
+			if a.Requests() != tt.a || b.Requests() != tt.b {
+				t.Errorf("retries=%d stream=%v: requests = %d and %d, want %d and %d", tt.retries, stream, a.Requests(), b.Requests(), tt.a, tt.b)
 			}
-			if len(tr.Attempts) != 2*(1+retries) || tr.Target != "" {
-				t.Errorf("retries=%d stream=%v: trace = %+v", retries, stream, tr)
+			if len(tr.Attempts) != tt.a+tt.b || tr.Target != "" {
+				t.Errorf("retries=%d stream=%v: trace = %+v", tt.retries, stream, tr)
 			}
 		}
+	}
+}
+
+// A second round, after every target failed once, can succeed.
+func TestChainSecondRound(t *testing.T) {
+	a := providertest.OpenAI(t, providertest.Script{Status: 503}, providertest.Script{Text: "again"})
+	b := providertest.OpenAI(t, providertest.Script{Status: 502})
+	c := &providers.Chain{
+		Targets: []providers.Target{target("a", a.URL, a.Client(), 0), target("b", b.URL, b.Client(), 0)},
+		Retries: 1,
+		Backoff: time.Millisecond,
+	}
+	text, err := run(t.Context(), c, false)
+	if err != nil || text != "again" || a.Requests() != 2 || b.Requests() != 1 {
+		t.Fatalf("text %q err %v, requests %d and %d", text, err, a.Requests(), b.Requests())
 	}
 }
 
@@ -206,7 +226,7 @@ func TestChainTrace(t *testing.T) {
 		want := []struct {
 			target string
 			status int
-		}{{"primary/m", 503}, {"primary/m", 503}, {"backup/m", 200}}
+		}{{"primary/m", 503}, {"backup/m", 200}}
 		if len(tr.Attempts) != len(want) {
 			t.Fatalf("stream=%v: attempts = %+v", stream, tr.Attempts)
 		}

@@ -39,7 +39,7 @@ func ExampleChain() {
 			{Name: "primary/gpt-4o", Provider: overloaded{}, Model: "gpt-4o"},
 			{Name: "backup/llama3", Provider: echo{}, Model: "llama3"},
 		},
-		Retries: 1, // two attempts per target
+		Retries: 1, // one more round if every target fails
 		Backoff: time.Millisecond,
 	}
 	var trace providers.Trace
@@ -59,7 +59,6 @@ func ExampleChain() {
 	fmt.Println("answered by", trace.Target)
 	// Output:
 	// Hello from llama3
-	// primary/gpt-4o 503
 	// primary/gpt-4o 503
 	// backup/llama3 200
 	// answered by backup/llama3

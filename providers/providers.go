@@ -146,3 +146,10 @@ func (r *Request) WithModel(model string) *Request {
 	c.Fields["model"] = b
 	return &c
 }
+
+// Lister is implemented by providers that can list the models they serve
+// (OpenAI's GET /models, Ollama's /api/tags): health checks and model
+// discovery use it.
+type Lister interface {
+	ListModels(ctx context.Context) ([]string, error)
+}

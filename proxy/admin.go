@@ -5,6 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +57,36 @@ type Status struct {
 	Routes     []string      `json:"routes"`
 	Embedder   string        `json:"embedder"`
 	Cache      *CacheStats   `json:"cache,omitempty"` // nil when there is no cache
+	// Process is filled in by the server on every GET /admin/status, so
+	// a soak run can watch for leaks.
+	Process *ProcessStats `json:"process,omitempty"`
+}
+
+// ProcessStats describes the running process.
+type ProcessStats struct {
+	Goroutines int    `json:"goroutines"`
+	HeapBytes  uint64 `json:"heap_bytes"` // live heap (runtime HeapInuse)
+	RSSBytes   uint64 `json:"rss_bytes"`  // resident set size, 0 where unknown
+}
+
+// processStats reads the process's figures now.
+func processStats() *ProcessStats {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	ps := &ProcessStats{Goroutines: runtime.NumGoroutine(), HeapBytes: m.HeapInuse}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				f := strings.Fields(rest)
+				if len(f) == 2 && f[1] == "kB" {
+					if kb, err := strconv.ParseUint(f[0], 10, 64); err == nil {
+						ps.RSSBytes = kb * 1024
+					}
+				}
+			}
+		}
+	}
+	return ps
 }
 
 // CacheStats counts the query-embedding cache's answers since the
@@ -81,7 +114,11 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	var h http.HandlerFunc
 	switch r.URL.Path {
 	case "/admin/status":
-		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, a.Control.Status()) }
+		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			st := a.Control.Status()
+			st.Process = processStats()
+			writeJSON(w, http.StatusOK, st)
+		}
 	case "/admin/reload":
 		method, h = http.MethodPost, func(w http.ResponseWriter, r *http.Request) { handleReload(w, r, a.Control) }
 	case "/admin/explain":

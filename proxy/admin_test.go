@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -117,6 +118,13 @@ func TestAdminStatus(t *testing.T) {
 	last := got["last_reload"].(map[string]any)
 	if last["ok"] != false || len(last["errors"].([]any)) != 1 {
 		t.Errorf("last_reload = %v", last)
+	}
+	proc, _ := got["process"].(map[string]any)
+	if g, _ := proc["goroutines"].(float64); g < 1 || proc["heap_bytes"].(float64) <= 0 {
+		t.Errorf("process = %v", proc)
+	}
+	if runtime.GOOS == "linux" && proc["rss_bytes"].(float64) <= 0 {
+		t.Errorf("no RSS on linux: %v", proc)
 	}
 }
 

@@ -34,6 +34,9 @@ type Runtime struct {
 	Models []ModelInfo
 	// Admin turns on the /admin endpoints; nil leaves them off (404).
 	Admin *Admin
+	// Health holds the circuit breakers of every target, for GET
+	// /admin/providers; nil reports none.
+	Health *providers.Registry
 }
 
 // ModelInfo is one entry of GET /v1/models.

@@ -42,7 +42,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer closeEmb()
-	rt, err := buildRouting(b.Context(), cfg, e, hc, emb)
+	rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -89,11 +90,11 @@ func newStack(t *testing.T) *stack {
 	}
 	e := env{getenv: func(string) string { return "" }}
 	root := modelsRootOf(t)
-	rt, err := buildRuntime(t.Context(), cfg, e, root)
+	rt, err := buildRuntime(t.Context(), cfg, e, root, providers.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.close() })
+	t.Cleanup(func() { rt.stop(); rt.close() })
 	s.rt = rt
 	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
 	t.Cleanup(srv.Close)
@@ -116,7 +117,8 @@ func TestAutoRoutingPicksTheRouteAndFailsOver(t *testing.T) {
 		wantRoute, wantText string
 		wantTarget          string
 	}{
-		// flaky answers 503 twice (1 + max_retries), then coder answers.
+		// flaky answers 503, then coder answers: failover comes before
+		// any retry.
 		{"code after a 503", "", "my Go program panics with a nil pointer dereference, how do I fix it", "code", "from the code model", "coder/gpt-code"},
 		// down refuses connections, then Ollama answers.
 		{"creative after a refused connection", "auto", "write a short poem about the ocean at night", "creative", "Moonlit waves whisper", "home/llama3.1"},
@@ -141,8 +143,8 @@ func TestAutoRoutingPicksTheRouteAndFailsOver(t *testing.T) {
 			}
 		})
 	}
-	if n := s.flaky.Requests(); n != 2 {
-		t.Errorf("flaky upstream got %d requests, want 2 (one try and one retry)", n)
+	if n := s.flaky.Requests(); n != 1 {
+		t.Errorf("flaky upstream got %d requests, want 1 (then failover)", n)
 	}
 	if n := s.code.Requests(); n != 1 {
 		t.Errorf("code upstream got %d requests, want 1", n)

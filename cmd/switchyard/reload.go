@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
 )
 
@@ -62,17 +63,20 @@ type reloader struct {
 	loadedAt time.Time
 	last     *proxy.ReloadResult
 	retired  []func() error // closers of replaced embedders, run by close
+
+	// health holds every target's circuit breaker across reloads.
+	health *providers.Registry
 }
 
 var _ proxy.Control = (*reloader)(nil)
 
 func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
-	return &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient()}
+	return &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry()}
 }
 
 // start builds the first runtime from cfg (already loaded and validated).
 func (r *reloader) start(ctx context.Context, cfg *config.Config) (*serving, error) {
-	rt, err := buildRuntime(ctx, cfg, r.env, r.models)
+	rt, err := buildRuntime(ctx, cfg, r.env, r.models, r.health)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +175,9 @@ func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResu
 	} else if old.close != nil {
 		r.retired = append(r.retired, old.close)
 	}
+	if old.stop != nil {
+		old.stop()
+	}
 	r.gen++
 	r.cur, r.cfg, r.embKey, r.loadedAt = next, cfg, r.embedderKey(cfg), time.Now()
 	res.OK, res.Generation = true, r.gen
@@ -195,11 +202,12 @@ func (r *reloader) build(ctx context.Context) (next *serving, cfg *config.Config
 	r.mu.Lock()
 	cur, curCfg, curKey := r.cur, r.cfg, r.embKey
 	r.mu.Unlock()
-	if cfg.Embedder == curCfg.Embedder && r.embedderKey(cfg) == curKey {
-		next, err = buildRouting(ctx, cfg, r.env, r.hc, cur.embed)
+	_, had := cur.embed.(noEmbedder)
+	if cfg.Embedder == curCfg.Embedder && r.embedderKey(cfg) == curKey && had == !needsEmbedder(cfg) {
+		next, err = buildRouting(ctx, cfg, r.env, r.hc, cur.embed, r.health)
 		reused = true
 	} else {
-		next, err = buildRuntime(ctx, cfg, r.env, r.models)
+		next, err = buildRuntime(ctx, cfg, r.env, r.models, r.health)
 	}
 	if err != nil {
 		return nil, nil, reused, err
@@ -262,6 +270,10 @@ func (r *reloader) close() error {
 		errs = append(errs, c())
 	}
 	r.retired = nil
+	if r.cur != nil && r.cur.stop != nil {
+		r.cur.stop()
+		r.cur.stop = nil
+	}
 	if r.cur != nil && r.cur.close != nil {
 		errs = append(errs, r.cur.close())
 	}

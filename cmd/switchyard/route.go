@@ -36,10 +36,11 @@ func routeCmd(e env) *cobra.Command {
 				return err
 			}
 			defer closeEmb()
-			rt, err := buildRouting(cmd.Context(), cfg, e, hc, emb)
+			rt, err := buildRouting(cmd.Context(), cfg, e, hc, emb, providers.NewRegistry())
 			if err != nil {
 				return err
 			}
+			defer rt.stop()
 			text := strings.Join(args, " ")
 			req := &providers.Request{Messages: []providers.Message{{Role: "user", Parts: []providers.Part{{Type: "text", Text: text}}}}}
 			d, err := rt.router.Decide(cmd.Context(), req)

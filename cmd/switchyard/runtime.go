@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-router/switchyard/classifier"
@@ -26,8 +30,31 @@ type serving struct {
 	proxy  *proxy.Runtime
 	router *router.Router
 	embed  embed.Embedder
-	close  func() error
+	close  func() error // closes the embedder; carried over when it is reused
+	// stop ends what this runtime runs in the background (active health
+	// checks); called when it is replaced, and at exit.
+	stop func()
 }
+
+// needsEmbedder reports whether cfg has a route to classify against. A
+// config of explicit models only never loads the embedding model.
+func needsEmbedder(cfg *config.Config) bool {
+	for _, r := range cfg.Routes {
+		if strings.TrimSpace(r.Condition) != "" || len(r.Examples) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// noEmbedder stands in for the embedder of a config that needs none.
+type noEmbedder struct{}
+
+func (noEmbedder) Embed(context.Context, []string) ([][]float32, error) {
+	return nil, errors.New("no embedder: no route has a condition or examples")
+}
+func (noEmbedder) ID() string { return "none (no route has a condition or examples)" }
+func (noEmbedder) Dim() int   { return 0 }
 
 // upstreamClient is shared by every provider: no Timeout (it would cut
 // long streams; deadlines come from contexts), generous idle pooling so a
@@ -89,13 +116,19 @@ func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Clie
 
 // buildRuntime turns a validated config into the serving state. It is the
 // only provider registry: adding a dialect means a case here.
-func buildRuntime(ctx context.Context, cfg *config.Config, e env, models string) (*serving, error) {
+func buildRuntime(ctx context.Context, cfg *config.Config, e env, models string, reg *providers.Registry) (*serving, error) {
 	hc := upstreamClient()
-	emb, closeEmb, err := buildEmbedder(ctx, cfg, e, hc, models)
-	if err != nil {
-		return nil, err
+	var (
+		emb      embed.Embedder = noEmbedder{}
+		closeEmb                = func() error { return nil }
+		err      error
+	)
+	if needsEmbedder(cfg) {
+		if emb, closeEmb, err = buildEmbedder(ctx, cfg, e, hc, models); err != nil {
+			return nil, err
+		}
 	}
-	rt, err := buildRouting(ctx, cfg, e, hc, emb)
+	rt, err := buildRouting(ctx, cfg, e, hc, emb, reg)
 	if err != nil {
 		closeEmb()
 		return nil, err
@@ -115,8 +148,12 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 		case "openai":
 			c := openai.New(p.Name, p.BaseURL, key, hc)
 			c.Timeout = p.Timeout
+			c.Exclude = p.ExcludeParams
 			c.Headers = make(http.Header)
 			for k, v := range p.Headers {
+				c.Headers.Set(k, v)
+			}
+			for k, v := range p.ExtraHeaders {
 				c.Headers.Set(k, v)
 			}
 			for k, name := range p.HeadersEnv {
@@ -138,15 +175,40 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 }
 
 // buildRouting builds providers, chains, the route index and the router.
-func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Client, emb embed.Embedder) (*serving, error) {
+// Targets take their circuit breakers from reg, so a reload keeps what was
+// learnt about upstreams that are still configured.
+func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Client, emb embed.Embedder, reg *providers.Registry) (*serving, error) {
 	provs, err := buildProviders(cfg, e, hc)
 	if err != nil {
 		return nil, err
 	}
-	chainOf := func(ts []config.Target) *providers.Chain {
-		c := &providers.Chain{Retries: cfg.Routing.MaxRetries}
+	pcfg := make(map[string]config.Provider, len(cfg.Providers))
+	for _, p := range cfg.Providers {
+		pcfg[p.Name] = p
+	}
+	live := map[providers.HealthKey]bool{}
+	chainOf := func(name string, ts []config.Target) *providers.Chain {
+		c := &providers.Chain{Name: name, Retries: cfg.Routing.MaxRetries}
 		for _, t := range ts {
-			c.Targets = append(c.Targets, providers.Target{Name: t.Provider + "/" + t.Model, Provider: provs[t.Provider], Model: t.Model})
+			p := pcfg[t.Provider]
+			key := providers.HealthKey{Provider: t.Provider, Model: t.Model}
+			live[key] = true
+			pt := providers.Target{
+				Name:             key.String(),
+				Provider:         provs[t.Provider],
+				Model:            t.Model,
+				Priority:         p.Priority,
+				Weight:           p.Weight,
+				Health:           reg.Get(key, providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval}),
+				FirstByteTimeout: p.FirstByteTimeout,
+			}
+			if t.Priority != nil {
+				pt.Priority = *t.Priority
+			}
+			if t.Weight != nil {
+				pt.Weight = *t.Weight
+			}
+			c.Targets = append(c.Targets, pt)
 		}
 		return c
 	}
@@ -157,7 +219,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		infos   []proxy.ModelInfo
 	)
 	for _, r := range cfg.Routes {
-		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf(r.Targets)})
+		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf("route "+strconv.Quote(r.Name), r.Targets)})
 		infos = append(infos, proxy.ModelInfo{ID: r.Name, OwnedBy: "switchyard"})
 		th := cfg.Routing.Threshold
 		if r.Threshold != nil {
@@ -194,14 +256,14 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	}
 	modelChains := make(map[string]*providers.Chain, len(served)+len(cfg.Aliases))
 	for _, name := range slices.Sorted(maps.Keys(cfg.Aliases)) {
-		modelChains[name] = chainOf(cfg.Aliases[name])
+		modelChains[name] = chainOf("alias "+strconv.Quote(name), cfg.Aliases[name])
 		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: "switchyard"})
 	}
 	for _, name := range order {
 		if _, alias := modelChains[name]; alias {
 			continue
 		}
-		modelChains[name] = chainOf(served[name])
+		modelChains[name] = chainOf("model "+strconv.Quote(name), served[name])
 		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: served[name][0].Provider})
 	}
 
@@ -223,11 +285,58 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	if err != nil {
 		return nil, err
 	}
+	reg.Keep(live)
 	return &serving{
-		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos},
+		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg},
 		router: rtr,
 		embed:  emb,
+		stop:   startHealthChecks(cfg, provs, reg),
 	}, nil
+}
+
+// startHealthChecks runs, for every provider with a health_check_period
+// that can list its models, a loop that lists them that often: a failure
+// opens the circuit of every model of the provider, and the next success
+// closes what the failure opened. It returns the function that stops
+// them all.
+func startHealthChecks(cfg *config.Config, provs map[string]providers.Provider, reg *providers.Registry) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, p := range cfg.Providers {
+		l, ok := provs[p.Name].(providers.Lister)
+		if p.HealthCheckPeriod <= 0 || !ok {
+			continue
+		}
+		wg.Go(func() {
+			t := time.NewTicker(p.HealthCheckPeriod)
+			defer t.Stop()
+			down := false
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				cctx, ccancel := context.WithTimeout(ctx, min(p.HealthCheckPeriod, 10*time.Second))
+				_, err := l.ListModels(cctx)
+				ccancel()
+				switch {
+				case ctx.Err() != nil:
+					return
+				case err != nil:
+					reg.TripProvider(time.Now(), p.Name, fmt.Errorf("health check: %w", err))
+					down = true
+				case down:
+					reg.RecoverProvider(p.Name)
+					down = false
+				}
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // classifierOptions carries the routing section's scoring knobs to the

@@ -10,6 +10,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,9 +36,14 @@ type Client struct {
 	// Headers are added to every upstream request (OpenAI-Organization,
 	// a proxy's own auth); nil = none.
 	Headers http.Header
+	// Exclude names top-level request fields never sent upstream, for
+	// servers that reject fields others accept ("thinking", "logprobs").
+	// "model" and "messages" are always sent.
+	Exclude []string
 
 	name   string
-	url    string
+	base   string // API root, no trailing slash
+	url    string // base + "/chat/completions"
 	apiKey string
 	hc     *http.Client
 }
@@ -45,20 +51,96 @@ type Client struct {
 var _ providers.Provider = (*Client)(nil)
 
 // New returns a client named name (for errors and logs) that posts to
-// baseURL + "/chat/completions" (baseURL is e.g. "https://api.openai.com/v1")
-// with "Authorization: Bearer apiKey" unless apiKey is "". hc nil means a
-// new http.Client with no timeout; deadlines come from contexts.
+// BaseURL(baseURL) + "/chat/completions" with "Authorization: Bearer
+// apiKey" unless apiKey is "". hc nil means a new http.Client with no
+// timeout; deadlines come from contexts.
 func New(name, baseURL, apiKey string, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	base := BaseURL(baseURL)
 	return &Client{
 		name:   name,
-		url:    strings.TrimRight(baseURL, "/") + "/chat/completions",
+		base:   base,
+		url:    base + "/chat/completions",
 		apiKey: apiKey,
 		hc:     hc,
 	}
 }
+
+// BaseURL normalises a configured base URL to the API root that
+// "/chat/completions" and "/models" are appended to: a full endpoint URL
+// (ending in /chat/completions) loses that suffix; a URL with no path at
+// all ("http://127.0.0.1:8000") gets "/v1", where OpenAI-compatible
+// servers (vLLM, llama.cpp, LM Studio, LiteLLM) serve; a URL whose path is
+// just "/" ("http://127.0.0.1:8000/") is a server that serves at its root.
+func BaseURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return strings.TrimRight(raw, "/")
+	}
+	switch {
+	case u.Path == "" && u.RawQuery == "":
+		u.Path = "/v1"
+	case u.Path == "/":
+		u.Path = ""
+	default:
+		u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/chat/completions")
+	}
+	return strings.TrimRight(u.String(), "/")
+}
+
+// ListModels lists the models the upstream serves (GET /models), for
+// health checks and model discovery.
+func (c *Client) ListModels(ctx context.Context) ([]string, error) {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/models", nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.name, err)
+	}
+	for k, vs := range c.Headers {
+		for _, v := range vs {
+			hr.Header.Add(k, v)
+		}
+	}
+	hr.Header.Set("Accept", "application/json")
+	if c.apiKey != "" {
+		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	resp, err := c.hc.Do(hr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, providers.Transport(c.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, c.statusError(resp.StatusCode, msg, resp.Header)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&list); err != nil {
+		return nil, providers.Transport(c.name, fmt.Errorf("model list: %w", err))
+	}
+	out := make([]string, 0, len(list.Data))
+	for _, m := range list.Data {
+		if m.ID != "" {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}
+
+var _ providers.Lister = (*Client)(nil)
 
 // errTimeout is the cause a call's context is cancelled with when Timeout
 // expires, telling it apart from the caller's own cancellation.
@@ -155,7 +237,7 @@ func (c *Client) limit(ctx context.Context) (context.Context, func(release bool)
 // post sends the request and returns a 2xx response; anything else is an
 // error, the body closed.
 func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stream bool) (*http.Response, error) {
-	body, err := requestBody(req, stream)
+	body, err := requestBody(req, stream, c.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +358,15 @@ func retryAfter(v string, now time.Time) int {
 // requestBody re-encodes req.Fields with req.Model as "model". A request
 // from another dialect, with no "messages" field, gets its messages
 // encoded from the canonical form.
-func requestBody(req *providers.Request, stream bool) ([]byte, error) {
+func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte, error) {
 	fields := make(map[string]json.RawMessage, len(req.Fields)+2)
 	for k, v := range req.Fields {
 		fields[k] = v
+	}
+	for _, k := range exclude {
+		if k != "model" && k != "messages" {
+			delete(fields, k)
+		}
 	}
 	fields["model"] = mustMarshal(req.Model)
 	if _, ok := fields["messages"]; !ok {

@@ -140,7 +140,7 @@ func TestRequestBodyFromMessages(t *testing.T) {
 		{Role: "tool", ToolCallID: "1", Name: "f", Parts: []providers.Part{{Type: "text", Text: "42"}}},
 	}
 	for _, stream := range []bool{false, true} {
-		b, err := requestBody(&providers.Request{Model: "m", Messages: msgs}, stream)
+		b, err := requestBody(&providers.Request{Model: "m", Messages: msgs}, stream, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,11 +160,11 @@ func TestRequestBodyFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := in.WithModel("gpt-4o")
-	complete, _ := requestBody(r, false)
+	complete, _ := requestBody(r, false, nil)
 	if want := `{"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o","temperature":0.25}`; string(complete) != want {
 		t.Errorf("Complete body\n got %s\nwant %s", complete, want)
 	}
-	stream, _ := requestBody(r, true)
+	stream, _ := requestBody(r, true, nil)
 	if want := `{"messages":[{"role":"user","content":"hi"}],"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"temperature":0.25}`; string(stream) != want {
 		t.Errorf("Stream body\n got %s\nwant %s", stream, want)
 	}

@@ -156,6 +156,12 @@ func (u *Upstream) openAIStream(w http.ResponseWriter, r *http.Request, s Script
 		flush()
 	}
 	_, chunks := s.text()
+	if s.FirstChunkDelay > 0 {
+		event(map[string]string{"role": "assistant", "content": ""}, nil, nil, true)
+		if !u.pause(r.Context(), s.FirstChunkDelay) {
+			return
+		}
+	}
 	for i, c := range chunks {
 		if s.CutAfter > 0 && i == s.CutAfter {
 			return

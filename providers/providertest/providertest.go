@@ -38,6 +38,10 @@ type Script struct {
 	Delay time.Duration
 	// ChunkDelay is the wait before each stream chunk after the first.
 	ChunkDelay time.Duration
+	// FirstChunkDelay, when above 0, makes a stream send a role-only
+	// chunk (no content) at once and then wait this long before the first
+	// content chunk: an upstream that stalls after its headers.
+	FirstChunkDelay time.Duration
 	// RetryAfter is the Retry-After header's value, "" = none.
 	RetryAfter string
 	// Malformed makes a 2xx answer garbage: a truncated JSON body, or a
