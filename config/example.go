@@ -110,8 +110,8 @@ providers:
     # A stream must send its first content within this, or the next
     # target is tried; 0 = no bound beyond timeout.
     first_byte_timeout: 15s
-    # Add the provider's own model list (GET /models) to the models
-    # clients may ask for by name.
+    # Add the provider's own model list (GET /models; Ollama's
+    # /api/tags) to the models clients may ask for by name.
     discover: false
 
   - name: home

@@ -240,7 +240,7 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 			if last == nil || retries >= c.Retries {
 				return last
 			}
-			wait, _ := c.wait(round-1, last)
+			wait := c.wait(round-1, last)
 			if err := sleep(ctx, wait); err != nil {
 				return err
 			}
@@ -288,7 +288,7 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 				return nil
 			case ctx.Err() != nil:
 				return ctx.Err()
-			case committed || !Retryable(err):
+			case committed || !(Retryable(err) || isAuth(err)):
 				return err
 			}
 			last, tried = err, true
@@ -302,13 +302,25 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 	}
 }
 
-// wait returns how long to wait before retry number attempt+1 after err,
-// or false when the upstream asked for a pause too long to wait for.
-func (c *Chain) wait(attempt int, err error) (time.Duration, bool) {
+// isAuth reports an upstream that refused its key (401, 403): the
+// provider's fault, not the request's, so the next target may serve it;
+// the target's Health has opened its circuit, so it is not asked again.
+func isAuth(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe) && (pe.Status == http.StatusUnauthorized || pe.Status == http.StatusForbidden)
+}
+
+// wait returns how long to wait before retry number attempt+1 after err:
+// the upstream's Retry-After when it is at most maxRetryAfter, else the
+// jittered backoff. A longer Retry-After is not waited for (the client
+// would hang for it): the target's Health keeps the pause, so the next
+// round skips that target and tries the others, or ends at once.
+func (c *Chain) wait(attempt int, err error) time.Duration {
 	var pe *Error
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		d := time.Duration(pe.RetryAfter) * time.Second
-		return d, d <= maxRetryAfter
+		if d := time.Duration(pe.RetryAfter) * time.Second; d <= maxRetryAfter {
+			return d
+		}
 	}
 	limit := c.Backoff
 	if limit <= 0 {
@@ -318,7 +330,7 @@ func (c *Chain) wait(attempt int, err error) (time.Duration, bool) {
 		limit *= 2
 	}
 	limit = min(limit, maxBackoff)
-	return rand.N(limit), true
+	return rand.N(limit)
 }
 
 // sleep waits for d or until ctx is done, whichever comes first.

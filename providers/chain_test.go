@@ -94,7 +94,9 @@ func TestChainFailover(t *testing.T) {
 		{name: "timeout fails over", primary: S{{Delay: 5 * time.Second}}, timeout: 50 * time.Millisecond, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "malformed body fails over", primary: S{{Malformed: true}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "400 is final", primary: S{{Status: 400}}, wantStatus: 400, wantPrimary: 1},
-		{name: "401 is final", primary: S{{Status: 401}}, wantStatus: 401, wantPrimary: 1},
+		// A refused key is the provider's problem, not the request's.
+		{name: "401 fails over", primary: S{{Status: 401}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
+		{name: "403 fails over", primary: S{{Status: 403}}, wantText: "Backup", wantPrimary: 1, wantBackup: 1},
 		{name: "404 is final", primary: S{{Status: 404}}, wantStatus: 404, wantPrimary: 1},
 		{name: "cut after first chunk is final", primary: S{{Chunks: []string{"Hel", "lo"}, CutAfter: 1}}, mode: streamOnly,
 			wantText: "Hel", wantStatus: 502, wantPrimary: 1},

@@ -82,6 +82,9 @@ type Health struct {
 	lastErrAt time.Time
 	total     uint64
 	failed    uint64
+
+	// notify, if set, hears every change of state (outside the lock).
+	notify func(from, to string, reason error)
 }
 
 type outcome struct {
@@ -158,6 +161,8 @@ func (h *Health) Available(now time.Time) bool {
 func (h *Health) Report(now time.Time, err error, latency time.Duration, probe bool) {
 	fail := IsFailure(err)
 	h.mu.Lock()
+	from := h.state
+	defer func() { h.changed(from, err) }()
 	defer h.mu.Unlock()
 	if probe {
 		h.probing = false
@@ -191,6 +196,17 @@ func (h *Health) Report(now time.Time, err error, latency time.Duration, probe b
 	}
 }
 
+// changed tells notify, if the state moved away from from. It runs
+// after the lock is released.
+func (h *Health) changed(from string, reason error) {
+	h.mu.Lock()
+	to, notify := h.state, h.notify
+	h.mu.Unlock()
+	if notify != nil && to != from {
+		notify(from, to, reason)
+	}
+}
+
 // open opens the circuit for d from now.
 func (h *Health) open(now time.Time, d time.Duration) {
 	h.state = CircuitOpen
@@ -203,18 +219,22 @@ func (h *Health) open(now time.Time, d time.Duration) {
 // provider whose key was refused on another model.
 func (h *Health) Trip(now time.Time, err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	from := h.state
 	h.lastErr, h.lastErrAt = err.Error(), now
 	h.open(now, h.policy.recovery())
+	h.mu.Unlock()
+	h.changed(from, err)
 }
 
 // Recover closes the circuit after an active health check succeeded.
 func (h *Health) Recover() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	from := h.state
 	if h.state != CircuitClosed {
 		h.state, h.until, h.failures, h.probing = CircuitClosed, time.Time{}, 0, false
 	}
+	h.mu.Unlock()
+	h.changed(from, nil)
 }
 
 // HealthStatus is a snapshot of one target's Health.
@@ -298,6 +318,10 @@ func (k HealthKey) String() string { return k.Provider + "/" + k.Model }
 type Registry struct {
 	mu sync.Mutex
 	m  map[HealthKey]*Health
+	// OnChange, if set before the first Get, hears every circuit state
+	// change of every target: from and to are Circuit* states, reason the
+	// error that opened it (nil when it closed). It must not block.
+	OnChange func(k HealthKey, from, to string, reason error)
 }
 
 // NewRegistry returns an empty registry.
@@ -311,6 +335,9 @@ func (r *Registry) Get(k HealthKey, p HealthPolicy) *Health {
 	h, ok := r.m[k]
 	if !ok {
 		h = NewHealth(p)
+		if r.OnChange != nil {
+			h.notify = func(from, to string, reason error) { r.OnChange(k, from, to, reason) }
+		}
 		r.m[k] = h
 		return h
 	}

@@ -162,6 +162,23 @@ func TestRegistryKeepsStateAcrossGets(t *testing.T) {
 	}
 }
 
+func TestRegistryReportsStateChanges(t *testing.T) {
+	r := providers.NewRegistry()
+	var got []string
+	r.OnChange = func(k providers.HealthKey, from, to string, reason error) {
+		got = append(got, fmt.Sprintf("%s %s->%s %v", k, from, to, reason != nil))
+	}
+	h := r.Get(providers.HealthKey{Provider: "a", Model: "m"}, providers.HealthPolicy{MaxFailures: 2, RecoveryInterval: time.Second})
+	h.Report(t0, fail503, 0, false)
+	h.Report(t0, fail401, 0, false)
+	probe := mustAcquire(t, h, t0.Add(time.Second))
+	h.Report(t0.Add(time.Second), nil, 0, probe)
+	want := []string{"a/m closed->open true", "a/m half-open->closed false"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("changes %q, want %q", got, want)
+	}
+}
+
 // Within a priority, weights decide which target goes first: over 10,000
 // requests each target's share is within 5% of its weight's share.
 func TestChainWeights(t *testing.T) {

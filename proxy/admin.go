@@ -123,6 +123,10 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodPost, func(w http.ResponseWriter, r *http.Request) { handleReload(w, r, a.Control) }
 	case "/admin/explain":
 		method, h = http.MethodPost, s.handleExplain
+	case "/admin/providers":
+		method, h = http.MethodGet, s.handleProviders
+	case "/admin/models/refresh":
+		method, h = http.MethodPost, s.handleRefreshModels
 	default:
 		notFound(w, r)
 		return

@@ -24,24 +24,6 @@ func (s *Server) withRequestLogger(next http.Handler) http.Handler {
 	})
 }
 
-// handleModels serves GET /v1/models in OpenAI's list format: "auto", the
-// routes, and the model names that can be asked for explicitly.
-func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	type model struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
-	}
-	rt := s.runtime()
-	created := s.started.Unix()
-	data := []model{{ID: "auto", Object: "model", Created: created, OwnedBy: "switchyard"}}
-	for _, m := range rt.Models {
-		data = append(data, model{ID: m.ID, Object: "model", Created: created, OwnedBy: m.OwnedBy})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
-}
-
 // handleHealth answers GET /health: the process is up and serving a
 // runtime.
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,10 @@ type Runtime struct {
 	// Health holds the circuit breakers of every target, for GET
 	// /admin/providers; nil reports none.
 	Health *providers.Registry
+	// Discovery lists the models discovering providers serve, for GET
+	// /v1/models (after Models), POST /admin/models/refresh and GET
+	// /admin/providers; nil when no provider discovers.
+	Discovery *providers.Catalog
 }
 
 // ModelInfo is one entry of GET /v1/models.

@@ -18,7 +18,8 @@ import (
 	"github.com/switchyard-router/switchyard/providers"
 )
 
-// ErrNoRoute reports a model name that no route, alias or provider serves.
+// ErrNoRoute reports a model name that no route, alias or provider serves
+// (configured or discovered).
 var ErrNoRoute = errors.New("no route")
 
 // How a decision was reached, as reported in X-Switchyard-Decided-By.
@@ -49,6 +50,11 @@ type Options struct {
 	// Models maps explicit model names (aliases, and the models providers
 	// serve) to the chain that serves them.
 	Models map[string]*providers.Chain
+	// Discover, if set, is asked for the chain of an explicit model that
+	// is neither a route nor in Models (a model a provider listed itself,
+	// see providers.Catalog.Chain); nil from it, or no Discover, is
+	// ErrNoRoute. It must be safe for concurrent use.
+	Discover func(model string) *providers.Chain
 	// Turns is how many of the last user turns are routed on; 0 means 1.
 	Turns int
 	// MaxChars bounds the routed text, keeping its start; the embedder
@@ -66,6 +72,7 @@ type Router struct {
 	order    []string
 	def      string
 	models   map[string]*providers.Chain
+	discover func(model string) *providers.Chain
 	turns    int
 	maxChars int
 	margin   float64
@@ -79,6 +86,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		routes:   make(map[string]*providers.Chain, len(opts.Routes)),
 		def:      opts.DefaultRoute,
 		models:   maps.Clone(opts.Models),
+		discover: opts.Discover,
 		turns:    max(opts.Turns, 1),
 		maxChars: opts.MaxChars,
 		margin:   opts.Margin,
@@ -152,6 +160,11 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 		}
 		if chain, ok := r.models[req.Model]; ok {
 			return Decision{Model: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
+		}
+		if r.discover != nil {
+			if chain := r.discover(req.Model); chain != nil {
+				return Decision{Model: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
+			}
 		}
 		return Decision{}, fmt.Errorf("%w: model %q is not a route, alias or served model", ErrNoRoute, req.Model)
 	}

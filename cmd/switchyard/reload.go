@@ -71,7 +71,28 @@ type reloader struct {
 var _ proxy.Control = (*reloader)(nil)
 
 func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
-	return &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry()}
+	r := &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry()}
+	r.health.OnChange = r.logCircuit
+	return r
+}
+
+// logCircuit logs a target's circuit opening (a warning, with a hint when
+// the upstream refused the key) or closing again.
+func (r *reloader) logCircuit(k providers.HealthKey, from, to string, reason error) {
+	if to == providers.CircuitClosed {
+		r.log.Info().Str("target", k.String()).Str("from", from).Msg("circuit closed: target serving again")
+		return
+	}
+	ev := r.log.Warn().Str("target", k.String()).Str("from", from).Str("to", to)
+	if reason != nil {
+		ev = ev.Str("error", reason.Error())
+	}
+	var pe *providers.Error
+	if errors.As(reason, &pe) && (pe.Status == http.StatusUnauthorized || pe.Status == http.StatusForbidden) {
+		ev.Msgf("circuit open: provider %q refused switchyard's API key (%d); check its api_key_env. Not retried until the recovery interval has passed", k.Provider, pe.Status)
+		return
+	}
+	ev.Msg("circuit open: target skipped until the recovery interval has passed")
 }
 
 // start builds the first runtime from cfg (already loaded and validated).

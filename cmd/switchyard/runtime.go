@@ -275,23 +275,77 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		}
 		cls = c
 	}
-	rtr, err := router.New(cls, router.Options{
+	cat, err := buildCatalog(cfg, provs, reg)
+	if err != nil {
+		return nil, err
+	}
+	opts := router.Options{
 		Routes:       routes,
 		DefaultRoute: cfg.DefaultRoute,
 		Models:       modelChains,
 		Turns:        cfg.Routing.Turns,
 		Margin:       cfg.Routing.Margin,
-	})
+	}
+	if cat != nil {
+		opts.Discover = cat.Chain
+		// The catalog builds its targets' breakers lazily, after this
+		// build: keep what was learnt about the discovering providers'
+		// models over the reload, as for configured targets.
+		for _, ts := range reg.Status(time.Now()) {
+			if pcfg[ts.Provider].Discover {
+				live[providers.HealthKey{Provider: ts.Provider, Model: ts.Model}] = true
+			}
+		}
+	}
+	rtr, err := router.New(cls, opts)
 	if err != nil {
 		return nil, err
 	}
 	reg.Keep(live)
+	stopChecks := startHealthChecks(cfg, provs, reg)
+	stop := stopChecks
+	if cat != nil {
+		cat.Warm()
+		stop = func() {
+			stopChecks()
+			cat.Close()
+		}
+	}
 	return &serving{
-		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg},
+		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat},
 		router: rtr,
 		embed:  emb,
-		stop:   startHealthChecks(cfg, provs, reg),
+		stop:   stop,
 	}, nil
+}
+
+// buildCatalog returns the catalog of the providers with discover set, or
+// nil when none has it. Each runtime gets its own, built from its
+// providers (a reload may change their URL or key) and warmed in the
+// background as it is built; the Registry, kept across reloads, carries
+// the discovered targets' circuit breakers over.
+func buildCatalog(cfg *config.Config, provs map[string]providers.Provider, reg *providers.Registry) (*providers.Catalog, error) {
+	var srcs []providers.Source
+	for _, p := range cfg.Providers {
+		if !p.Discover {
+			continue
+		}
+		l, ok := provs[p.Name].(providers.Lister)
+		if !ok {
+			return nil, fmt.Errorf("providers[%s]: discover: a %s provider cannot list its models", p.Name, p.Kind)
+		}
+		srcs = append(srcs, providers.Source{
+			Name:             p.Name,
+			Provider:         provs[p.Name],
+			Lister:           l,
+			Health:           providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval},
+			FirstByteTimeout: p.FirstByteTimeout,
+		})
+	}
+	if len(srcs) == 0 {
+		return nil, nil
+	}
+	return providers.NewCatalog(srcs, reg, providers.CatalogOptions{TTL: cfg.Routing.DiscoveryTTL, Retries: cfg.Routing.MaxRetries}), nil
 }
 
 // startHealthChecks runs, for every provider with a health_check_period

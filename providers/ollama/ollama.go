@@ -37,7 +37,10 @@ import (
 	"github.com/switchyard-router/switchyard/providers"
 )
 
-var _ providers.Provider = (*Client)(nil)
+var (
+	_ providers.Provider = (*Client)(nil)
+	_ providers.Lister   = (*Client)(nil)
+)
 
 // Client talks to one Ollama server. Set its fields before the first call;
 // after that it is safe for concurrent use.
@@ -149,6 +152,32 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		return c.failure(ctx, callCtx, errors.New("stream ended without done"))
 	}
 	return nil
+}
+
+// ListModels lists the models the server has (GET /api/tags), named as
+// Ollama reports them ("llama3.2:latest"), for health checks and model
+// discovery. Failures are reported like Complete's.
+func (c *Client) ListModels(ctx context.Context) ([]string, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	callCtx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	lr, err := c.client.List(callCtx)
+	if err != nil {
+		return nil, c.failure(ctx, callCtx, err)
+	}
+	out := make([]string, 0, len(lr.Models))
+	for _, m := range lr.Models {
+		name := m.Name
+		if name == "" {
+			name = m.Model
+		}
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // request translates req, with the client's knobs; a request Ollama cannot
