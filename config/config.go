@@ -129,8 +129,10 @@ type Provider struct {
 	// masked, Effective shows at most its last 4 characters), and
 	// APIKeyEnv, when set, wins.
 	APIKey string `koanf:"-" yaml:"-" json:"-"`
-	// Timeout bounds one upstream call, streams included. Default 0: no
-	// bound beyond the client's own cancellation.
+	// Timeout bounds one upstream call: a whole non-streamed answer, or a
+	// stream's wait for its response headers (FirstByteTimeout bounds the
+	// wait for its first content; a stream then runs as long as the client
+	// stays). Default 0: no bound beyond the client's own cancellation.
 	Timeout time.Duration `koanf:"timeout" yaml:"timeout,omitempty"`
 	// Models are further model names the provider serves, so a client may
 	// ask for them by name (route targets' models count already).

@@ -77,7 +77,8 @@ providers:
     # The NAME of the environment variable holding the API key, never the
     # key itself. Leave out to send no key.
     api_key_env: OPENAI_API_KEY
-    # Bound on one upstream call, streams included; 0 or absent = none.
+    # Bound on one upstream call (for a stream: until its headers);
+    # 0 or absent = none.
     timeout: 120s
     # More models clients may ask for by name (route targets count already).
     models: [gpt-4o-mini, o3-mini]
