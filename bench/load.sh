@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# Load benchmark: switchyard against a plain httputil reverse proxy (the
+# floor), Portkey's gateway and LiteLLM's proxy, all in front of the same
+# fake OpenAI upstream, in one run on this machine. Writes the results table
+# into docs/LOAD.md and a summary into README.md (between their markers).
+# Method and caveats: docs/LOAD.md.
+#
+# usage: bash bench/load.sh [--quick] [--no-install] [--no-write]
+#
+#   --quick       short durations, for trials (the figures are noisier)
+#   --no-install  never install; a gateway that is not installed is reported
+#                 as not run
+#   --no-write    print the tables, leave docs/LOAD.md and README.md alone
+#
+#   SWITCHYARD_BENCH_NODE     npm prefix for Portkey (default ~/.cache/switchyard/bench-node)
+#   SWITCHYARD_LITELLM_VENV   Python venv for LiteLLM (default ~/.cache/switchyard/litellm-venv)
+#   SWITCHYARD_BENCH_GW_CPU   CPU the gateway under test is pinned to (default 0)
+#   SWITCHYARD_BENCH_LOAD_CPU CPU of the upstream, wrk and the TTFB client (default 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=0 install=1 write=1
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1; shift ;;
+    --no-install) install=0; shift ;;
+    --no-write) write=0; shift ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+
+# Durations in seconds; TTFB in sequential requests.
+if [ $quick = 1 ]; then
+  warm=1 sat=4 rated=5 ttfb_n=200
+else
+  warm=3 sat=15 rated=20 ttfb_n=1000
+fi
+conns=32          # saturation: closed loop, 32 connections
+rate=300          # fixed rate, open loop (bench/load/rate)
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/switchyard
+node_dir=${SWITCHYARD_BENCH_NODE:-$cache/bench-node}
+venv=${SWITCHYARD_LITELLM_VENV:-$cache/litellm-venv}
+ncpu=$(nproc)
+gw_cpu=${SWITCHYARD_BENCH_GW_CPU:-0}
+load_cpu=${SWITCHYARD_BENCH_LOAD_CPU:-$((ncpu > 1 ? 1 : 0))}
+hz=$(getconf CLK_TCK)
+
+log() { echo "load: $*" >&2; }
+
+# ---- installs (idempotent) ---------------------------------------------------
+
+portkey_pin=$(sed -n 's/.*"@portkey-ai\/gateway": *"\([^"]*\)".*/\1/p' bench/load/package.json)
+litellm_pin=$(sed -n 's/^litellm\[proxy\]==//p' bench/load/requirements.txt)
+portkey_why="" litellm_why=""
+
+if ! command -v wrk > /dev/null; then
+  [ $install = 1 ] || { log "wrk is not installed (apt-get install wrk)"; exit 1; }
+  log "installing wrk (apt)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } > /dev/null \
+    || { log "could not install wrk"; exit 1; }
+fi
+
+portkey_pkg=$node_dir/node_modules/@portkey-ai/gateway
+installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$1" 2> /dev/null | head -1; }
+if [ "$(installed_version "$portkey_pkg/package.json")" != "$portkey_pin" ]; then
+  if [ $install = 0 ]; then
+    portkey_why="not installed (--no-install)"
+  elif ! command -v npm > /dev/null; then
+    portkey_why="npm not found"
+  else
+    log "installing @portkey-ai/gateway@$portkey_pin into $node_dir (npm)"
+    mkdir -p "$node_dir" && cp bench/load/package.json "$node_dir/package.json"
+    if ! (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error > npm-install.log 2>&1); then
+      portkey_why="npm install failed: $(grep -m1 -i 'err' "$node_dir/npm-install.log" | cut -c1-120)"
+    fi
+  fi
+fi
+
+litellm_stamp=$venv/.bench-requirements
+if ! cmp -s bench/load/requirements.txt "$litellm_stamp" || [ ! -x "$venv/bin/litellm" ]; then
+  if [ $install = 0 ]; then
+    litellm_why="not installed (--no-install)"
+  else
+    log "installing litellm[proxy]==$litellm_pin into $venv (pip; a few minutes the first time)"
+    if { [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"; } \
+      && "$venv/bin/pip" install -q -r bench/load/requirements.txt > "$venv.pip.log" 2>&1; then
+      cp bench/load/requirements.txt "$litellm_stamp"
+    else
+      litellm_why="pip install failed: $(grep -m1 'ERROR' "$venv.pip.log" | cut -c1-120)"
+    fi
+  fi
+fi
+
+# ---- build and helpers ----------------------------------------------------------
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/load-bench.XXXXXX")
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2> /dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "building switchyard and the bench programs"
+go build -o "$work/switchyard" ./cmd/switchyard
+for p in upstream floor ttfb rate; do go build -o "$work/$p" "./bench/load/$p"; done
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# tree PID: PID and its descendants.
+tree() {
+  echo "$1"
+  local c
+  for c in $(pgrep -P "$1" || true); do tree "$c"; done
+}
+# ticks PID: CPU clock ticks (user + system, and of reaped children) of the
+# process tree.
+ticks() {
+  local sum=0 p s
+  for p in $(tree "$1"); do
+    s=$(cat "/proc/$p/stat" 2> /dev/null) || continue
+    s=${s##*) }
+    # shellcheck disable=SC2086
+    set -- $s
+    sum=$((sum + ${12} + ${13} + ${14} + ${15}))
+  done
+  echo $sum
+}
+# hwm_mb PID: peak resident set (VmHWM) summed over the process tree, in MB.
+hwm_mb() {
+  local kb=0 p v
+  for p in $(tree "$1"); do
+    v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2> /dev/null) || continue
+    kb=$((kb + ${v:-0}))
+  done
+  awk -v k=$kb 'BEGIN { printf "%.0f", k / 1024 }'
+}
+
+body='{"model":"bench-model","messages":[{"role":"user","content":"hello"}]}'
+# wait_ready URL PID SECONDS [curl header args...]: until a chat request succeeds.
+wait_ready() {
+  local url=$1 pid=$2 secs=$3
+  shift 3
+  local end=$((SECONDS + secs))
+  while [ $SECONDS -lt $end ]; do
+    kill -0 "$pid" 2> /dev/null || return 1
+    if curl -sf -o /dev/null -m 5 "$url" -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench' "$@" -d "$body"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  return 1
+}
+
+none="RESULT requests=0 seconds=1 errors=1 p50_us=0 p90_us=0 p99_us=0"
+# wrk_run SECONDS URL [wrk -H args...]: closed loop at $conns connections;
+# prints wrk's RESULT line.
+wrk_run() {
+  local secs=$1 url=$2
+  shift 2
+  taskset -c "$load_cpu" wrk -t1 -c$conns -d"${secs}s" --timeout 10s \
+    -s bench/load/chat.lua "$@" "$url" | grep '^RESULT' || echo "$none"
+}
+# rate_run SECONDS URL [-H args...]: open loop at $rate req/s.
+rate_run() {
+  local secs=$1 url=$2
+  shift 2
+  taskset -c "$load_cpu" "$work/rate" -url "$url" -rate $rate -d "${secs}s" "$@" 2> "$work/rate.err" | grep '^RESULT' || echo "$none"
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<< " $2" | head -1; }
+
+# ---- the measurements ---------------------------------------------------------------
+
+results=$work/results.tsv
+: > "$results"
+
+# measure NAME PID URL [header args...]: every measurement through one
+# target; PID is the gateway (empty for the direct upstream).
+measure() {
+  local name=$1 pid=$2 url=$3
+  shift 3
+  local wh=() th=() h
+  for h in "$@"; do wh+=(-H "$h"); th+=(-H "$h"); done
+  log "$name: warm-up ${warm}s, saturation ${sat}s at $conns connections"
+  wrk_run "$warm" "$url" "${wh[@]}" > /dev/null
+  local t0 t1 t2 satl ratel ttfbl
+  t0=$([ -n "$pid" ] && ticks "$pid" || echo 0)
+  satl=$(wrk_run "$sat" "$url" "${wh[@]}")
+  t1=$([ -n "$pid" ] && ticks "$pid" || echo 0)
+  log "$name: $satl"
+  log "$name: ${rated}s at $rate req/s (open loop)"
+  ratel=$(rate_run "$rated" "$url" "${wh[@]}")
+  t2=$([ -n "$pid" ] && ticks "$pid" || echo 0)
+  log "$name: $ratel"
+  log "$name: streaming TTFB, $ttfb_n sequential requests"
+  ttfbl=$(taskset -c "$load_cpu" "$work/ttfb" -url "$url" -n "$ttfb_n" "${th[@]}" 2> "$work/ttfb.err" || true)
+  [ -n "$ttfbl" ] || ttfbl="ttfb n=0 p50_ms=NaN p99_ms=NaN errors=1"
+  local why
+  why=$(head -n1 "$work/ttfb.err" | sed 's/^ttfb: //' | tr '\t|' '  ' | cut -c1-100)
+  log "$name: $ttfbl"
+  local rss="" cpu_sat="" cpu_rate=""
+  if [ -n "$pid" ]; then
+    rss=$(hwm_mb "$pid")
+    cpu_sat=$(awk -v t=$((t1 - t0)) -v n="$(field requests "$satl")" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000 }')
+    cpu_rate=$(awk -v t=$((t2 - t1)) -v n="$(field requests "$ratel")" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000 }')
+  fi
+  printf '%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+    "$(field requests "$satl")" "$(field seconds "$satl")" "$(field p50_us "$satl")" "$(field p99_us "$satl")" "$(field errors "$satl")" \
+    "$(field requests "$ratel")" "$(field seconds "$ratel")" "$(field p50_us "$ratel")" "$(field p99_us "$ratel")" "$(field errors "$ratel")" \
+    "$cpu_sat" "$cpu_rate" "$rss" "$(field p50_ms "$ttfbl")" "$(field p99_ms "$ttfbl")" "$why" >> "$results"
+}
+skip() { printf '%s\tskip\t%s\n' "$1" "$2" >> "$results"; log "$1: not run: $2"; }
+stop() {
+  kill "$1" 2> /dev/null || true
+  wait "$1" 2> /dev/null || true
+}
+
+up_port=$(free_port)
+taskset -c "$load_cpu" "$work/upstream" -listen "127.0.0.1:$up_port" 2> "$work/upstream.log" &
+up_pid=$!
+pids+=($up_pid)
+up=http://127.0.0.1:$up_port
+wait_ready "$up/v1/chat/completions" $up_pid 10 || { log "the fake upstream did not start"; cat "$work/upstream.log" >&2; exit 1; }
+log "placement: gateway on CPU $gw_cpu; upstream, wrk and the TTFB client on CPU $load_cpu ($ncpu CPUs)"
+
+measure "direct (fake upstream)" "" "$up/v1/chat/completions"
+
+# httputil floor
+port=$(free_port)
+taskset -c "$gw_cpu" "$work/floor" -listen "127.0.0.1:$port" -upstream "$up" 2> "$work/floor.log" &
+pid=$!
+pids+=($pid)
+if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 10; then
+  measure "httputil floor" $pid "http://127.0.0.1:$port/v1/chat/completions"
+else
+  skip "httputil floor" "did not start: $(tail -n1 "$work/floor.log")"
+fi
+stop $pid
+
+# switchyard, explicit model, no routes
+port=$(free_port)
+sed -e "s|LISTEN|127.0.0.1:$port|" -e "s|UPSTREAM|$up/v1|" bench/load/switchyard.yaml > "$work/switchyard.yaml"
+sy_version=$(git rev-parse --short HEAD 2> /dev/null || echo unknown)
+XDG_CONFIG_HOME=$work taskset -c "$gw_cpu" "$work/switchyard" serve --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
+pid=$!
+pids+=($pid)
+if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 30; then
+  measure "switchyard" $pid "http://127.0.0.1:$port/v1/chat/completions"
+else
+  skip "switchyard" "did not start: $(tail -n1 "$work/switchyard.log" | cut -c1-150)"
+fi
+stop $pid
+
+# Portkey: routes by headers to a custom host.
+portkey_version=$(installed_version "$portkey_pkg/package.json")
+if [ -n "$portkey_why" ]; then
+  skip "Portkey $portkey_pin" "$portkey_why"
+elif ! command -v node > /dev/null; then
+  skip "Portkey $portkey_pin" "node not found"
+else
+  port=$(free_port)
+  (cd "$portkey_pkg" && NODE_ENV=production exec taskset -c "$gw_cpu" node build/start-server.js --port="$port" --headless) > "$work/portkey.log" 2>&1 &
+  pid=$!
+  pids+=($pid)
+  pk_headers=("x-portkey-provider: openai" "x-portkey-custom-host: $up/v1")
+  if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 30 -H "${pk_headers[0]}" -H "${pk_headers[1]}"; then
+    measure "Portkey $portkey_version" $pid "http://127.0.0.1:$port/v1/chat/completions" "${pk_headers[@]}"
+  else
+    skip "Portkey $portkey_version" "did not answer: $(tail -n1 "$work/portkey.log" | cut -c1-150)"
+  fi
+  stop $pid
+fi
+
+# LiteLLM: one model, api_base at the upstream.
+litellm_version=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2> /dev/null || echo "$litellm_pin")
+if [ -n "$litellm_why" ]; then
+  skip "LiteLLM $litellm_pin" "$litellm_why"
+else
+  port=$(free_port)
+  sed "s|UPSTREAM|$up/v1|" bench/load/litellm.yaml > "$work/litellm.yaml"
+  # Quiet logs, no network at start-up (the bundled cost map), no telemetry.
+  LITELLM_LOG=ERROR LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False \
+    taskset -c "$gw_cpu" "$venv/bin/litellm" --config "$work/litellm.yaml" --host 127.0.0.1 --port "$port" \
+    --num_workers 1 > "$work/litellm.log" 2>&1 &
+  pid=$!
+  pids+=($pid)
+  if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 180; then
+    measure "LiteLLM $litellm_version" $pid "http://127.0.0.1:$port/v1/chat/completions"
+  else
+    skip "LiteLLM $litellm_version" "did not answer: $(grep -v '^\s*$' "$work/litellm.log" | tail -n1 | cut -c1-150)"
+  fi
+  stop $pid
+fi
+
+# ---- tables -----------------------------------------------------------------------
+
+cpu_name=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+today=$(date -u +%Y-%m-%d)
+mode=$([ $quick = 1 ] && echo "quick run" || echo "full run")
+
+# tables full|short: formats results.tsv; the direct row is the baseline
+# for "added".
+tables() {
+  awk -F'\t' -v which="$1" -v conns=$conns -v rate=$rate '
+    function ms(us) { return sprintf("%.2f", us / 1000) }
+    function plus(x) { return (x < 0 ? "-" : "+") sprintf("%.2f", x < 0 ? -x : x) " ms" }
+    function num(x) { return x == "" ? "—" : x }
+    $2 == "skip" { n++; name[n] = $1; why[n] = $3; skipped[n] = 1; next }
+    {
+      n++; name[n] = $1
+      rps[n] = $3 / $4; sp50[n] = $5; sp99[n] = $6; serr[n] = $7
+      rrps[n] = $8 / $9; rp50[n] = $10; rp99[n] = $11; rerr[n] = $12
+      cs[n] = $13; cr[n] = $14; rss[n] = $15; tp50[n] = $16; tp99[n] = $17; tfail[n] = $18
+      if (n == 1) { base_r = $10; base_t = $16 }
+    }
+    END {
+      if (which == "full") {
+        print "| target | req/s, " conns " conns | p50 / p99, " conns " conns | p50 / p99 at " rate " req/s | added p50 at " rate " req/s | CPU-s per 1k req, " conns " conns / " rate " req/s | peak RSS | stream TTFB p50 / p99 | added TTFB p50 |"
+        print "|---|---|---|---|---|---|---|---|---|"
+      } else {
+        print "| target | req/s, " conns " conns | added p50 at " rate " req/s | CPU-s per 1k req | peak RSS | added stream TTFB p50 |"
+        print "|---|---|---|---|---|---|"
+      }
+      for (i = 1; i <= n; i++) {
+        if (skipped[i]) {
+          if (which == "full") print "| " name[i] " | not run: " why[i] " | | | | | | | |"
+          else print "| " name[i] " | not run: " why[i] " | | | | |"
+          continue
+        }
+        err = serr[i] > 0 ? " (" serr[i] " errors)" : ""
+        rerrs = rerr[i] > 0 ? " (" rerr[i] " errors)" : ""
+        added = i == 1 ? "—" : plus((rp50[i] - base_r) / 1000)
+        # Past its saturation throughput a gateway queues without bound.
+        if (rps[i] < rate * 1.05) added = added " (overloaded)"
+        ttfb = tp50[i] " / " tp99[i] " ms"
+        tadd = i == 1 ? "—" : plus(tp50[i] - base_t)
+        if (tp50[i] == "NaN" || tp50[i] == "") { ttfb = "failed: " tfail[i]; tadd = "failed" }
+        mb = rss[i] == "" ? "—" : rss[i] " MB"
+        if (which == "full")
+          printf "| %s | %.0f%s | %s / %s ms | %s / %s ms%s | %s | %s / %s | %s | %s | %s |\n", name[i], rps[i], err,
+            ms(sp50[i]), ms(sp99[i]), ms(rp50[i]), ms(rp99[i]), rerrs, added, num(cs[i]), num(cr[i]), mb, ttfb, tadd
+        else
+          printf "| %s | %.0f%s | %s | %s | %s | %s |\n", name[i], rps[i], err, added, num(cs[i]), mb, tadd
+      }
+    }' "$results"
+}
+
+# verdict: switchyard against the targets of issue 5.
+verdict() {
+  awk -F'\t' '
+    function ok(c) { return c ? "met" : "missed" }
+    $2 == "skip" { next }
+    !seen++ { base_r = $10; base_t = $16 }
+    $1 == "switchyard" {
+      rps = $3 / $4; add = ($10 - base_r) / 1000; tadd = $16 - base_t
+      printf "Switchyard against its targets: %.0f req/s at saturation (≥ 10,000: %s), %+.2f ms p50 at 300 req/s (≤ +0.30 ms: %s), %s CPU-s per 1k requests (≤ 0.08: %s), %s MB peak RSS (≤ 60 MB: %s), streaming TTFB %+.2f ms over direct (≤ +0.20 ms: %s).\n",
+        rps, ok(rps >= 10000), add, ok(add <= 0.3), $13, ok($13 <= 0.08), $15, ok($15 <= 60), tadd, ok(tadd <= 0.2)
+    }' "$results"
+}
+
+full_table=$(tables full)
+short_table=$(tables short)
+verdict_line=$(verdict)
+header="$today, $mode, $cpu_name, $ncpu CPUs; switchyard at $sy_version, Portkey $portkey_version, LiteLLM $litellm_version; saturation ${sat}s after ${warm}s warm-up, fixed rate ${rated}s, TTFB over $ttfb_n requests."
+
+echo
+echo "$header"
+echo
+echo "$full_table"
+echo
+echo "$verdict_line"
+
+# The raw figures outlive $work, to re-render or compare runs.
+mkdir -p "$cache" && cp "$results" "$cache/load-results.tsv" && log "raw results: $cache/load-results.tsv"
+
+if [ $write = 1 ]; then
+  # replace FILE BEGIN END TEXTFILE: the lines between the markers become TEXTFILE.
+  replace() {
+    awk -v b="$2" -v e="$3" -v f="$4" '
+      index($0, b) == 1 { print; while ((getline l < f) > 0) print l; skip = 1; next }
+      index($0, e) == 1 { skip = 0 }
+      !skip' "$1" > "$1.tmp" && mv "$1.tmp" "$1"
+  }
+  { echo; echo "$header"; echo; echo "$full_table"; echo; echo "$verdict_line"; echo; } > "$work/load.md"
+  replace docs/LOAD.md '<!-- load-results:begin -->' '<!-- load-results:end -->' "$work/load.md"
+  {
+    echo "Measured with \`bash bench/load.sh\` ($today, $cpu_name, $ncpu cores;"
+    echo "method in [docs/LOAD.md](docs/LOAD.md)): every gateway pinned to one core"
+    echo "in front of the same fake OpenAI upstream, wrk on the other core; \"added\""
+    echo "is the median latency over calling the upstream directly. Switchyard"
+    echo "serves an explicit model (no routing, no embedding model loaded)."
+    echo
+    echo "$short_table"
+    echo
+    echo "$verdict_line"
+  } > "$work/readme.md"
+  replace README.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme.md"
+  log "wrote docs/LOAD.md and README.md"
+fi

@@ -1,0 +1,118 @@
+// Command rate is the fixed-rate load generator of bench/load.sh: an open
+// loop that starts one non-streaming chat request every 1/rate seconds,
+// whether or not earlier ones have finished, so that a slow gateway is
+// offered the same rate as a fast one (wrk paces each connection only after
+// its previous response, which lowers the rate a slow gateway receives).
+// Latency runs from the request's start to its last body byte.
+//
+// It prints the same line as bench/load/chat.lua:
+//
+//	RESULT requests=N seconds=S errors=E p50_us=X p90_us=Y p99_us=Z
+//
+// usage: rate -url URL [-rate 300] [-d 20s] [-model M] [-H 'Name: value']...
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+type headers []string
+
+func (h *headers) String() string     { return strings.Join(*h, ", ") }
+func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
+
+func main() {
+	url := flag.String("url", "", "chat completions URL")
+	rate := flag.Float64("rate", 300, "requests started per second")
+	dur := flag.Duration("d", 20*time.Second, "how long to send")
+	model := flag.String("model", "bench-model", "model field of the request")
+	var hdr headers
+	flag.Var(&hdr, "H", "extra request header, 'Name: value' (repeatable)")
+	flag.Parse()
+	if *url == "" || *rate <= 0 {
+		fmt.Fprintln(os.Stderr, "rate: -url and a positive -rate are required")
+		os.Exit(2)
+	}
+
+	body := []byte(`{"model":"` + *model + `","messages":[{"role":"user","content":"hello, how are you?"}],"max_tokens":16}`)
+	client := &http.Client{
+		Timeout:   10 * time.Second,
+		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute},
+	}
+	var (
+		mu      sync.Mutex
+		samples []time.Duration
+		errs    int
+		wg      sync.WaitGroup
+	)
+	interval := time.Duration(float64(time.Second) / *rate)
+	n := int(dur.Seconds() * *rate)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		// Sleep to each request's slot on the schedule, not by a fixed
+		// interval, so that a late wake-up does not lower the rate.
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := once(client, *url, body, hdr)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if errs == 0 {
+					fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+				}
+				errs++
+				return
+			}
+			samples = append(samples, d)
+		}()
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	if len(samples) == 0 {
+		fmt.Printf("RESULT requests=0 seconds=%.3f errors=%d p50_us=0 p90_us=0 p99_us=0\n", secs, errs)
+		os.Exit(1)
+	}
+	slices.Sort(samples)
+	q := func(p float64) int64 { return samples[int(p*float64(len(samples)-1)+0.5)].Microseconds() }
+	fmt.Printf("RESULT requests=%d seconds=%.3f errors=%d p50_us=%d p90_us=%d p99_us=%d\n",
+		len(samples), secs, errs, q(0.50), q(0.90), q(0.99))
+}
+
+func once(client *http.Client, url string, body []byte, hdr headers) (time.Duration, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer sk-bench")
+	for _, h := range hdr {
+		name, value, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return time.Since(start), nil
+}
