@@ -25,10 +25,36 @@ type Request struct {
 	// Messages are the conversation, in order.
 	Messages []Message
 	// Fields holds every top-level field of the client's JSON body,
-	// "model", "messages" and "stream" included, byte for byte. Adapters for
-	// OpenAI-compatible upstreams forward them untouched but for "model"
-	// (and "stream_options" when they ask for usage).
+	// "model", "messages" and "stream" included, byte for byte, in the
+	// client's dialect. An adapter of the same dialect forwards them
+	// untouched but for "model" (and "stream_options" when it asks for
+	// usage), so fields this package does not know still reach the
+	// upstream.
 	Fields map[string]json.RawMessage
+	// Dialect is the wire format of Fields: DialectOpenAI (also "") or
+	// DialectAnthropic.
+	Dialect string
+	// Translated is the request in OpenAI's chat-completions fields when
+	// the client spoke another dialect: the parser of that dialect fills
+	// it, and adapters of other dialects start from it (see OpenAI). Nil
+	// for an OpenAI request.
+	Translated map[string]json.RawMessage
+}
+
+// Wire dialects of requests, responses and chunks.
+const (
+	DialectOpenAI    = "openai"
+	DialectAnthropic = "anthropic"
+)
+
+// OpenAI returns the request's top-level fields in OpenAI's dialect: Fields
+// for an OpenAI request, Translated for one of another dialect. Callers
+// must not modify the map.
+func (r *Request) OpenAI() map[string]json.RawMessage {
+	if r.Dialect == "" || r.Dialect == DialectOpenAI {
+		return r.Fields
+	}
+	return r.Translated
 }
 
 // Message is one turn of the conversation.
@@ -91,10 +117,14 @@ type Usage struct {
 
 // Response is a complete (non-streamed) answer.
 type Response struct {
-	// Raw is the upstream's chat.completion object when the upstream speaks
-	// OpenAI's dialect; the proxy forwards it as is, keeping fields this
-	// package does not model. Adapters of other dialects leave it nil.
+	// Raw is the upstream's own answer body, in RawDialect; the proxy
+	// forwards it as is to a client of the same dialect, keeping fields
+	// this package does not model, and encodes the parsed fields for a
+	// client of another. Nil when the adapter keeps no raw answer.
 	Raw json.RawMessage
+	// RawDialect is Raw's dialect: DialectOpenAI (also "") or
+	// DialectAnthropic.
+	RawDialect string
 	// The parsed answer, always set.
 	ID           string
 	Model        string // the upstream model that answered
@@ -106,9 +136,14 @@ type Response struct {
 
 // Chunk is one streamed event.
 type Chunk struct {
-	// Raw is the upstream's chat.completion.chunk object when the upstream
-	// speaks OpenAI's dialect; forwarded as is. Nil for other dialects.
+	// Raw is the upstream's own event data, in RawDialect (an OpenAI
+	// chat.completion.chunk object; an Anthropic event, whose "type" names
+	// it); forwarded as is to a client of the same dialect. Nil when the
+	// adapter keeps none.
 	Raw json.RawMessage
+	// RawDialect is Raw's dialect: DialectOpenAI (also "") or
+	// DialectAnthropic.
+	RawDialect string
 	// The parsed delta, always set.
 	ID           string
 	Model        string
@@ -133,18 +168,39 @@ type Provider interface {
 	Stream(ctx context.Context, req *Request, emit func(Chunk) error) error
 }
 
-// WithModel returns a shallow copy of r that asks for model. Fields is
-// copied too, so the copy can be changed without touching r.
+// WithModel returns a shallow copy of r that asks for model. Fields (and
+// Translated) are copied too, so the copy can be changed without touching
+// r.
 func (r *Request) WithModel(model string) *Request {
 	c := *r
 	c.Model = model
-	c.Fields = make(map[string]json.RawMessage, len(r.Fields)+1)
-	for k, v := range r.Fields {
-		c.Fields[k] = v
-	}
 	b, _ := json.Marshal(model)
-	c.Fields["model"] = b
+	c.Fields = withField(r.Fields, "model", b)
+	if r.Translated != nil {
+		c.Translated = withField(r.Translated, "model", b)
+	}
 	return &c
+}
+
+func withField(m map[string]json.RawMessage, key string, v json.RawMessage) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(m)+1)
+	for k, x := range m {
+		out[k] = x
+	}
+	out[key] = v
+	return out
+}
+
+// SameDialect reports whether a raw answer in dialect a may be forwarded
+// to a client speaking b ("" counts as DialectOpenAI).
+func SameDialect(a, b string) bool {
+	if a == "" {
+		a = DialectOpenAI
+	}
+	if b == "" {
+		b = DialectOpenAI
+	}
+	return a == b
 }
 
 // Lister is implemented by providers that can list the models they serve

@@ -23,16 +23,16 @@ func chatRequest(req *providers.Request, stream bool) (*api.ChatRequest, error) 
 		return nil, err
 	}
 	out := &api.ChatRequest{Model: req.Model, Messages: msgs, Stream: &stream}
-	if out.Options, err = options(req.Fields); err != nil {
+	if out.Options, err = options(req.OpenAI()); err != nil {
 		return nil, err
 	}
-	if out.Format, err = format(req.Fields); err != nil {
+	if out.Format, err = format(req.OpenAI()); err != nil {
 		return nil, err
 	}
-	if out.Tools, err = tools(req.Fields); err != nil {
+	if out.Tools, err = tools(req.OpenAI()); err != nil {
 		return nil, err
 	}
-	if out.Think, err = think(req.Fields); err != nil {
+	if out.Think, err = think(req.OpenAI()); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -359,8 +359,9 @@ func retryAfter(v string, now time.Time) int {
 // from another dialect, with no "messages" field, gets its messages
 // encoded from the canonical form.
 func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte, error) {
-	fields := make(map[string]json.RawMessage, len(req.Fields)+2)
-	for k, v := range req.Fields {
+	src := req.OpenAI()
+	fields := make(map[string]json.RawMessage, len(src)+2)
+	for k, v := range src {
 		fields[k] = v
 	}
 	for _, k := range exclude {

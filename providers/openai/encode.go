@@ -11,10 +11,10 @@ import (
 var jsonNull = json.RawMessage("null")
 
 // Completion encodes resp as a chat.completion object: resp.Raw as is when
-// set (the caller must not modify the result then), else one built from
-// the parsed fields.
+// it is one (an OpenAI upstream's; the caller must not modify the result
+// then), else one built from the parsed fields.
 func Completion(resp *providers.Response) []byte {
-	if resp.Raw != nil {
+	if resp.Raw != nil && providers.SameDialect(resp.RawDialect, providers.DialectOpenAI) {
 		return resp.Raw
 	}
 	msg := encodeMessage(resp.Message)
@@ -36,11 +36,11 @@ func Completion(resp *providers.Response) []byte {
 }
 
 // StreamChunk encodes c as a chat.completion.chunk object: c.Raw as is when
-// set (the caller must not modify the result then), else one built from
-// the parsed fields. A chunk that carries only usage gets an empty choices
-// array, as OpenAI's final usage chunk has.
+// it is one (an OpenAI upstream's; the caller must not modify the result
+// then), else one built from the parsed fields. A chunk that carries only
+// usage gets an empty choices array, as OpenAI's final usage chunk has.
 func StreamChunk(c providers.Chunk) []byte {
-	if c.Raw != nil {
+	if c.Raw != nil && providers.SameDialect(c.RawDialect, providers.DialectOpenAI) {
 		return c.Raw
 	}
 	w := wireCompletion{
