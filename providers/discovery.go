@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -182,7 +183,7 @@ func (c *Catalog) Models() []DiscoveredModel {
 	for m, names := range c.index {
 		out = append(out, DiscoveredModel{ID: m, Providers: slices.Clone(names)})
 	}
-	slices.SortFunc(out, func(a, b DiscoveredModel) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b DiscoveredModel) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

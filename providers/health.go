@@ -1,10 +1,12 @@
 package providers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -400,10 +402,7 @@ func (r *Registry) Status(now time.Time) []TargetStatus {
 	}
 	r.mu.Unlock()
 	slices.SortFunc(keys, func(a, b HealthKey) int {
-		if a.Provider != b.Provider {
-			return cmpString(a.Provider, b.Provider)
-		}
-		return cmpString(a.Model, b.Model)
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Model, b.Model))
 	})
 	out := make([]TargetStatus, 0, len(keys))
 	for _, k := range keys {
@@ -415,16 +414,6 @@ func (r *Registry) Status(now time.Time) []TargetStatus {
 		}
 	}
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ErrUnavailable reports a chain none of whose targets may be tried now:
