@@ -23,11 +23,16 @@ const (
 	EmbedderOpenAI = "openai" // an OpenAI-compatible /embeddings endpoint
 )
 
-// Kinds of provider (Provider.Kind). anthropic is planned.
+// Kinds of provider (Provider.Kind).
 const (
-	ProviderOpenAI = "openai" // any OpenAI-compatible chat completions API
-	ProviderOllama = "ollama" // Ollama's native /api/chat
+	ProviderOpenAI    = "openai"    // any OpenAI-compatible chat completions API
+	ProviderOllama    = "ollama"    // Ollama's native /api/chat
+	ProviderAnthropic = "anthropic" // Anthropic's Messages API, /v1/messages
 )
+
+// AnthropicBaseURL is the base_url a provider of kind anthropic gets when
+// its config gives none.
+const AnthropicBaseURL = "https://api.anthropic.com"
 
 // Routing.Aggregation values.
 const (
@@ -116,13 +121,17 @@ type Embedder struct {
 type Provider struct {
 	// Name identifies the provider in targets; unique and required.
 	Name string `koanf:"name" yaml:"name"`
-	// Kind is the wire dialect: openai or ollama.
+	// Kind is the wire dialect: openai, ollama or anthropic.
 	Kind string `koanf:"kind" yaml:"kind"`
-	// BaseURL is the API root, e.g. https://api.openai.com/v1 or
-	// http://127.0.0.1:11434. Required.
+	// BaseURL is the API root, e.g. https://api.openai.com/v1,
+	// http://127.0.0.1:11434 or https://api.anthropic.com (without /v1:
+	// the anthropic client adds /v1/messages, as Anthropic's SDKs do).
+	// Required, except for kind anthropic, where Load fills in
+	// AnthropicBaseURL.
 	BaseURL string `koanf:"base_url" yaml:"base_url"`
 	// APIKeyEnv names the environment variable holding the API key; empty
-	// sends no key. The name is configured, never the key.
+	// sends no key. The name is configured, never the key. Kind openai
+	// sends it as Authorization: Bearer, kind anthropic as x-api-key.
 	APIKeyEnv string `koanf:"api_key_env" yaml:"api_key_env,omitempty"`
 	// APIKey is a literal key, set only by a MAS file (which carries one).
 	// No config key reaches it, it is never printed (Provider formats it

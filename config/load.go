@@ -136,6 +136,13 @@ func parse(name string, data []byte, environ func() []string, flags *pflag.FlagS
 	if cfg.Embedder.Kind != EmbedderLocal && !k.Exists("embedder.model") {
 		cfg.Embedder.Model = ""
 	}
+	// Anthropic has one public API root; a provider of that kind may leave
+	// it out.
+	for i := range cfg.Providers {
+		if cfg.Providers[i].Kind == ProviderAnthropic && cfg.Providers[i].BaseURL == "" {
+			cfg.Providers[i].BaseURL = AnthropicBaseURL
+		}
+	}
 	if masKey != "" {
 		for i := range cfg.Providers {
 			if cfg.Providers[i].Name == masProvider {

@@ -234,6 +234,31 @@ func TestLoadRemoteEmbedder(t *testing.T) {
 	}
 }
 
+// TestLoadAnthropicProvider: kind anthropic may leave base_url out (it is
+// Anthropic's API), or point it anywhere else.
+func TestLoadAnthropicProvider(t *testing.T) {
+	c, err := Load(writeFile(t, "c.yaml", `providers:
+  - {name: claude, kind: anthropic, api_key_env: ANTHROPIC_API_KEY}
+  - {name: relay, kind: anthropic, base_url: "http://127.0.0.1:9000"}
+  - {name: openai, kind: openai, base_url: "https://api.openai.com/v1"}
+routes:
+  - {name: code, targets: [{provider: claude, model: claude-sonnet-4-5}]}
+default_route: code
+`), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.Providers[0].BaseURL, c.Providers[1].BaseURL}
+	if got[0] != AnthropicBaseURL || got[1] != "http://127.0.0.1:9000" {
+		t.Errorf("base urls = %q, want the default and the configured one", got)
+	}
+	// Other kinds still require it.
+	_, err = Load(writeFile(t, "c.yaml", "providers: [{name: o, kind: openai}]\n"), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "providers[0].base_url") {
+		t.Errorf("openai without base_url: %v, want a base_url problem", err)
+	}
+}
+
 func TestUnknownKeys(t *testing.T) {
 	_, err := Load(testdata+"typo.yaml", nil, nil)
 	want := []string{

@@ -66,7 +66,14 @@ func TestValidate(t *testing.T) {
 		{"provider name duplicate", func(c *Config) { c.Providers[1].Name = "openai" }, []string{"providers[1].name",
 			"routes[0].targets[1].provider", "routes[1].targets[0].provider", "aliases[fast][0].provider"}},
 		{"provider kind empty", func(c *Config) { c.Providers[0].Kind = "" }, []string{"providers[0].kind"}},
-		{"provider kind unknown", func(c *Config) { c.Providers[0].Kind = "anthropic" }, []string{"providers[0].kind"}},
+		{"provider kind unknown", func(c *Config) { c.Providers[0].Kind = "claude" }, []string{"providers[0].kind"}},
+		{"provider kind anthropic", func(c *Config) {
+			c.Providers[0] = Provider{Name: "openai", Kind: ProviderAnthropic, BaseURL: AnthropicBaseURL, APIKeyEnv: "ANTHROPIC_API_KEY",
+				Headers: map[string]string{"anthropic-version": "2023-06-01"}}
+		}, nil},
+		{"anthropic provider key name checked", func(c *Config) {
+			c.Providers[0] = Provider{Name: "openai", Kind: ProviderAnthropic, BaseURL: "api.anthropic.com", APIKeyEnv: "sk-ant-123"}
+		}, []string{"providers[0].api_key_env", "providers[0].base_url"}},
 		{"provider base_url empty", func(c *Config) { c.Providers[0].BaseURL = "" }, []string{"providers[0].base_url"}},
 		{"provider base_url not http", func(c *Config) { c.Providers[0].BaseURL = "ftp://example.com" }, []string{"providers[0].base_url"}},
 		{"provider base_url relative", func(c *Config) { c.Providers[0].BaseURL = "/v1" }, []string{"providers[0].base_url"}},

@@ -75,6 +75,9 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
 	sse := newSSE(w)
 	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
+		if skipOpenAIChunk(c) {
+			return nil
+		}
 		if !sse.started {
 			w.Header().Set(HeaderModel, trace.Target)
 		}
@@ -93,6 +96,15 @@ func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *provi
 		sse.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
 	}
 	return sse.started, err
+}
+
+// skipOpenAIChunk reports a chunk of another dialect that would be an
+// empty OpenAI chunk: an Anthropic upstream's ping, content_block_stop or
+// the like carries neither content nor the role. OpenAI upstreams' chunks
+// are all passed on, as sent.
+func skipOpenAIChunk(c providers.Chunk) bool {
+	return c.RawDialect != "" && !providers.SameDialect(c.RawDialect, providers.DialectOpenAI) &&
+		!c.HasContent() && c.Role == ""
 }
 
 func setDecisionHeaders(h http.Header, d router.Decision) {

@@ -72,13 +72,22 @@ func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
 	r.HandleFunc("/v1/chat/completions", s.handleOpenAIChat).Methods(http.MethodPost)
 	r.HandleFunc("/chat/completions", s.handleOpenAIChat).Methods(http.MethodPost)
+	r.HandleFunc("/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/anthropic/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/v1/messages/count_tokens", s.handleCountTokens).Methods(http.MethodPost)
+	r.HandleFunc("/anthropic/v1/messages/count_tokens", s.handleCountTokens).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
 	r.PathPrefix("/admin/").HandlerFunc(s.handleAdmin) // methods checked inside: see handleAdmin
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path})
+		err := &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path}
+		if isAnthropicPath(r.URL.Path) {
+			writeAnthropicError(w, err)
+			return
+		}
+		writeOpenAIError(w, err)
 	})
 	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
 	// id and logger too: mux runs middleware only on matched routes.
@@ -86,7 +95,12 @@ func (s *Server) Handler() http.Handler {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	err := &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + r.Method + " " + r.URL.Path}
+	if isAnthropicPath(r.URL.Path) {
+		writeAnthropicError(w, err)
+		return
+	}
+	writeOpenAIError(w, err)
 }
 
 func (s *Server) runtime() *Runtime { return s.rt.Load() }

@@ -18,7 +18,11 @@ func newSSE(w http.ResponseWriter) *sseWriter {
 }
 
 // send writes one "data:" event. data must be a single line (JSON is).
-func (s *sseWriter) send(data []byte) error {
+func (s *sseWriter) send(data []byte) error { return s.event("", data) }
+
+// event writes one event named name ("" = unnamed, as OpenAI's are) with
+// data, which must be a single line (JSON is).
+func (s *sseWriter) event(name string, data []byte) error {
 	if !s.started {
 		h := s.w.Header()
 		h.Set("Content-Type", "text/event-stream")
@@ -29,7 +33,12 @@ func (s *sseWriter) send(data []byte) error {
 		s.w.WriteHeader(http.StatusOK)
 		s.started = true
 	}
-	buf := make([]byte, 0, len(data)+8)
+	buf := make([]byte, 0, len(name)+len(data)+16)
+	if name != "" {
+		buf = append(buf, "event: "...)
+		buf = append(buf, name...)
+		buf = append(buf, '\n')
+	}
 	buf = append(buf, "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, '\n', '\n')

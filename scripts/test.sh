@@ -1,20 +1,36 @@
 #!/usr/bin/env bash
 # The test command (README.md): installs the embedding model if it is missing,
-# then checks formatting, vets, and runs every test with the race detector.
+# then checks formatting, vets, runs the interop suite of the official Python
+# SDKs against the built binary (scripts/interop), and runs every Go test with
+# the race detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# One build serves the model install and the Python interop suite.
+export SWITCHYARD_BIN=$tmp/switchyard
+go build -o "$SWITCHYARD_BIN" ./cmd/switchyard
+
 bash scripts/fetch-model.sh
 
-# The interop tests drive switchyard with the official Python SDKs.
+# The interop tests drive switchyard with the official Python SDKs, pinned in
+# scripts/interop/requirements.txt. The venv is reused; it is brought up to
+# date only when the pins changed since it was last installed.
 venv=${SWITCHYARD_INTEROP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/interop-venv}
-if ! "$venv/bin/python" -c 'import openai' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check 'openai>=1.50,<3'
+requirements=scripts/interop/requirements.txt
+if ! cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null || ! "$venv/bin/python" -c 'import anthropic, openai, pytest' 2>/dev/null; then
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || { echo "test.sh: python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+  fi
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$venv/requirements.txt"
 fi
 export SWITCHYARD_INTEROP_PYTHON=$venv/bin/python
 
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+# Untracked files count too: a new file is checked before its first commit.
+unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:" >&2
   echo "$unformatted" >&2
@@ -23,4 +39,9 @@ fi
 go vet ./...
 # The non-amd64 build runs the portable kernels; keep it compiling.
 GOARCH=arm64 go vet ./embed/...
-go test -race -count=1 ./...
+
+# Both suites run even when the first fails, so one run reports everything.
+status=0
+PYTHONDONTWRITEBYTECODE=1 "$SWITCHYARD_INTEROP_PYTHON" -m pytest -q scripts/interop || status=1
+go test -race -count=1 ./... || status=1
+exit $status

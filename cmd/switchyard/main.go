@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"os/signal"
@@ -28,6 +29,9 @@ type env struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+	// log is serve's logger, for what runtimes report while serving
+	// (request fields an upstream dialect has no room for); nil elsewhere.
+	log *zerolog.Logger
 }
 
 // exitError carries a specific exit status out of a command.

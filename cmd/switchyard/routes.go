@@ -80,7 +80,7 @@ func routesFromDatasetCmd(e env) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.perRoute, "examples-per-route", "", `examples to keep per label: a number, or 0 or "all" for every one (required)`)
 	fl.StringVar(&f.provider, "provider", "upstream", "name of the provider every route targets")
-	fl.StringVar(&f.kind, "kind", config.ProviderOpenAI, "the provider's kind: openai or ollama")
+	fl.StringVar(&f.kind, "kind", config.ProviderOpenAI, "the provider's kind: openai, ollama or anthropic")
 	fl.StringVar(&f.baseURL, "base-url", "http://127.0.0.1:8000/v1", "the provider's base URL")
 	fl.StringVar(&f.apiKeyEnv, "api-key-env", "", "NAME of the environment variable holding the provider's key")
 	fl.StringVar(&f.model, "model", "", "model every route targets (default: the route's label)")

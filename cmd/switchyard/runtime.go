@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/providers/ollama"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -145,25 +146,32 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 			key = e.getenv(p.APIKeyEnv)
 		}
 		switch p.Kind {
-		case "openai":
+		case config.ProviderOpenAI:
 			c := openai.New(p.Name, p.BaseURL, key, hc)
 			c.Timeout = p.Timeout
 			c.Exclude = p.ExcludeParams
-			c.Headers = make(http.Header)
-			for k, v := range p.Headers {
-				c.Headers.Set(k, v)
+			c.Headers = providerHeaders(p, e)
+			out[p.Name] = c
+		case config.ProviderAnthropic:
+			c := anthropic.New(p.Name, p.BaseURL, key, hc) // "" = api.anthropic.com
+			c.Timeout = p.Timeout
+			c.Exclude = p.ExcludeParams
+			c.Headers = providerHeaders(p, e)
+			// A configured anthropic-version header replaces
+			// anthropic.DefaultVersion (the client sets Version last, so a
+			// header of that name would otherwise be overwritten).
+			if v := c.Headers.Get("Anthropic-Version"); v != "" {
+				c.Version = v
+				c.Headers.Del("Anthropic-Version")
 			}
-			for k, v := range p.ExtraHeaders {
-				c.Headers.Set(k, v)
-			}
-			for k, name := range p.HeadersEnv {
-				// An unset variable sends no header rather than an empty one.
-				if v := e.getenv(name); v != "" {
-					c.Headers.Set(k, v)
+			if e.log != nil {
+				log, name := e.log, p.Name
+				c.Dropped = func(field string) {
+					log.Debug().Str("provider", name).Str("field", field).Msg("request field has no Anthropic equivalent; dropped")
 				}
 			}
 			out[p.Name] = c
-		case "ollama":
+		case config.ProviderOllama:
 			c := ollama.New(p.Name, p.BaseURL, hc)
 			c.Timeout = p.Timeout
 			out[p.Name] = c
@@ -172,6 +180,25 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 		}
 	}
 	return out, nil
+}
+
+// providerHeaders merges a provider's headers, extra_headers and
+// headers_env (resolved with e) into the headers sent upstream.
+func providerHeaders(p config.Provider, e env) http.Header {
+	h := make(http.Header)
+	for k, v := range p.Headers {
+		h.Set(k, v)
+	}
+	for k, v := range p.ExtraHeaders {
+		h.Set(k, v)
+	}
+	for k, name := range p.HeadersEnv {
+		// An unset variable sends no header rather than an empty one.
+		if v := e.getenv(name); v != "" {
+			h.Set(k, v)
+		}
+	}
+	return h
 }
 
 // buildRouting builds providers, chains, the route index and the router.

@@ -75,6 +75,7 @@ func serveCmd(e env) *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			e.log = &log
 			rl := newReloader(path, cmd.Flags(), e, cf.models, log)
 			// SIGHUP reloads the config. Registered here, for serve's
 			// lifetime only, so that other commands keep the default.

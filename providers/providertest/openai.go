@@ -72,6 +72,18 @@ func OpenAI(t testing.TB, scripts ...Script) *Upstream {
 	}))
 }
 
+type openAIToolCall struct {
+	Index    *int           `json:"index,omitempty"`
+	ID       string         `json:"id,omitempty"`
+	Type     string         `json:"type,omitempty"`
+	Function openAIFunction `json:"function"`
+}
+
+type openAIFunction struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
+}
+
 type fakeUsage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
@@ -90,8 +102,9 @@ func openAICompletion(w http.ResponseWriter, s Script, model string, n int) {
 	}
 	text, chunks := s.text()
 	type message struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
+		Role      string `json:"role"`
+		Content   any    `json:"content"`
+		ToolCalls any    `json:"tool_calls,omitempty"`
 	}
 	type choice struct {
 		Index        int             `json:"index"`
@@ -112,6 +125,16 @@ func openAICompletion(w http.ResponseWriter, s Script, model string, n int) {
 		Created: Created,
 		Model:   model,
 		Choices: []choice{{Message: message{Role: "assistant", Content: text}, Logprobs: json.RawMessage("null"), FinishReason: "stop"}},
+	}
+	if s.ToolCall != nil {
+		c := s.call("call_fake")
+		ch := &out.Choices[0]
+		if !s.hasText() {
+			ch.Message.Content = nil
+		}
+		ch.Message.ToolCalls = []openAIToolCall{{ID: c.ID, Type: "function", Function: openAIFunction{Name: c.Name, Arguments: c.Arguments}}}
+		ch.FinishReason = "tool_calls"
+		chunks = c.ArgChunks
 	}
 	if s.Usage {
 		out.Usage = usage(chunks)
@@ -156,14 +179,22 @@ func (u *Upstream) openAIStream(w http.ResponseWriter, r *http.Request, s Script
 		flush()
 	}
 	_, chunks := s.text()
+	if !s.hasText() {
+		chunks = nil
+	}
+	var call ToolCall
+	if s.ToolCall != nil {
+		call = s.call("call_fake")
+	}
 	if s.FirstChunkDelay > 0 {
 		event(map[string]string{"role": "assistant", "content": ""}, nil, nil, true)
 		if !u.pause(r.Context(), s.FirstChunkDelay) {
 			return
 		}
 	}
+	sent := 0 // content chunks sent
 	for i, c := range chunks {
-		if s.CutAfter > 0 && i == s.CutAfter {
+		if s.CutAfter > 0 && sent == s.CutAfter {
 			return
 		}
 		if i > 0 && !u.pause(r.Context(), s.ChunkDelay) {
@@ -174,11 +205,37 @@ func (u *Upstream) openAIStream(w http.ResponseWriter, r *http.Request, s Script
 			delta["role"] = "assistant"
 		}
 		event(delta, nil, nil, true)
+		sent++
 	}
-	if s.CutAfter > 0 && s.CutAfter >= len(chunks) {
+	finish := "stop"
+	if s.ToolCall != nil {
+		finish = "tool_calls"
+		for i, a := range call.ArgChunks {
+			if s.CutAfter > 0 && sent == s.CutAfter {
+				return
+			}
+			if sent > 0 && !u.pause(r.Context(), s.ChunkDelay) {
+				return
+			}
+			tc := openAIToolCall{Index: new(int), Function: openAIFunction{Arguments: a}}
+			delta := map[string]any{"tool_calls": []openAIToolCall{tc}}
+			if i == 0 {
+				tc.ID, tc.Type, tc.Function.Name = call.ID, "function", call.Name
+				delta["tool_calls"] = []openAIToolCall{tc}
+				if sent == 0 {
+					delta["role"] = "assistant"
+					delta["content"] = nil
+				}
+			}
+			event(delta, nil, nil, true)
+			sent++
+		}
+		chunks = call.ArgChunks
+	}
+	if s.CutAfter > 0 && s.CutAfter >= sent {
 		return
 	}
-	event(struct{}{}, "stop", nil, true)
+	event(struct{}{}, finish, nil, true)
 	if s.Usage {
 		event(nil, nil, usage(chunks), false)
 	}

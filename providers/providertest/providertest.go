@@ -48,7 +48,58 @@ type Script struct {
 	// stream whose first event is not JSON.
 	Malformed bool
 	// Usage adds token counts: in the body, or as a final stream chunk.
+	// (The Anthropic fake always reports usage, as Anthropic does.)
 	Usage bool
+	// ToolCall, when set, makes the answer a call of this tool, with
+	// finish reason tool_calls (stop_reason tool_use), instead of text;
+	// text comes before it only when Text or Chunks is set. A stream sends
+	// the call's arguments in ArgChunks fragments, and CutAfter counts
+	// them as content chunks after the text's.
+	ToolCall *ToolCall
+}
+
+// ToolCall is a tool call a fake upstream answers with.
+type ToolCall struct {
+	// ID is the call's id; "" = "call_fake" (OpenAI) or "toolu_fake"
+	// (Anthropic).
+	ID string
+	// Name is the tool's name; "" = "get_weather".
+	Name string
+	// Arguments is the whole JSON arguments; "" = ArgChunks joined, or
+	// "{}".
+	Arguments string
+	// ArgChunks are a stream's argument fragments, one event each; nil =
+	// Arguments in one fragment.
+	ArgChunks []string
+}
+
+// call returns the tool call with its defaults filled in.
+func (s Script) call(defaultID string) ToolCall {
+	c := *s.ToolCall
+	if c.ID == "" {
+		c.ID = defaultID
+	}
+	if c.Name == "" {
+		c.Name = "get_weather"
+	}
+	if c.Arguments == "" {
+		for _, a := range c.ArgChunks {
+			c.Arguments += a
+		}
+	}
+	if c.Arguments == "" {
+		c.Arguments = "{}"
+	}
+	if c.ArgChunks == nil {
+		c.ArgChunks = []string{c.Arguments}
+	}
+	return c
+}
+
+// hasText reports whether the answer has text: always without a tool
+// call, only when asked for with one.
+func (s Script) hasText() bool {
+	return s.ToolCall == nil || s.Text != "" || s.Chunks != nil
 }
 
 // text returns the answer and its stream chunks.

@@ -1,0 +1,132 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/anthropic"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+// handleAnthropicMessages serves POST /v1/messages (and
+// /anthropic/v1/messages), Anthropic's Messages API: parse, decide, run the
+// chain, encode, exactly as handleOpenAIChat does for OpenAI clients. The
+// client's x-api-key, Authorization and anthropic-version headers are
+// accepted and ignored: switchyard has no client keys, and it answers in
+// the one Messages version there is (2023-06-01).
+func (s *Server) handleAnthropicMessages(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt := s.runtime()
+	ctx := r.Context()
+	log := zerolog.Ctx(ctx)
+
+	req, err := anthropic.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
+	if err != nil {
+		err = requestError(err, rt.maxBody())
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
+		writeAnthropicError(w, err)
+		return
+	}
+	dec, err := rt.Router.Decide(ctx, req)
+	if err != nil {
+		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
+		writeAnthropicError(w, err)
+		return
+	}
+	setDecisionHeaders(w.Header(), dec)
+
+	trace := &providers.Trace{}
+	ctx = providers.WithTrace(ctx, trace)
+	sent := 0 // the status the client got, when it differs from statusOf(err)
+	if req.Stream {
+		var started bool
+		started, err = s.streamAnthropic(w, r.WithContext(ctx), req, dec, trace)
+		if started {
+			sent = http.StatusOK
+		}
+	} else {
+		var resp *providers.Response
+		resp, err = dec.Chain.Complete(ctx, req)
+		if err == nil {
+			w.Header().Set(HeaderModel, trace.Target)
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(anthropic.Message(resp))
+		} else {
+			writeAnthropicError(w, err)
+		}
+	}
+	logRequest(log, dec, trace, req.Stream, sent, err, time.Since(start))
+}
+
+// streamAnthropic relays the chain's chunks as Anthropic's named events,
+// through a StreamEncoder that keeps the event sequence (message_start,
+// content blocks, message_delta, message_stop) well formed whatever the
+// upstream's dialect. As for OpenAI clients, headers go out with the first
+// event, so a chain that fails before it gets a real status and a JSON
+// error; after it, the error is an "error" event and the stream ends
+// without message_stop, so the client cannot mistake it for a complete
+// answer.
+func (s *Server) streamAnthropic(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
+	sse := newSSE(w)
+	enc := anthropic.NewStreamEncoder()
+	write := func(evs []anthropic.Event) error {
+		if len(evs) > 0 && !sse.started {
+			w.Header().Set(HeaderModel, trace.Target)
+		}
+		for _, ev := range evs {
+			if err := sse.event(ev.Name, ev.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
+		return write(enc.Encode(c))
+	})
+	switch {
+	case err == nil:
+		if !sse.started {
+			// An upstream that ended at once with no chunk: still a stream.
+			w.Header().Set(HeaderModel, trace.Target)
+		}
+		return true, write(enc.Finish())
+	case !sse.started:
+		writeAnthropicError(w, err)
+	default:
+		ev := anthropic.ErrorEvent(statusOf(err), publicMessage(err))
+		sse.event(ev.Name, ev.Data)
+	}
+	return sse.started, err
+}
+
+// writeAnthropicError writes err in Anthropic's error shape,
+// {"type":"error","error":{"type":…,"message":…}}, with its status.
+func writeAnthropicError(w http.ResponseWriter, err error) {
+	status := statusOf(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(anthropic.NewError(status, publicMessage(err), anthropicErrorType(err)))
+}
+
+// anthropicErrorType is the upstream's own error type when it is one of
+// Anthropic's (an Anthropic upstream's, passed on); "" otherwise, so that
+// anthropic.NewError picks the type from the status rather than showing an
+// Anthropic client an OpenAI type such as server_error.
+func anthropicErrorType(err error) string {
+	switch t := errorType(err); t {
+	case "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
+		"request_too_large", "rate_limit_error", "api_error", "overloaded_error", "billing_error", "timeout_error":
+		return t
+	}
+	return ""
+}
+
+// isAnthropicPath reports whether path belongs to the Anthropic API, so
+// that its 404s and 405s come in Anthropic's error shape.
+func isAnthropicPath(path string) bool {
+	return strings.HasPrefix(path, "/anthropic/") || path == "/v1/messages" || strings.HasPrefix(path, "/v1/messages/")
+}
