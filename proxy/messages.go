@@ -37,6 +37,9 @@ func (s *Server) handleAnthropicMessages(w http.ResponseWriter, r *http.Request)
 		writeAnthropicError(w, err)
 		return
 	}
+	if extra := anthropic.Untranslated(req); len(extra) > 0 {
+		log.Debug().Strs("fields", extra).Msg("request fields with no OpenAI equivalent: dropped unless an Anthropic upstream serves the request")
+	}
 	setDecisionHeaders(w.Header(), dec)
 
 	trace := &providers.Trace{}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,4 +154,23 @@ func FuzzParseRequest(f *testing.F) {
 			t.Fatalf("translated fields do not encode: %v", err)
 		}
 	})
+}
+
+func TestUntranslated(t *testing.T) {
+	req, err := anthropic.ParseRequest(strings.NewReader(`{"model":"auto","max_tokens":10,"top_k":5,"thinking":{"type":"enabled","budget_tokens":1024},
+		"messages":[{"role":"user","content":"hi"}],"system":"be brief","service_tier":"auto"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := anthropic.Untranslated(req); !slices.Equal(got, []string{"service_tier", "thinking", "top_k"}) {
+		t.Errorf("Untranslated = %q", got)
+	}
+	for _, k := range []string{"top_k", "thinking", "service_tier"} {
+		if _, ok := req.Translated[k]; ok {
+			t.Errorf("%s reached the OpenAI form", k)
+		}
+	}
+	if anthropic.Untranslated(&providers.Request{Fields: req.Fields}) != nil {
+		t.Error("an OpenAI request has untranslated fields")
+	}
 }

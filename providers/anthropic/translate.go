@@ -2,10 +2,37 @@ package anthropic
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/switchyard-router/switchyard/providers"
 )
+
+// translated lists the top-level Anthropic fields translate carries over
+// (or that have no content to carry: stream is set from the request).
+var translated = map[string]bool{
+	"model": true, "messages": true, "system": true, "max_tokens": true, "temperature": true,
+	"top_p": true, "stream": true, "stop_sequences": true, "metadata": true, "tools": true,
+	"tool_choice": true,
+}
+
+// Untranslated lists, sorted, the top-level fields of an Anthropic request
+// that its OpenAI form (Translated) leaves out because OpenAI's API has no
+// equivalent (top_k, thinking, service_tier, …): they reach an Anthropic
+// upstream, and are dropped for any other. Nil for other dialects.
+func Untranslated(req *providers.Request) []string {
+	if req.Dialect != providers.DialectAnthropic {
+		return nil
+	}
+	var out []string
+	for k := range req.Fields {
+		if !translated[k] {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // translate builds the OpenAI chat-completions fields of an Anthropic
 // request whose canonical messages are msgs. fields were checked by
