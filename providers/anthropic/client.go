@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
 // Body limits: an answer over maxBody is treated as garbage rather than
@@ -145,10 +146,10 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		}
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	sse := newSSEReader(resp.Body)
+	events := sse.NewReader(resp.Body)
 	dec := &streamDecoder{created: time.Now().Unix()}
 	for {
-		ev, err := sse.Next()
+		ev, err := events.Next()
 		if err == io.EOF {
 			return providers.Transport(c.name, errors.New("stream ended before message_stop"))
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
 // names lists the events' names, with the index of block events.
@@ -120,11 +121,11 @@ func TestPassThroughCompacts(t *testing.T) {
 // Client.Stream does, returning the chunks and how it ended: nil after
 // message_stop, io.EOF for a cut stream, or the first error.
 func decodeStream(body []byte) ([]providers.Chunk, error) {
-	sse := newSSEReader(bytes.NewReader(body))
+	events := sse.NewReader(bytes.NewReader(body))
 	dec := &streamDecoder{created: 1}
 	var out []providers.Chunk
 	for {
-		ev, err := sse.Next()
+		ev, err := events.Next()
 		if err != nil {
 			return out, err
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
 // Body limits: an answer over maxBody is treated as garbage rather than
@@ -186,9 +187,9 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	sse := newSSEReader(resp.Body)
+	events := sse.NewReader(resp.Body)
 	for {
-		ev, err := sse.Next()
+		ev, err := events.Next()
 		if err == io.EOF {
 			return providers.Transport(c.name, errors.New("stream ended before [DONE]"))
 		}

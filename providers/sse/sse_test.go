@@ -1,4 +1,4 @@
-package openai
+package sse
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"testing/iotest"
 )
 
-func readAll(r io.Reader) ([]event, error) {
-	s := newSSEReader(r)
-	var evs []event
+func readAll(r io.Reader) ([]Event, error) {
+	s := NewReader(r)
+	var evs []Event
 	for {
 		ev, err := s.Next()
 		if err != nil {
@@ -25,23 +25,23 @@ func TestSSEReader(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want []event
+		want []Event
 	}{
-		{"one event", "data: a\n\n", []event{{Data: []byte("a")}}},
-		{"two events", "data: a\n\ndata: b\n\n", []event{{Data: []byte("a")}, {Data: []byte("b")}}},
-		{"multi-line data", "data: a\ndata: b\n\n", []event{{Data: []byte("a\nb")}}},
-		{"CRLF", "data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n", []event{{Data: []byte("a\nb")}, {Data: []byte("c")}}},
-		{"lone CR", "data: a\rdata: b\r\rdata: c\n\n", []event{{Data: []byte("a\nb")}, {Data: []byte("c")}}},
-		{"CR before CRLF", "data:\r\r\ndata:\n", []event{{}, {}}},
-		{"comments and keep-alives", ": ping\n\n:\ndata: x\n: inside\n\n", []event{{Data: []byte("x")}}},
-		{"event name", "event: error\ndata: {}\n\n", []event{{Name: "error", Data: []byte("{}")}}},
-		{"event name does not leak", "event: ping\n\ndata: y\n\n", []event{{Data: []byte("y")}}},
-		{"no space after colon", "data:x\n\n", []event{{Data: []byte("x")}}},
-		{"only one space is stripped", "data:  x\n\n", []event{{Data: []byte(" x")}}},
-		{"field without colon", "data\n\n", []event{{}}},
-		{"id and retry are ignored", "id: 7\nretry: 100\ndata: x\n\n", []event{{Data: []byte("x")}}},
-		{"last event without blank line", "data: a\n\ndata: [DONE]\n", []event{{Data: []byte("a")}, {Data: []byte("[DONE]")}}},
-		{"cut mid-line is dropped", "data: a\n\ndata: [DO", []event{{Data: []byte("a")}}},
+		{"one event", "data: a\n\n", []Event{{Data: []byte("a")}}},
+		{"two events", "data: a\n\ndata: b\n\n", []Event{{Data: []byte("a")}, {Data: []byte("b")}}},
+		{"multi-line data", "data: a\ndata: b\n\n", []Event{{Data: []byte("a\nb")}}},
+		{"CRLF", "data: a\r\ndata: b\r\n\r\ndata: c\r\n\r\n", []Event{{Data: []byte("a\nb")}, {Data: []byte("c")}}},
+		{"lone CR", "data: a\rdata: b\r\rdata: c\n\n", []Event{{Data: []byte("a\nb")}, {Data: []byte("c")}}},
+		{"CR before CRLF", "data:\r\r\ndata:\n", []Event{{}, {}}},
+		{"comments and keep-alives", ": ping\n\n:\ndata: x\n: inside\n\n", []Event{{Data: []byte("x")}}},
+		{"event name", "event: error\ndata: {}\n\n", []Event{{Name: "error", Data: []byte("{}")}}},
+		{"event name does not leak", "event: ping\n\ndata: y\n\n", []Event{{Data: []byte("y")}}},
+		{"no space after colon", "data:x\n\n", []Event{{Data: []byte("x")}}},
+		{"only one space is stripped", "data:  x\n\n", []Event{{Data: []byte(" x")}}},
+		{"field without colon", "data\n\n", []Event{{}}},
+		{"id and retry are ignored", "id: 7\nretry: 100\ndata: x\n\n", []Event{{Data: []byte("x")}}},
+		{"last event without blank line", "data: a\n\ndata: [DONE]\n", []Event{{Data: []byte("a")}, {Data: []byte("[DONE]")}}},
+		{"cut mid-line is dropped", "data: a\n\ndata: [DO", []Event{{Data: []byte("a")}}},
 		{"empty body", "", nil},
 	}
 	for _, tt := range tests {
@@ -67,8 +67,8 @@ func TestSSEReaderLongLines(t *testing.T) {
 		t.Errorf("long line: %d events, err %v", len(got), err)
 	}
 	_, err = readAll(strings.NewReader("data: " + strings.Repeat("x", maxLine+1) + "\n\n"))
-	if !errors.Is(err, errLineTooLong) {
-		t.Errorf("too long line: err = %v, want errLineTooLong", err)
+	if !errors.Is(err, ErrLineTooLong) {
+		t.Errorf("too long line: err = %v, want ErrLineTooLong", err)
 	}
 }
 

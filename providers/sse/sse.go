@@ -1,4 +1,6 @@
-package openai
+// Package sse reads text/event-stream bodies (server-sent events), the
+// framing both OpenAI's and Anthropic's streaming APIs use.
+package sse
 
 import (
 	"bufio"
@@ -11,36 +13,38 @@ import (
 // gateway buffer without limit.
 const maxLine = 8 << 20
 
-var errLineTooLong = errors.New("sse: line too long")
+// ErrLineTooLong reports a line over 8 MiB: a broken upstream.
+var ErrLineTooLong = errors.New("sse: line too long")
 
-// event is one server-sent event.
-type event struct {
+// Event is one server-sent event.
+type Event struct {
 	Name string // the "event:" field, "" for the default "message"
 	Data []byte // the "data:" lines joined with '\n'
 }
 
-// sseReader splits a text/event-stream body into events, following the
+// Reader splits a text/event-stream body into events, following the
 // WHATWG rules: lines end in LF, CRLF or CR, a line starting with ':' is a
 // comment, "field: value" loses one space after the colon, data lines
 // accumulate, and a blank line dispatches the event. Unknown fields (id,
 // retry) are ignored. Lines are read up to an LF, so a stream that ends its
 // lines with lone CRs only is parsed right but dispatched late.
-type sseReader struct {
+type Reader struct {
 	r       *bufio.Reader
 	line    []byte
 	pending [][]byte // lines split from line at lone CRs, not yet returned
 }
 
-func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 64<<10)}
+// NewReader returns a Reader of r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // Next returns the next event with data. At the end of the body it
 // returns io.EOF, after dispatching data left without its blank line (some
 // upstreams end with "data: [DONE]\n"); a last line cut before its newline
 // is dropped, since it may be incomplete.
-func (s *sseReader) Next() (event, error) {
-	var ev event
+func (s *Reader) Next() (Event, error) {
+	var ev Event
 	var data []byte
 	hasData := false
 	for {
@@ -50,14 +54,14 @@ func (s *sseReader) Next() (event, error) {
 				ev.Data = data
 				return ev, nil
 			}
-			return event{}, err
+			return Event{}, err
 		}
 		if len(line) == 0 {
 			if hasData {
 				ev.Data = data
 				return ev, nil
 			}
-			ev = event{} // an event without data is not dispatched
+			ev = Event{} // an event without data is not dispatched
 			continue
 		}
 		field, value := parseLine(line)
@@ -90,7 +94,7 @@ func parseLine(line []byte) (field string, value []byte) {
 // readLine returns the next complete line without its terminator. It
 // returns io.EOF at the end of the body, also when the last line has no
 // terminator (it may be cut short).
-func (s *sseReader) readLine() ([]byte, error) {
+func (s *Reader) readLine() ([]byte, error) {
 	if len(s.pending) == 0 {
 		if err := s.readSegment(); err != nil {
 			return nil, err
@@ -103,12 +107,12 @@ func (s *sseReader) readLine() ([]byte, error) {
 
 // readSegment reads up to the next LF and splits what it read into lines
 // at each CR, a CRLF ending counting as one.
-func (s *sseReader) readSegment() error {
+func (s *Reader) readSegment() error {
 	s.line = s.line[:0]
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		if len(s.line)+len(chunk) > maxLine {
-			return errLineTooLong
+			return ErrLineTooLong
 		}
 		s.line = append(s.line, chunk...)
 		switch err {
