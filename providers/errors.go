@@ -1,9 +1,14 @@
 package providers
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // ErrNoTargets reports a chain with nothing to try.
@@ -49,4 +54,64 @@ func Transport(provider string, err error) *Error {
 func Retryable(err error) bool {
 	var pe *Error
 	return errors.As(err, &pe) && pe.Retryable
+}
+
+// ErrCallTimeout is the cause an adapter cancels a call's context with
+// when its own timeout expires, so CallError can tell it from the
+// caller's cancellation.
+var ErrCallTimeout = errors.New("upstream call timeout")
+
+// CallError classifies a failure to reach an upstream or read its answer:
+// ctx.Err() when the caller's ctx is done (no *Error: nobody is waiting
+// for a retry), a retryable 504 when callCtx was cancelled with
+// ErrCallTimeout (the adapter's timeout), anything else as Transport.
+func CallError(ctx, callCtx context.Context, provider string, timeout time.Duration, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case context.Cause(callCtx) == ErrCallTimeout:
+		return &Error{Provider: provider, Status: http.StatusGatewayTimeout, Retryable: true,
+			Err: fmt.Errorf("no answer within %v", timeout)}
+	default:
+		return Transport(provider, err)
+	}
+}
+
+// StatusError is FromStatus for an upstream's error answer: msg and typ as
+// its body gave them (an empty msg becomes the status text), and the
+// Retry-After of h, if any.
+func StatusError(provider string, status int, msg, typ string, h http.Header) *Error {
+	if msg == "" {
+		msg = http.StatusText(status)
+		if msg == "" {
+			msg = "status " + strconv.Itoa(status)
+		}
+	}
+	e := FromStatus(provider, status, msg)
+	e.Type = typ
+	if h != nil {
+		e.RetryAfter = RetryAfter(h.Get("Retry-After"), time.Now())
+	}
+	return e
+}
+
+// RetryAfter parses a Retry-After header, in seconds or as an HTTP date,
+// into whole seconds from now (rounded up); 0 when absent, unparsable or
+// past.
+func RetryAfter(v string, now time.Time) int {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return max(n, 0)
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int(math.Ceil(d.Seconds()))
 }

@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -90,10 +88,6 @@ func baseRoot(raw string) string {
 	u.Path = p
 	return strings.TrimRight(u.String(), "/")
 }
-
-// errTimeout is the cause a call's context is cancelled with when Timeout
-// expires, telling it apart from the caller's own cancellation.
-var errTimeout = errors.New("timeout")
 
 // Complete sends req and parses the message answer, keeping it in Raw.
 func (c *Client) Complete(ctx context.Context, req *providers.Request) (*providers.Response, error) {
@@ -236,7 +230,7 @@ func (c *Client) limit(ctx context.Context) (context.Context, func(release bool)
 	callCtx, cancel := context.WithCancelCause(ctx)
 	var t *time.Timer
 	if c.Timeout > 0 {
-		t = time.AfterFunc(c.Timeout, func() { cancel(errTimeout) })
+		t = time.AfterFunc(c.Timeout, func() { cancel(providers.ErrCallTimeout) })
 	}
 	return callCtx, func(release bool) {
 		if t != nil {
@@ -297,15 +291,7 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 // the caller's cancellation as ctx.Err() (no *Error: nobody is waiting for
 // a retry), Timeout as a retryable 504, anything else as Transport.
 func (c *Client) readError(ctx, callCtx context.Context, err error) error {
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case context.Cause(callCtx) == errTimeout:
-		return &providers.Error{Provider: c.name, Status: http.StatusGatewayTimeout, Retryable: true,
-			Err: fmt.Errorf("no answer within %v", c.Timeout)}
-	default:
-		return providers.Transport(c.name, err)
-	}
+	return providers.CallError(ctx, callCtx, c.name, c.Timeout, err)
 }
 
 // statusError turns an upstream error status and body into the one error
@@ -313,18 +299,7 @@ func (c *Client) readError(ctx, callCtx context.Context, err error) error {
 // them and Retry-After when h has it.
 func (c *Client) statusError(status int, body []byte, h http.Header) *providers.Error {
 	msg, typ := errorMessage(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-		if msg == "" {
-			msg = "status " + strconv.Itoa(status)
-		}
-	}
-	e := providers.FromStatus(c.name, status, msg)
-	e.Type = typ
-	if h != nil {
-		e.RetryAfter = retryAfter(h.Get("Retry-After"), time.Now())
-	}
-	return e
+	return providers.StatusError(c.name, status, msg, typ, h)
 }
 
 // eventError turns an error object that came with a 2xx status (an
@@ -347,24 +322,4 @@ func errorMessage(body []byte) (msg, typ string) {
 		text = text[:512] + "…"
 	}
 	return text, ""
-}
-
-// retryAfter parses a Retry-After header, in seconds or as an HTTP date,
-// into whole seconds (rounded up); 0 when absent, invalid or past.
-func retryAfter(v string, now time.Time) int {
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		return max(n, 0)
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0
-	}
-	d := t.Sub(now)
-	if d <= 0 {
-		return 0
-	}
-	return int(math.Ceil(d.Seconds()))
 }
