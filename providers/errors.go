@@ -11,6 +11,11 @@ import (
 	"time"
 )
 
+// ErrInvalidRequest is wrapped by every error a dialect's request parser
+// reports for a body that is not a valid request: the client's fault, a
+// 400 (see package jsonbody).
+var ErrInvalidRequest = errors.New("invalid request")
+
 // ErrNoTargets reports a chain with nothing to try.
 var ErrNoTargets = errors.New("no targets")
 

@@ -12,7 +12,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
 )
 
@@ -139,16 +138,6 @@ func finishReason(stop string) string {
 	default:
 		return "stop"
 	}
-}
-
-// kind returns the first byte of a JSON value, which names its type: '{',
-// '[', '"', 't', 'f', 'n', or a digit or '-' for a number; 0 for nothing.
-func kind(raw json.RawMessage) byte {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return 0
-	}
-	return raw[0]
 }
 
 // mustMarshal encodes values whose types cannot fail to encode (no

@@ -3,13 +3,12 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/jsonbody"
 )
 
 // ErrInvalidRequest is wrapped by every error ParseRequest reports for a
@@ -17,20 +16,17 @@ import (
 // The error's text names the offending field, e.g.
 // "messages[1].content[0].type: required", and is fit to send back to the
 // client.
-var ErrInvalidRequest = errors.New("invalid request")
+var ErrInvalidRequest = providers.ErrInvalidRequest
 
-// fieldError is a client error about one field of the request body.
-type fieldError struct {
-	path string // "messages[1].content[0].type", or "request body"
-	msg  string
-}
-
-func (e *fieldError) Error() string        { return e.path + ": " + e.msg }
-func (e *fieldError) Is(target error) bool { return target == ErrInvalidRequest }
-
-func invalid(path, format string, args ...any) error {
-	return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
-}
+// The body-reading helpers of package jsonbody, under short local names.
+var (
+	invalid     = jsonbody.Invalid
+	kind        = jsonbody.Kind
+	object      = jsonbody.Fields
+	str         = jsonbody.String
+	optString   = jsonbody.OptString
+	jsonMessage = jsonbody.Message
+)
 
 // ParseRequest decodes a Messages request body (client input).
 //
@@ -67,16 +63,9 @@ func ParseRequest(r io.Reader) (*providers.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch kind(body) {
-	case 0:
-		return nil, invalid("request body", "empty")
-	case '{':
-	default:
-		return nil, invalid("request body", "must be a JSON object")
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, invalid("request body", "invalid JSON: %s", jsonMessage(err))
+	fields, err := jsonbody.Object(body)
+	if err != nil {
+		return nil, err
 	}
 	req := &providers.Request{Fields: fields, Dialect: providers.DialectAnthropic}
 	if raw, ok := fields["model"]; ok {
@@ -429,48 +418,4 @@ func array(raw json.RawMessage, path string) ([]json.RawMessage, error) {
 		return nil, invalid(path, "%s", jsonMessage(err))
 	}
 	return items, nil
-}
-
-func object(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
-	if kind(raw) != '{' {
-		return nil, invalid(path, "%s", msg)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, invalid(path, "%s", jsonMessage(err))
-	}
-	return m, nil
-}
-
-func str(raw json.RawMessage, path string) (string, error) {
-	if kind(raw) != '"' {
-		return "", invalid(path, "must be a string")
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", invalid(path, "%s", jsonMessage(err))
-	}
-	return s, nil
-}
-
-// optString is str that takes null for "".
-func optString(raw json.RawMessage, path string) (string, error) {
-	if kind(raw) == 'n' {
-		return "", nil
-	}
-	return str(raw, path)
-}
-
-// jsonMessage turns encoding/json's errors into text for the client,
-// without Go type names.
-func jsonMessage(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
-	}
-	var ue *json.UnmarshalTypeError
-	if errors.As(err, &ue) {
-		return "unexpected " + ue.Value
-	}
-	return err.Error()
 }

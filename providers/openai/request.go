@@ -1,14 +1,12 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/jsonbody"
 )
 
 // ErrInvalidRequest is wrapped by every error ParseRequest reports for a
@@ -16,20 +14,17 @@ import (
 // a 400. The error's text names the offending field, e.g.
 // "messages[1].content: must be a string or an array of parts", and is fit
 // to send back to the client.
-var ErrInvalidRequest = errors.New("invalid request")
+var ErrInvalidRequest = providers.ErrInvalidRequest
 
-// fieldError is a client error about one field of the request body.
-type fieldError struct {
-	path string // "messages[1].content", or "request body"
-	msg  string
-}
-
-func (e *fieldError) Error() string        { return e.path + ": " + e.msg }
-func (e *fieldError) Is(target error) bool { return target == ErrInvalidRequest }
-
-func invalid(path, format string, args ...any) error {
-	return &fieldError{path: path, msg: fmt.Sprintf(format, args...)}
-}
+// The body-reading helpers of package jsonbody, under short local names.
+var (
+	invalid     = jsonbody.Invalid
+	kind        = jsonbody.Kind
+	object      = jsonbody.Fields
+	str         = jsonbody.String
+	optString   = jsonbody.OptString
+	jsonMessage = jsonbody.Message
+)
 
 // ParseRequest decodes a chat-completions request body (client input).
 //
@@ -48,16 +43,9 @@ func ParseRequest(r io.Reader) (*providers.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch kind(body) {
-	case 0:
-		return nil, invalid("request body", "empty")
-	case '{':
-	default:
-		return nil, invalid("request body", "must be a JSON object")
-	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, invalid("request body", "invalid JSON: %s", jsonMessage(err))
+	fields, err := jsonbody.Object(body)
+	if err != nil {
+		return nil, err
 	}
 
 	req := &providers.Request{Fields: fields}
@@ -221,59 +209,4 @@ func parsePart(raw json.RawMessage, path string) (providers.Part, error) {
 	// Other types (input_audio, file, refusal, ...) pass through in Fields;
 	// the canonical form keeps only their type.
 	return p, err
-}
-
-// kind returns the first byte of a JSON value, which names its type: '{',
-// '[', '"', 't', 'f', 'n', or a digit or '-' for a number. raw must be
-// valid JSON, as every value out of json.Unmarshal is.
-func kind(raw json.RawMessage) byte {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return 0
-	}
-	return raw[0]
-}
-
-func object(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
-	if kind(raw) != '{' {
-		return nil, invalid(path, "%s", msg)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, invalid(path, "%s", jsonMessage(err))
-	}
-	return m, nil
-}
-
-func str(raw json.RawMessage, path string) (string, error) {
-	if kind(raw) != '"' {
-		return "", invalid(path, "must be a string")
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", invalid(path, "%s", jsonMessage(err))
-	}
-	return s, nil
-}
-
-// optString is str that takes null for "".
-func optString(raw json.RawMessage, path string) (string, error) {
-	if kind(raw) == 'n' {
-		return "", nil
-	}
-	return str(raw, path)
-}
-
-// jsonMessage turns encoding/json's errors into text for the client,
-// without Go type names.
-func jsonMessage(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
-	}
-	var ue *json.UnmarshalTypeError
-	if errors.As(err, &ue) {
-		return "unexpected " + ue.Value
-	}
-	return err.Error()
 }

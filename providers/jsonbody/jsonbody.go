@@ -1,0 +1,106 @@
+// Package jsonbody reads the JSON bodies clients send: the top-level
+// object and typed fields inside it, each failure naming the field's path
+// ("messages[1].content") and wrapping providers.ErrInvalidRequest, so a
+// handler can answer 400 with the error's text. Every dialect's request
+// parser uses it.
+package jsonbody
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/switchyard-router/switchyard/providers"
+)
+
+// FieldError is a client error about one field of a request body.
+type FieldError struct {
+	Path string // "messages[1].content", or "request body"
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// Is makes every FieldError match providers.ErrInvalidRequest.
+func (e *FieldError) Is(target error) bool { return target == providers.ErrInvalidRequest }
+
+// Invalid returns a FieldError for path with a formatted message.
+func Invalid(path, format string, args ...any) error {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Object decodes a whole request body that must be one JSON object, and
+// nothing after it, into its top-level fields, byte for byte.
+func Object(body []byte) (map[string]json.RawMessage, error) {
+	switch Kind(body) {
+	case 0:
+		return nil, Invalid("request body", "empty")
+	case '{':
+	default:
+		return nil, Invalid("request body", "must be a JSON object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, Invalid("request body", "invalid JSON: %s", Message(err))
+	}
+	return fields, nil
+}
+
+// Kind returns the first byte of a JSON value, which names its type: '{',
+// '[', '"', 't', 'f', 'n', or a digit or '-' for a number; 0 for nothing.
+// raw must be valid JSON, as every value out of json.Unmarshal is.
+func Kind(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+// Fields decodes raw, which must be a JSON object, into its fields; msg
+// says what path should have been.
+func Fields(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
+	if Kind(raw) != '{' {
+		return nil, Invalid(path, "%s", msg)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, Invalid(path, "%s", Message(err))
+	}
+	return m, nil
+}
+
+// String decodes raw, which must be a JSON string.
+func String(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) != '"' {
+		return "", Invalid(path, "must be a string")
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", Invalid(path, "%s", Message(err))
+	}
+	return s, nil
+}
+
+// OptString is String that takes null for "".
+func OptString(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) == 'n' {
+		return "", nil
+	}
+	return String(raw, path)
+}
+
+// Message turns encoding/json's errors into text for the client, without
+// Go type names.
+func Message(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (offset %d)", se, se.Offset)
+	}
+	var ue *json.UnmarshalTypeError
+	if errors.As(err, &ue) {
+		return "unexpected " + ue.Value
+	}
+	return err.Error()
+}
