@@ -75,6 +75,10 @@ type Config struct {
 	// Routing tunes classification and failover.
 	Routing Routing `koanf:"routing" yaml:"routing"`
 
+	// Judge asks an LLM to choose the route when the embedding is unsure.
+	// Off unless a provider is set.
+	Judge Judge `koanf:"judge" yaml:"judge"`
+
 	// Server tunes the HTTP server.
 	Server Server `koanf:"server" yaml:"server"`
 
@@ -260,10 +264,73 @@ type Routing struct {
 	// Turns is how many of the last user turns are embedded to route a
 	// conversation. Default 1.
 	Turns int `koanf:"turns" yaml:"turns"`
+	// TurnDecay, with Turns above 1, embeds each of those turns on its
+	// own and routes on their weighted sum: weight 1 for the last turn,
+	// TurnDecay for the one before, TurnDecay² before that. 0 to 1;
+	// default 0.5. 1 weighs them equally; 0 embeds the turns joined as
+	// one text instead.
+	TurnDecay float64 `koanf:"turn_decay" yaml:"turn_decay"`
+	// Sticky keeps a conversation on its route through follow-ups.
+	Sticky Sticky `koanf:"sticky" yaml:"sticky"`
 	// Margin refuses a match whose best route beats the second by less
 	// than this (0 to 2): the request takes default_route instead. 0, the
 	// default, turns the rule off. switchyard fit tunes it.
 	Margin float64 `koanf:"margin" yaml:"margin"`
+}
+
+// Judge configures the LLM judge: a small model asked to choose among the
+// best-scoring routes (or none of them, which means default_route) when
+// no route clears its threshold or the best two are too close. Its
+// failures, timeouts and answers that name no candidate fall back to the
+// embedding decision; a request never fails because of it.
+type Judge struct {
+	// Provider names the provider the judge asks (a Provider.Name), of any
+	// kind. Empty, the default, turns the judge off.
+	Provider string `koanf:"provider" yaml:"provider,omitempty"`
+	// Model is the judge's model at Provider. Required with Provider.
+	Model string `koanf:"model" yaml:"model,omitempty"`
+	// When says which decisions the judge is asked about.
+	When JudgeWhen `koanf:"when" yaml:"when"`
+	// Timeout bounds one judge call; past it the embedding decision
+	// stands. Default 1.5s.
+	Timeout time.Duration `koanf:"timeout" yaml:"timeout"`
+	// MaxTokens is the judge's answer budget (max_tokens). A forced tool
+	// call needs more than the bare name: default 64.
+	MaxTokens int `koanf:"max_tokens" yaml:"max_tokens"`
+	// Candidates is how many of the best-scoring routes the judge is
+	// offered, besides "none". Default 4.
+	Candidates int `koanf:"candidates" yaml:"candidates"`
+	// CacheSize is how many verdicts an LRU keeps, keyed by the routed
+	// text and the candidates (entries). Default 4096; 0 disables it.
+	CacheSize int `koanf:"cache_size" yaml:"cache_size"`
+}
+
+// JudgeWhen says which decisions the judge is asked about.
+type JudgeWhen struct {
+	// BelowThreshold asks when no route cleared its threshold. Default
+	// true.
+	BelowThreshold bool `koanf:"below_threshold" yaml:"below_threshold"`
+	// Margin asks when the best route beats the second by less than this
+	// (0 to 2), cleared or not. Default 0: off.
+	Margin float64 `koanf:"margin" yaml:"margin"`
+}
+
+// Sticky configures sticky routing: a conversation, known by its
+// X-Switchyard-Session header or by a hash of its earlier turns, keeps its
+// route unless a new turn's best route clearly wins.
+type Sticky struct {
+	// Enabled turns sticky routing on. Default false.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Margin is how far a new turn's best route must beat the score of
+	// the conversation's route, over it, to take the conversation over
+	// (0 to 2). Default 0.35.
+	Margin float64 `koanf:"margin" yaml:"margin"`
+	// TTL is how long a conversation's route is remembered after its
+	// last request. Default 30m.
+	TTL time.Duration `koanf:"ttl" yaml:"ttl"`
+	// MaxSessions bounds the conversations remembered (LRU entries).
+	// Default 10000.
+	MaxSessions int `koanf:"max_sessions" yaml:"max_sessions"`
 }
 
 // Server tunes the HTTP server.
@@ -304,7 +371,16 @@ func Default() *Config {
 			Shrinkage:    0.2,
 			MaxRetries:   2,
 			Turns:        1,
+			TurnDecay:    0.5,
 			DiscoveryTTL: 10 * time.Minute,
+			Sticky:       Sticky{Margin: 0.35, TTL: 30 * time.Minute, MaxSessions: 10000},
+		},
+		Judge: Judge{
+			When:       JudgeWhen{BelowThreshold: true},
+			Timeout:    1500 * time.Millisecond,
+			MaxTokens:  64,
+			Candidates: 4,
+			CacheSize:  4096,
 		},
 		Server: Server{
 			MaxBodyBytes:      4 << 20,

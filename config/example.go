@@ -260,9 +260,42 @@ routing:
   discovery_ttl: 10m
   # Route on the last N user turns of a conversation.
   turns: 1
+  # With turns above 1, each turn is embedded on its own and the route is
+  # chosen on their weighted sum: 1 for the last turn, turn_decay for the
+  # one before, turn_decay^2 before that. 1 weighs them equally; 0 embeds
+  # the turns joined as one text.
+  turn_decay: 0.5
   # Refuse (take default_route) when the best route beats the second by
   # less than this; 0 turns the rule off. switchyard fit tunes it.
   margin: 0
+  # Sticky routing: a conversation (its X-Switchyard-Session header, or a
+  # hash of its system and user turns) keeps its route through follow-ups
+  # like "make it shorter", unless the new turn's best route beats the
+  # conversation's route by more than margin. See "Conversations" in the
+  # README for the rules.
+  sticky:
+    enabled: false
+    margin: 0.35                     # follow-ups' words can match other routes
+    ttl: 30m                         # forget a conversation idle this long
+    max_sessions: 10000              # conversations remembered (LRU entries)
+
+# An LLM judge for the requests the embedding is unsure about: when no
+# route clears its threshold, or the best two are closer than
+# when.margin, a small model is shown the best-scoring routes (name and
+# condition) and "none", and asked to choose one. Its answer is used when
+# it names a candidate ("none" takes default_route); a timeout, an error
+# or any other answer leaves the embedding decision standing. Off unless
+# provider is set; any provider kind works.
+judge:
+  # provider: openai                 # a provider above; leave out for no judge
+  # model: gpt-4o-mini
+  when:
+    below_threshold: true            # ask when no route cleared its threshold
+    margin: 0                        # ask when the best two are closer; 0 = off
+  timeout: 1.5s                      # past it, the embedding decision stands
+  max_tokens: 64                     # the answer's budget (a tool call)
+  candidates: 4                      # best-scoring routes offered, besides "none"
+  cache_size: 4096                   # verdicts kept (LRU entries); 0 = no cache
 
 server:
   max_body_bytes: 4194304            # request body limit, 4 MiB

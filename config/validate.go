@@ -48,6 +48,7 @@ func (c *Config) Validate() error {
 		p.add("default_route", "unknown route %q%s", c.DefaultRoute, suggest(c.DefaultRoute, keysOf(routes)))
 	}
 	c.Routing.validate(&p)
+	c.Judge.validate(&p, known)
 	c.Server.validate(&p)
 	c.Log.validate(&p)
 	checkEnvName(&p, "admin.token_env", c.Admin.TokenEnv)
@@ -290,6 +291,48 @@ func (r *Routing) validate(p *problems) {
 	}
 	if r.Margin < 0 || r.Margin > 2 || math.IsNaN(r.Margin) {
 		p.add("routing.margin", "must be between 0 and 2")
+	}
+	if r.TurnDecay < 0 || r.TurnDecay > 1 || math.IsNaN(r.TurnDecay) {
+		p.add("routing.turn_decay", "must be between 0 and 1")
+	}
+	if s := r.Sticky; s.Enabled {
+		if s.Margin < 0 || s.Margin > 2 || math.IsNaN(s.Margin) {
+			p.add("routing.sticky.margin", "must be between 0 and 2")
+		}
+		if s.TTL <= 0 {
+			p.add("routing.sticky.ttl", "must be positive")
+		}
+		if s.MaxSessions < 1 {
+			p.add("routing.sticky.max_sessions", "must be at least 1")
+		}
+	}
+}
+
+func (j *Judge) validate(p *problems, providers map[string]bool) {
+	switch {
+	case j.Provider == "" && j.Model != "":
+		p.add("judge.provider", "required with judge.model")
+	case j.Provider == "":
+	case !providers[j.Provider]:
+		p.add("judge.provider", "unknown provider %q%s", clip(j.Provider), suggest(j.Provider, keysOf(providers)))
+	}
+	if j.Provider != "" && strings.TrimSpace(j.Model) == "" {
+		p.add("judge.model", "required with judge.provider")
+	}
+	if m := j.When.Margin; m < 0 || m > 2 || math.IsNaN(m) {
+		p.add("judge.when.margin", "must be between 0 and 2")
+	}
+	if j.Timeout <= 0 {
+		p.add("judge.timeout", "must be positive")
+	}
+	if j.MaxTokens < 1 {
+		p.add("judge.max_tokens", "must be at least 1")
+	}
+	if j.Candidates < 1 {
+		p.add("judge.candidates", "must be at least 1")
+	}
+	if j.CacheSize < 0 {
+		p.add("judge.cache_size", "must not be negative")
 	}
 }
 

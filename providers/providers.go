@@ -39,6 +39,10 @@ type Request struct {
 	// it, and adapters of other dialects start from it (see OpenAI). Nil
 	// for an OpenAI request.
 	Translated map[string]json.RawMessage
+	// Session is the client's X-Switchyard-Session header, naming the
+	// conversation for sticky routing; "" when absent. It is routing
+	// metadata, never sent upstream.
+	Session string
 }
 
 // Wire dialects of requests, responses and chunks.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/router/judge"
 )
 
 // Admin turns on the /admin endpoints for a Runtime. With no Admin, no
@@ -57,6 +58,9 @@ type Status struct {
 	Routes     []string      `json:"routes"`
 	Embedder   string        `json:"embedder"`
 	Cache      *CacheStats   `json:"cache,omitempty"` // nil when there is no cache
+	// Judge counts the LLM judge's calls, cache hits, errors and latency
+	// since the configuration was loaded; nil when there is no judge.
+	Judge *judge.Stats `json:"judge,omitempty"`
 	// Process is filled in by the server on every GET /admin/status, so
 	// a soak run can watch for leaks.
 	Process *ProcessStats `json:"process,omitempty"`
@@ -185,6 +189,15 @@ type explanation struct {
 	Scores     []routeScore `json:"scores"`
 	Chain      []string     `json:"chain"` // "provider/model", in the order tried
 	DecisionMS float64      `json:"decision_ms"`
+	// Session is the conversation's sticky-routing key, shortened;
+	// absent when routing is not sticky or the conversation has none.
+	// Explaining a request records its route for the session, as
+	// serving it would.
+	Session string `json:"session,omitempty"`
+	// Judge is the LLM judge's part: why it was asked, the candidates,
+	// its answer, whether it was used, its latency. Absent when it was
+	// not asked.
+	Judge *router.JudgeInfo `json:"judge,omitempty"`
 }
 
 type routeScore struct {
@@ -203,6 +216,7 @@ func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, requestError(err, rt.maxBody()))
 		return
 	}
+	req.Session = r.Header.Get(HeaderSession)
 	dec, err := rt.Router.Decide(r.Context(), req)
 	if err != nil {
 		writeOpenAIError(w, err)
@@ -222,6 +236,8 @@ func explain(d router.Decision) explanation {
 		Scores:     []routeScore{},
 		Chain:      []string{},
 		DecisionMS: float64(d.Took.Microseconds()) / 1000,
+		Session:    d.Session,
+		Judge:      d.Judge,
 	}
 	if m := d.Match; m != nil {
 		e.Margin, e.Cleared, e.BestRoute = &m.Margin, &m.Cleared, m.Route

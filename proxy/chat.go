@@ -21,6 +21,10 @@ const (
 	HeaderModel     = "X-Switchyard-Model" // "provider/model" that answered
 )
 
+// HeaderSession is the request header naming a conversation for sticky
+// routing (providers.Request.Session); it is never sent upstream.
+const HeaderSession = "X-Switchyard-Session"
+
 // handleOpenAIChat serves POST /v1/chat/completions: parse, decide, run the
 // chain, encode.
 func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
@@ -36,6 +40,7 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 		writeOpenAIError(w, err)
 		return
 	}
+	req.Session = r.Header.Get(HeaderSession)
 	dec, err := rt.Router.Decide(ctx, req)
 	if err != nil {
 		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
@@ -159,5 +164,11 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 		Bool("stream", stream).
 		Dur("decide", d.Took).
 		Dur("took", took).
+		Func(func(e *zerolog.Event) {
+			if j := d.Judge; j != nil {
+				e.Str("judge_answer", j.Answer).Bool("judge_used", j.Used).Bool("judge_cached", j.Cached).
+					Float64("judge_ms", j.TookMS).Str("judge_error", j.Error)
+			}
+		}).
 		Msg("chat completion")
 }

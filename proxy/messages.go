@@ -31,6 +31,7 @@ func (s *Server) handleAnthropicMessages(w http.ResponseWriter, r *http.Request)
 		writeAnthropicError(w, err)
 		return
 	}
+	req.Session = r.Header.Get(HeaderSession)
 	dec, err := rt.Router.Decide(ctx, req)
 	if err != nil {
 		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")

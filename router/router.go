@@ -27,6 +27,8 @@ const (
 	ByEmbedding = "embedding" // the best route cleared its threshold
 	ByDefault   = "default"   // no route cleared its threshold, or nothing to embed
 	ByExplicit  = "explicit"  // the request named a route or a model
+	ByJudge     = "judge"     // the embedding was unsure and the LLM judge chose (Options.Judge)
+	// BySticky (session.go): the conversation kept its route.
 )
 
 // Classifier is what the router needs from classification.
@@ -38,6 +40,9 @@ type Classifier interface {
 type Route struct {
 	Name  string
 	Chain *providers.Chain
+	// Condition is the route's plain-language condition, shown to the
+	// judge; may be empty.
+	Condition string
 }
 
 // Options configures a Router. Zero values are the documented defaults.
@@ -57,12 +62,30 @@ type Options struct {
 	Discover func(model string) *providers.Chain
 	// Turns is how many of the last user turns are routed on; 0 means 1.
 	Turns int
+	// TurnDecay, when Turns > 1, embeds each of those turns on its own and
+	// routes on their weighted sum: weight 1 for the last turn, TurnDecay
+	// for the one before, TurnDecay² before that (see TurnClassifier). 0
+	// routes on the turns joined as one text instead.
+	TurnDecay float64
+	// Sessions, if set, makes routing sticky (see Sessions); nil is off.
+	// It may be shared by successive Routers.
+	Sessions *Sessions
+	// StickyMargin is how far a new turn's best route must beat the
+	// score of its conversation's route, over it, to take the
+	// conversation over. Used only with Sessions.
+	StickyMargin float64
 	// MaxChars bounds the routed text, keeping its start; the embedder
 	// truncates further to its own token limit. 0 means 4096.
 	MaxChars int
 	// Margin refuses a cleared match whose best route beats the second by
 	// less than this; the request takes the default route. 0 is off.
 	Margin float64
+	// Judge, if set, is asked to choose among the best routes when the
+	// embedding is unsure (see JudgeWhen). Its failures fall back to the
+	// embedding decision.
+	Judge Judge
+	// JudgeWhen says when Judge is asked.
+	JudgeWhen JudgeWhen
 }
 
 // Router is immutable after New and safe for concurrent use.
@@ -76,6 +99,12 @@ type Router struct {
 	turns    int
 	maxChars int
 	margin   float64
+	judge    Judge
+	when     JudgeWhen
+	conds    map[string]string // route → condition, for the judge
+	decay    float64
+	sessions *Sessions // the router's one mutable part; nil is not sticky
+	sticky   float64
 }
 
 // New checks opts and returns a Router. cls may be nil when no route has a
@@ -90,6 +119,12 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		turns:    max(opts.Turns, 1),
 		maxChars: opts.MaxChars,
 		margin:   opts.Margin,
+		judge:    opts.Judge,
+		when:     opts.JudgeWhen,
+		conds:    make(map[string]string, len(opts.Routes)),
+		decay:    opts.TurnDecay,
+		sessions: opts.Sessions,
+		sticky:   opts.StickyMargin,
 	}
 	if r.maxChars <= 0 {
 		r.maxChars = 4096
@@ -102,6 +137,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 			return nil, fmt.Errorf("router: route %q has no chain", rt.Name)
 		}
 		r.routes[rt.Name] = rt.Chain
+		r.conds[rt.Name] = rt.Condition
 		r.order = append(r.order, rt.Name)
 	}
 	if _, ok := r.routes[r.def]; !ok && (len(r.routes) > 0 || r.def != "") {
@@ -121,7 +157,8 @@ type Decision struct {
 	Route string
 	// Model is the explicit model asked for, if any.
 	Model string
-	// DecidedBy is one of ByEmbedding, ByDefault, ByExplicit.
+	// DecidedBy is one of ByEmbedding, ByDefault, ByExplicit, BySticky,
+	// ByJudge.
 	DecidedBy string
 	// Score is the taken route's similarity (0 when not classified).
 	Score float64
@@ -130,12 +167,18 @@ type Decision struct {
 	// Text is what was routed on.
 	Text string
 	// Fallback explains a ByDefault decision ("below threshold",
-	// "no text", or the classification error that was absorbed).
+	// "no text", or the classification error that was absorbed), and
+	// why a BySticky decision kept the conversation's route.
 	Fallback string
+	// Session is the conversation's session key, shortened, when routing
+	// is sticky and the conversation has one ("header:…" or "turns:…").
+	Session string
 	// Chain serves the request.
 	Chain *providers.Chain
 	// Took is the time the decision took, embedding included.
 	Took time.Duration
+	// Judge reports the LLM judge's part; nil when it was not asked.
+	Judge *JudgeInfo
 }
 
 // IsAuto reports whether model asks switchyard to choose.
@@ -149,6 +192,9 @@ func IsAuto(model string) bool {
 func (r *Router) Decide(ctx context.Context, req *providers.Request) (Decision, error) {
 	start := time.Now()
 	d, err := r.decide(ctx, req)
+	if err == nil && r.sessions != nil && d.DecidedBy != ByExplicit {
+		d = r.stick(req, d)
+	}
 	d.Took = time.Since(start)
 	return d, err
 }
@@ -171,14 +217,14 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 	if len(r.routes) == 0 {
 		return Decision{}, fmt.Errorf("%w: no routes are configured; name a model", ErrNoRoute)
 	}
-	text := RoutedText(req.Messages, r.turns, r.maxChars)
+	text, turns := r.routed(req.Messages)
 	switch {
 	case text == "":
 		return r.fallback(Decision{Text: text, Fallback: "no text to route on"}), nil
 	case r.cls == nil:
 		return r.fallback(Decision{Text: text, Fallback: "no route has a condition"}), nil
 	}
-	m, err := r.cls.Classify(ctx, text)
+	m, err := r.classify(ctx, text, turns)
 	switch {
 	case errors.Is(err, classifier.ErrNoRoutes):
 		return r.fallback(Decision{Text: text, Fallback: "no route has a condition"}), nil
@@ -187,7 +233,10 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 	case err != nil:
 		return r.fallback(Decision{Text: text, Fallback: "classification failed: " + err.Error()}), nil
 	}
-	d := Decision{Text: text, Match: &m, Score: m.Score}
+	d, done, err := r.judged(ctx, Decision{Text: text, Match: &m, Score: m.Score})
+	if done || err != nil {
+		return d, err
+	}
 	if m.Cleared && r.margin > 0 && len(m.Scores) > 1 && m.Margin < r.margin {
 		d.Fallback = fmt.Sprintf("best route %q leads %q by %.3f, under the margin %.3f", m.Route, m.Scores[1].Route, m.Margin, r.margin)
 		return r.fallback(d), nil
@@ -204,6 +253,9 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 
 func (r *Router) fallback(d Decision) Decision {
 	d.Route, d.DecidedBy, d.Chain = r.def, ByDefault, r.routes[r.def]
+	if d.Judge != nil && d.Judge.Error != "" {
+		d.Fallback += "; the judge failed: " + d.Judge.Error
+	}
 	if d.Match != nil {
 		d.Score = scoreOf(d.Match, r.def)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/eval"
 )
@@ -61,8 +63,12 @@ type evalSetup struct {
 	emb     embed.Embedder
 	close   func() error
 	routes  []string           // every route, config order
+	conds   map[string]string  // route → condition, for the judge
 	indexed []classifier.Route // routes with utterances, thresholds resolved
 	store   *eval.Store
+	// judge, when set (eval --judge), is asked by the routers build
+	// makes, as in serving.
+	judge router.Judge
 }
 
 func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
@@ -79,9 +85,10 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("corpus %s: %w", f.data, err)
 	}
-	s := &evalSetup{cfg: cfg, corpus: corpus}
+	s := &evalSetup{cfg: cfg, corpus: corpus, conds: map[string]string{}}
 	for _, r := range cfg.Routes {
 		s.routes = append(s.routes, r.Name)
+		s.conds[r.Name] = r.Condition
 		if strings.TrimSpace(r.Condition) == "" && len(r.Examples) == 0 {
 			continue
 		}
@@ -116,18 +123,87 @@ func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Cla
 }
 
 // build makes a router with the config's routing rules around cls. Its
-// chains are empty: eval only decides.
+// chains are empty: eval only decides (the judge, if set, is called).
 func (s *evalSetup) build(cls router.Classifier) (*router.Router, error) {
 	var routes []router.Route
 	for _, name := range s.routes {
-		routes = append(routes, router.Route{Name: name, Chain: &providers.Chain{}})
+		routes = append(routes, router.Route{Name: name, Chain: &providers.Chain{}, Condition: s.conds[name]})
 	}
-	return router.New(cls, router.Options{
+	opts := router.Options{
 		Routes:       routes,
 		DefaultRoute: s.cfg.DefaultRoute,
 		Turns:        s.cfg.Routing.Turns,
+		TurnDecay:    s.cfg.Routing.TurnDecay, // no Sessions: eval's samples are separate conversations
 		Margin:       s.cfg.Routing.Margin,
+	}
+	if s.judge != nil {
+		j := s.cfg.Judge
+		opts.Judge = s.judge
+		opts.JudgeWhen = router.JudgeWhen{BelowThreshold: j.When.BelowThreshold, Margin: j.When.Margin, Candidates: j.Candidates}
+	}
+	return router.New(cls, opts)
+}
+
+// judgeFlags point eval at an LLM judge.
+type judgeFlags struct {
+	on    bool
+	url   string
+	model string
+}
+
+func (f *judgeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.on, "judge", false, "also ask the config's LLM judge (judge: section), calling it for real; reports its share, answers, errors and latency")
+	cmd.Flags().StringVar(&f.url, "judge-url", "", "with --judge: ask this OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1, no API key) instead of judge.provider")
+	// Not --judge-model: a flag named like a config key overrides that key
+	// when the config is loaded (config.Load), and judge.model without
+	// judge.provider does not validate.
+	cmd.Flags().StringVar(&f.model, "judge-url-model", "", "with --judge-url: the model to ask for (default judge.model)")
+}
+
+// setJudge builds the judge eval --judge asks, from the config's judge
+// section or --judge-url, as serving builds it (buildJudge) but with no
+// circuit breaker and its cache off, so every decision that reaches it
+// makes a real call and its latency is measured.
+func (s *evalSetup) setJudge(e env, f judgeFlags) error {
+	if !f.on {
+		if f.url != "" || f.model != "" {
+			return errors.New("--judge-url and --judge-url-model need --judge")
+		}
+		return nil
+	}
+	cfg := *s.cfg
+	jc := &cfg.Judge
+	jc.CacheSize = 0 // off
+	hc := &http.Client{}
+	var provs map[string]providers.Provider
+	switch {
+	case f.url != "":
+		if f.model != "" {
+			jc.Model = f.model
+		}
+		if jc.Model == "" {
+			return errors.New("--judge-url needs --judge-url-model (the config has no judge.model)")
+		}
+		jc.Provider = "judge-url"
+		provs = map[string]providers.Provider{jc.Provider: openai.New(jc.Provider, f.url, "", hc)}
+	case f.model != "":
+		return errors.New("--judge-url-model needs --judge-url")
+	case jc.Provider == "":
+		return errors.New("--judge: the config has no judge (set judge.provider and judge.model, or pass --judge-url and --judge-url-model)")
+	default:
+		var err error
+		if provs, err = buildProviders(s.cfg, e, hc); err != nil {
+			return err
+		}
+	}
+	s.judge = buildJudge(&cfg, func(name string, ts []config.Target) *providers.Chain {
+		c := &providers.Chain{Name: name}
+		for _, t := range ts {
+			c.Targets = append(c.Targets, providers.Target{Name: t.Provider + "/" + t.Model, Provider: provs[t.Provider], Model: t.Model})
+		}
+		return c
 	})
+	return nil
 }
 
 // vectors returns every example's routed text and the vectors of the
@@ -164,13 +240,14 @@ func orNone(s string) string {
 func evalCmd(e env) *cobra.Command {
 	var (
 		f      evalFlags
+		jf     judgeFlags
 		asJSON bool
 		out    string
 		sample int
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --data D.jsonl [--config F] [--json] [--out report.html]",
-		Short: "Measure routing quality on a labelled corpus (no upstream calls)",
+		Use:   "eval --data D.jsonl [--config F] [--json] [--out report.html] [--judge]",
+		Short: "Measure routing quality on a labelled corpus (no upstream calls, unless --judge)",
 		Long: "eval routes every example of a labelled corpus and reports accuracy, macro-F1\n" +
 			"(every route label present plus out of scope), per-route precision, recall\n" +
 			"and F1, out-of-scope precision/recall/F1, coverage, the confusion matrix,\n" +
@@ -185,7 +262,15 @@ func evalCmd(e env) *cobra.Command {
 			"on the cached vectors, so thresholds, margin and default are exactly the\n" +
 			"served ones. Latency is measured separately, before anything is cached:\n" +
 			"up to --latency-sample real decisions (embedding included), one at a time,\n" +
-			"on examples spread over the corpus; p50 and p99 are by nearest rank.",
+			"on examples spread over the corpus; p50 and p99 are by nearest rank.\n\n" +
+			"--judge also asks the config's LLM judge (the judge: section; or\n" +
+			"--judge-url and --judge-url-model for any OpenAI-compatible server) whenever\n" +
+			"its when: rules say so, exactly as serving does. This is the one case where\n" +
+			"eval calls an upstream: every decision that reaches the judge is a real\n" +
+			"call (its answer cache is off), in the latency sample and in the scored\n" +
+			"pass. The report adds the share of decisions that reached the judge, the\n" +
+			"answers used, errors, the judge's p50 per call, and the p50 decision time\n" +
+			"of the timed decisions with and without the judge's part.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -194,6 +279,9 @@ func evalCmd(e env) *cobra.Command {
 				return err
 			}
 			defer s.close()
+			if err := s.setJudge(e, jf); err != nil {
+				return err
+			}
 			cls, err := s.classifier(ctx, s.cfg.Routing.Aggregation)
 			if err != nil {
 				return err
@@ -221,7 +309,10 @@ func evalCmd(e env) *cobra.Command {
 				infos = append(infos, eval.RouteInfo{Name: r.Name, Threshold: r.Threshold})
 			}
 			rep := eval.Measure(outcomes, s.routes, s.cfg.DefaultRoute, infos)
-			rep.Latency = eval.NewLatency(took)
+			rep.Latency = eval.NewLatency(eval.Tooks(took))
+			if s.judge != nil {
+				rep.Judge = eval.MeasureJudge(outcomes, took)
+			}
 			if out != "" {
 				if err := writeReport(out, rep, f.data); err != nil {
 					return err
@@ -236,6 +327,7 @@ func evalCmd(e env) *cobra.Command {
 		},
 	}
 	f.register(cmd)
+	jf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	cmd.Flags().StringVar(&out, "out", "", "also write a self-contained HTML report to this file")
 	cmd.Flags().IntVar(&sample, "latency-sample", 200, "real decisions to time for latency (0 skips)")
@@ -261,7 +353,14 @@ func printReport(e env, rep eval.Report) {
 	w := e.stdout
 	fmt.Fprintf(w, "examples %d  accuracy %.3f  macro-F1 %.3f  coverage %.3f\n", rep.N, rep.Accuracy, rep.MacroF1, rep.Coverage)
 	fmt.Fprintf(w, "out of scope: precision %.3f  recall %.3f  F1 %.3f  (support %d)\n", rep.OOS.Precision, rep.OOS.Recall, rep.OOS.F1, rep.OOS.Support)
-	fmt.Fprintf(w, "latency: p50 %.2f ms  p99 %.2f ms  (%d decisions timed)\n\n", rep.Latency.P50, rep.Latency.P99, rep.Latency.N)
+	fmt.Fprintf(w, "latency: p50 %.2f ms  p99 %.2f ms  (%d decisions timed)\n", rep.Latency.P50, rep.Latency.P99, rep.Latency.N)
+	if j := rep.Judge; j != nil {
+		fmt.Fprintf(w, "judge: reached by %d of %d (%.1f%%), %d answers used, %d errors, %d cached; p50 %.1f ms per call\n",
+			j.Calls, rep.N, 100*j.Share, j.Used, j.Errors, j.Cached, j.P50MS)
+		fmt.Fprintf(w, "judge latency: decision p50 %.2f ms with, %.2f ms without its part (%+.2f ms); %+.2f ms per decision on average (%d of %d timed reached it)\n",
+			j.DecisionP50MS, j.DecisionP50NoJudgeMS, j.AddedP50MS, j.AddedMeanMS, j.Timed, rep.Latency.N)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "CLASS\tPRECISION\tRECALL\tF1\tSUPPORT\t")
 	for _, c := range rep.Confusion.Labels {

@@ -161,6 +161,10 @@ func (r *reloader) Status() proxy.Status {
 			h, m := c.Stats()
 			st.Cache = &proxy.CacheStats{Hits: h, Misses: m}
 		}
+		if r.cur.judge != nil {
+			js := r.cur.judge.Stats()
+			st.Judge = &js
+		}
 	}
 	return st
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -15,15 +16,20 @@ import (
 
 func routeCmd(e env) *cobra.Command {
 	var (
-		cf     configFlags
-		asJSON bool
+		cf      configFlags
+		asJSON  bool
+		explain bool
 	)
 	cmd := &cobra.Command{
-		Use:   "route [--config F] [--json] TEXT",
+		Use:   "route [--config F] [--json] [--explain] TEXT",
 		Short: "Show which route a message would take, and why",
 		Long: "route embeds TEXT as a user message, scores it against every route and\n" +
 			"prints the decision: the route, its score, every route's score, the\n" +
-			"target chain, and how long the decision took. No upstream is called.",
+			"target chain, and how long the decision took. No upstream is called, but\n" +
+			"for the LLM judge (judge: in the config) when the embedding is unsure.\n" +
+			"--explain adds the text routed on and the judge's part: whether it was\n" +
+			"asked and why, the candidates, its answer, whether it was used, its\n" +
+			"latency.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := cf.load(cmd, e)
@@ -50,12 +56,13 @@ func routeCmd(e env) *cobra.Command {
 			if asJSON {
 				return json.NewEncoder(e.stdout).Encode(decisionJSON(d))
 			}
-			printDecision(e, d)
+			printDecision(e, d, explain)
 			return nil
 		},
 	}
 	cf.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decision as one JSON object")
+	cmd.Flags().BoolVar(&explain, "explain", false, "also print the routed text and the LLM judge's part")
 	return cmd
 }
 
@@ -75,11 +82,14 @@ type decisionOut struct {
 	Scores    []routeScore `json:"scores"`
 	Targets   []string     `json:"targets"`
 	TookMS    float64      `json:"took_ms"`
+	// Judge is the LLM judge's part; absent when it was not asked.
+	Judge *router.JudgeInfo `json:"judge,omitempty"`
+	Text  string            `json:"text"`
 }
 
 func decisionJSON(d router.Decision) decisionOut {
 	out := decisionOut{Route: d.Route, DecidedBy: d.DecidedBy, Score: d.Score, Fallback: d.Fallback,
-		TookMS: float64(d.Took.Microseconds()) / 1000, Scores: []routeScore{}, Targets: []string{}}
+		TookMS: float64(d.Took.Microseconds()) / 1000, Scores: []routeScore{}, Targets: []string{}, Judge: d.Judge, Text: d.Text}
 	if d.Match != nil {
 		out.Margin = d.Match.Margin
 		for _, s := range d.Match.Scores {
@@ -94,12 +104,16 @@ func decisionJSON(d router.Decision) decisionOut {
 	return out
 }
 
-func printDecision(e env, d router.Decision) {
+func printDecision(e env, d router.Decision, explain bool) {
 	o := decisionJSON(d)
 	fmt.Fprintf(e.stdout, "route: %s (%s, score %.3f, margin %.3f, %.2f ms)\n", o.Route, o.DecidedBy, o.Score, o.Margin, o.TookMS)
 	if o.Fallback != "" {
 		fmt.Fprintf(e.stdout, "why:   %s\n", o.Fallback)
 	}
+	if explain {
+		fmt.Fprintf(e.stdout, "text:  %q\n", o.Text)
+	}
+	printJudge(e, o.Judge, explain)
 	fmt.Fprintf(e.stdout, "chain: %s\n\n", strings.Join(o.Targets, " -> "))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tSCORE\tTHRESHOLD\tNEAREST")
@@ -107,4 +121,35 @@ func printDecision(e env, d router.Decision) {
 		fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%q\n", s.Route, s.Score, s.Threshold, s.Nearest)
 	}
 	tw.Flush()
+}
+
+// printJudge prints the judge's part of a decision: a line when it was
+// asked, and with explain its reason and candidates, or that it was not
+// asked.
+func printJudge(e env, j *router.JudgeInfo, explain bool) {
+	switch {
+	case j == nil && explain:
+		fmt.Fprintln(e.stdout, "judge: not asked")
+		return
+	case j == nil:
+		return
+	}
+	answer := strconv.Quote(j.Answer)
+	if j.Answer == "" {
+		answer = "no answer"
+	}
+	how := "used"
+	if !j.Used {
+		how = "not used"
+	}
+	if j.Cached {
+		how += ", cached"
+	}
+	fmt.Fprintf(e.stdout, "judge: %s (%s, %.2f ms)\n", answer, how, j.TookMS)
+	if j.Error != "" {
+		fmt.Fprintf(e.stdout, "       %s\n", j.Error)
+	}
+	if explain {
+		fmt.Fprintf(e.stdout, "       asked because %s; candidates %s + none\n", j.Reason, strings.Join(j.Candidates, ", "))
+	}
 }

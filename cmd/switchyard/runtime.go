@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/router/judge"
 )
 
 // serving is everything one configuration builds: what the proxy serves
@@ -31,6 +32,7 @@ type serving struct {
 	proxy  *proxy.Runtime
 	router *router.Router
 	embed  embed.Embedder
+	judge  *judge.Judge // nil when no judge is configured
 	close  func() error // closes the embedder; carried over when it is reused
 	// stop ends what this runtime runs in the background (active health
 	// checks); called when it is replaced, and at exit.
@@ -246,7 +248,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		infos   []proxy.ModelInfo
 	)
 	for _, r := range cfg.Routes {
-		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf("route "+strconv.Quote(r.Name), r.Targets)})
+		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf("route "+strconv.Quote(r.Name), r.Targets), Condition: r.Condition})
 		infos = append(infos, proxy.ModelInfo{ID: r.Name, OwnedBy: "switchyard"})
 		th := cfg.Routing.Threshold
 		if r.Threshold != nil {
@@ -311,7 +313,14 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		DefaultRoute: cfg.DefaultRoute,
 		Models:       modelChains,
 		Turns:        cfg.Routing.Turns,
+		TurnDecay:    cfg.Routing.TurnDecay,
 		Margin:       cfg.Routing.Margin,
+	}
+	if st := cfg.Routing.Sticky; st.Enabled {
+		// Each runtime starts with no sessions: a reload may have changed
+		// the routes, and a forgotten conversation is only routed afresh.
+		opts.Sessions = router.NewSessions(router.SessionOptions{TTL: st.TTL, Max: st.MaxSessions})
+		opts.StickyMargin = st.Margin
 	}
 	if cat != nil {
 		opts.Discover = cat.Chain
@@ -323,6 +332,11 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 				live[providers.HealthKey{Provider: ts.Provider, Model: ts.Model}] = true
 			}
 		}
+	}
+	jdg := buildJudge(cfg, chainOf)
+	if jdg != nil {
+		opts.Judge = jdg
+		opts.JudgeWhen = router.JudgeWhen{BelowThreshold: cfg.Judge.When.BelowThreshold, Margin: cfg.Judge.When.Margin, Candidates: cfg.Judge.Candidates}
 	}
 	rtr, err := router.New(cls, opts)
 	if err != nil {
@@ -342,8 +356,27 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat},
 		router: rtr,
 		embed:  emb,
+		judge:  jdg,
 		stop:   stop,
 	}, nil
+}
+
+// buildJudge returns the configured LLM judge, or nil when there is none.
+// Its chain has one target, with the health registry's circuit breaker
+// like any other, and no retries: a judge that fails once has cost its
+// request enough, and the embedding decision stands.
+func buildJudge(cfg *config.Config, chainOf func(string, []config.Target) *providers.Chain) *judge.Judge {
+	jc := cfg.Judge
+	if jc.Provider == "" {
+		return nil
+	}
+	chain := chainOf("judge", []config.Target{{Provider: jc.Provider, Model: jc.Model}})
+	chain.Retries = 0
+	size := jc.CacheSize
+	if size == 0 {
+		size = -1 // config's 0 turns the cache off; judge's 0 is its default
+	}
+	return judge.New(chain, jc.Model, judge.Options{Timeout: jc.Timeout, MaxTokens: jc.MaxTokens, CacheSize: size})
 }
 
 // buildCatalog returns the catalog of the providers with discover set, or

@@ -96,6 +96,10 @@ func WriteHTML(w io.Writer, rep Report, title string, now time.Time) error {
 		Matrix:    matrix(rep.Confusion),
 		Misrouted: rep.Misrouted,
 	}
+	if j := rep.Judge; j != nil {
+		v.Summary = append(v.Summary, nameValue{"LLM judge", fmt.Sprintf("reached by %s (%d), %d used, %d errors; p50 %.1f ms per call; %+.2f ms on the decision p50, %+.2f ms per decision on average",
+			pct(j.Share), j.Calls, j.Used, j.Errors, j.P50MS, j.AddedP50MS, j.AddedMeanMS)})
+	}
 	for _, c := range rep.Confusion.Labels {
 		if p, ok := rep.PerRoute[c]; ok {
 			v.Classes = append(v.Classes, classRow{c, p.Precision, p.Recall, p.F1, p.Support})

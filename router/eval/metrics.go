@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/router/judge"
 )
 
 // Outcome is the router's decision on one example.
@@ -20,15 +21,33 @@ type Outcome struct {
 	// Scores are every indexed route's scores, best first; nil when the
 	// example was not classified (no text).
 	Scores []classifier.Score
+	// Judge is the LLM judge's part when it was asked, else nil.
+	Judge *router.JudgeInfo
 }
 
 // NewOutcome records d as the decision on ex.
 func NewOutcome(ex Example, d router.Decision) Outcome {
-	o := Outcome{Line: ex.Line, Label: ex.Label, Text: d.Text, Route: d.Route, DecidedBy: d.DecidedBy}
+	o := Outcome{Line: ex.Line, Label: ex.Label, Text: d.Text, Route: d.Route, DecidedBy: d.DecidedBy, Judge: d.Judge}
 	if d.Match != nil {
 		o.Scores = d.Match.Scores
 	}
 	return o
+}
+
+// fellBack reports a decision that took the default route because no
+// route was chosen: by the embedding (ByDefault) or by the judge answering
+// "none", which the router reports as ByJudge on the default route.
+func (o Outcome) fellBack() bool {
+	return o.DecidedBy == router.ByDefault ||
+		o.DecidedBy == router.ByJudge && o.Judge != nil && o.Judge.Answer == judge.None
+}
+
+// decidedBy is o.DecidedBy, with a judge's "none" counted as a fallback.
+func (o Outcome) decidedBy() string {
+	if o.fellBack() {
+		return router.ByDefault
+	}
+	return o.DecidedBy
 }
 
 // Predicted is the class an outcome counts as, given the default route:
@@ -131,7 +150,8 @@ type Report struct {
 	// fallback.
 	Coverage float64 `json:"coverage"`
 	// OOS counts an example as predicted out of scope exactly when the
-	// router fell back to the default route (DecidedBy default), and as
+	// router fell back to the default route (DecidedBy default, or the
+	// judge answered none), and as
 	// expected out of scope when it is labelled OOS; so here, unlike in
 	// PerRoute, a default-route example that fell back counts against
 	// precision.
@@ -140,6 +160,9 @@ type Report struct {
 	Latency   Latency        `json:"latency_ms"`
 	Confusion Confusion      `json:"confusion"`
 	Misrouted []Miss         `json:"misrouted"`
+	// Judge summarises the LLM judge's part; nil when eval ran without
+	// one (see MeasureJudge).
+	Judge *JudgeReport `json:"judge,omitempty"`
 
 	DefaultRoute string      `json:"default_route"`
 	Routes       []RouteInfo `json:"routes"` // indexed routes, config order
@@ -162,7 +185,7 @@ func Measure(outcomes []Outcome, routes []string, def string, indexed []RouteInf
 	seen := map[string]bool{}
 	var correct, inScope, inScopeCorrect, covered, oosTP, oosPred, oosSupport int
 	for i, o := range outcomes {
-		exp[i], pred[i] = o.Label, Predicted(o.Label, o.Route, o.DecidedBy, def)
+		exp[i], pred[i] = o.Label, Predicted(o.Label, o.Route, o.decidedBy(), def)
 		seen[exp[i]], seen[pred[i]] = true, true
 		if o.Label != OOS {
 			inScope++
@@ -175,7 +198,7 @@ func Measure(outcomes []Outcome, routes []string, def string, indexed []RouteInf
 		} else {
 			rep.Misrouted = append(rep.Misrouted, miss(o, pred[i]))
 		}
-		defaulted := o.DecidedBy == router.ByDefault
+		defaulted := o.fellBack()
 		if !defaulted {
 			covered++
 		}

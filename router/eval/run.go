@@ -69,12 +69,20 @@ func Decide(ctx context.Context, build BuildFunc, cls *classifier.Classifier, ve
 	return out, nil
 }
 
+// Timing is one timed decision.
+type Timing struct {
+	Took  time.Duration // the whole decision (Decision.Took)
+	Judge time.Duration // the judge's part of it; 0 when it was not asked
+}
+
 // TimeDecisions makes up to n real decisions with r, one at a time, on
 // examples spread evenly over the corpus, and returns how long each took
-// (Decision.Took: routed-text extraction, embedding and classification).
-// r should embed through no cache holding the corpus, or the times are
-// those of cache hits. One untimed decision first warms the model up.
-func TimeDecisions(ctx context.Context, r *router.Router, corpus []Example, n int) ([]time.Duration, error) {
+// (Decision.Took: routed-text extraction, embedding, classification and,
+// when r has a judge that was asked, the judge's call, also reported
+// apart). r should embed through no cache holding the corpus, or the
+// times are those of cache hits. One untimed decision first warms the
+// model up.
+func TimeDecisions(ctx context.Context, r *router.Router, corpus []Example, n int) ([]Timing, error) {
 	if n <= 0 || len(corpus) == 0 {
 		return nil, nil
 	}
@@ -83,14 +91,18 @@ func TimeDecisions(ctx context.Context, r *router.Router, corpus []Example, n in
 	if _, err := r.Decide(ctx, warm.Request()); err != nil {
 		return nil, err
 	}
-	out := make([]time.Duration, 0, n)
+	out := make([]Timing, 0, n)
 	for i := range n {
 		ex := corpus[i*len(corpus)/n]
 		d, err := r.Decide(ctx, ex.Request())
 		if err != nil {
 			return nil, fmt.Errorf("eval: line %d: %w", ex.Line, err)
 		}
-		out = append(out, d.Took)
+		t := Timing{Took: d.Took}
+		if d.Judge != nil {
+			t.Judge = time.Duration(d.Judge.TookMS * float64(time.Millisecond))
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
