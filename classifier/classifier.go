@@ -362,7 +362,12 @@ func (c *Classifier) ClassifyVector(ctx context.Context, v []float32) (Match, er
 	}
 
 	scores := make([]Score, len(c.routes))
-	top := make([]hit, c.topK)
+	// Only "mean" needs a route's k nearest; the others need its nearest.
+	k := 1
+	if c.agg == AggregateMean {
+		k = c.topK
+	}
+	top := make([]hit, k)
 	for ri, r := range c.routes {
 		n := 0
 		for i := r.first; i < r.first+r.n; i++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -119,4 +120,27 @@ func RetryAfter(v string, now time.Time) int {
 		return 0
 	}
 	return int(math.Ceil(d.Seconds()))
+}
+
+// maxErrorBody bounds how much of an upstream's error body is read.
+const maxErrorBody = 1 << 20
+
+// Send sends hr (whose context is ctx, or a child of it that an adapter
+// cancels with ErrCallTimeout after timeout) and returns a 2xx response
+// for the caller to read and close. A failure to send is classified by
+// CallError; any other status becomes a StatusError, its message and type
+// read from the body (up to 1 MiB) by errorBody, the dialect's reader of
+// its error shape, and the body closed.
+func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider string, timeout time.Duration, errorBody func([]byte) (msg, typ string)) (*http.Response, error) {
+	resp, err := hc.Do(hr)
+	if err != nil {
+		return nil, CallError(ctx, hr.Context(), provider, timeout, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	msg, typ := errorBody(body)
+	return nil, StatusError(provider, resp.StatusCode, msg, typ, resp.Header)
 }

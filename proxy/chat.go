@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,27 +26,55 @@ const (
 // routing (providers.Request.Session); it is never sent upstream.
 const HeaderSession = "X-Switchyard-Session"
 
-// handleOpenAIChat serves POST /v1/chat/completions: parse, decide, run the
-// chain, encode.
+// clientAPI is what serving one client dialect takes beyond the steps
+// every dialect shares (serveChat).
+type clientAPI struct {
+	parse      func(io.Reader) (*providers.Request, error)
+	writeError func(http.ResponseWriter, error)
+	encode     func(*providers.Response) []byte
+	// stream relays a streamed answer; started reports whether the client
+	// got a 200 and events.
+	stream func(s *Server, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error)
+	// inspect, if set, looks at a parsed request before it is served.
+	inspect func(log *zerolog.Logger, req *providers.Request)
+}
+
+var openAIAPI = clientAPI{
+	parse:      openai.ParseRequest,
+	writeError: writeOpenAIError,
+	encode:     openai.Completion,
+	stream:     (*Server).streamOpenAI,
+}
+
+// handleOpenAIChat serves POST /v1/chat/completions.
 func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
+	s.serveChat(w, r, openAIAPI)
+}
+
+// serveChat serves one chat request of any client dialect: parse, decide,
+// run the chain, encode, log.
+func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI) {
 	start := time.Now()
 	rt := s.runtime()
 	ctx := r.Context()
 	log := zerolog.Ctx(ctx)
 
-	req, err := openai.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
+	req, err := api.parse(http.MaxBytesReader(w, r.Body, rt.maxBody()))
 	if err != nil {
 		err = requestError(err, rt.maxBody())
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
-		writeOpenAIError(w, err)
+		api.writeError(w, err)
 		return
 	}
 	req.Session = r.Header.Get(HeaderSession)
 	dec, err := rt.Router.Decide(ctx, req)
 	if err != nil {
 		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
-		writeOpenAIError(w, err)
+		api.writeError(w, err)
 		return
+	}
+	if api.inspect != nil {
+		api.inspect(log, req)
 	}
 	setDecisionHeaders(w.Header(), dec)
 
@@ -54,7 +83,7 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 	sent := 0 // the status the client got, when it differs from statusOf(err)
 	if req.Stream {
 		var started bool
-		started, err = s.streamOpenAI(w, r.WithContext(ctx), req, dec, trace)
+		started, err = api.stream(s, w, r.WithContext(ctx), req, dec, trace)
 		if started {
 			sent = http.StatusOK
 		}
@@ -64,9 +93,9 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(openai.Completion(resp))
+			w.Write(api.encode(resp))
 		} else {
-			writeOpenAIError(w, err)
+			api.writeError(w, err)
 		}
 	}
 	logRequest(log, dec, trace, req.Stream, sent, err, time.Since(start))

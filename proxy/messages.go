@@ -3,7 +3,6 @@ package proxy
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -14,56 +13,24 @@ import (
 
 // handleAnthropicMessages serves POST /v1/messages (and
 // /anthropic/v1/messages), Anthropic's Messages API: parse, decide, run the
-// chain, encode, exactly as handleOpenAIChat does for OpenAI clients. The
+// chain, encode (serveChat), as for OpenAI clients. The
 // client's x-api-key, Authorization and anthropic-version headers are
 // accepted and ignored: switchyard has no client keys, and it answers in
 // the one Messages version there is (2023-06-01).
 func (s *Server) handleAnthropicMessages(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rt := s.runtime()
-	ctx := r.Context()
-	log := zerolog.Ctx(ctx)
+	s.serveChat(w, r, anthropicAPI)
+}
 
-	req, err := anthropic.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
-	if err != nil {
-		err = requestError(err, rt.maxBody())
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
-		writeAnthropicError(w, err)
-		return
-	}
-	req.Session = r.Header.Get(HeaderSession)
-	dec, err := rt.Router.Decide(ctx, req)
-	if err != nil {
-		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
-		writeAnthropicError(w, err)
-		return
-	}
-	if extra := anthropic.Untranslated(req); len(extra) > 0 {
-		log.Debug().Strs("fields", extra).Msg("request fields with no OpenAI equivalent: dropped unless an Anthropic upstream serves the request")
-	}
-	setDecisionHeaders(w.Header(), dec)
-
-	trace := &providers.Trace{}
-	ctx = providers.WithTrace(ctx, trace)
-	sent := 0 // the status the client got, when it differs from statusOf(err)
-	if req.Stream {
-		var started bool
-		started, err = s.streamAnthropic(w, r.WithContext(ctx), req, dec, trace)
-		if started {
-			sent = http.StatusOK
+var anthropicAPI = clientAPI{
+	parse:      anthropic.ParseRequest,
+	writeError: writeAnthropicError,
+	encode:     anthropic.Message,
+	stream:     (*Server).streamAnthropic,
+	inspect: func(log *zerolog.Logger, req *providers.Request) {
+		if extra := anthropic.Untranslated(req); len(extra) > 0 {
+			log.Debug().Strs("fields", extra).Msg("request fields with no OpenAI equivalent: dropped unless an Anthropic upstream serves the request")
 		}
-	} else {
-		var resp *providers.Response
-		resp, err = dec.Chain.Complete(ctx, req)
-		if err == nil {
-			w.Header().Set(HeaderModel, trace.Target)
-			w.Header().Set("Content-Type", "application/json")
-			w.Write(anthropic.Message(resp))
-		} else {
-			writeAnthropicError(w, err)
-		}
-	}
-	logRequest(log, dec, trace, req.Stream, sent, err, time.Since(start))
+	},
 }
 
 // streamAnthropic relays the chain's chunks as Anthropic's named events,

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/providers"
@@ -275,27 +274,7 @@ func scoreOf(m *classifier.Match, route string) float64 {
 // last turns user turns (images and other parts ignored), oldest first,
 // joined by newlines and cut to maxChars at a rune boundary.
 func RoutedText(msgs []providers.Message, turns, maxChars int) string {
-	var picked []string
-	for i := len(msgs) - 1; i >= 0 && len(picked) < turns; i-- {
-		if msgs[i].Role != "user" {
-			continue
-		}
-		if t := strings.TrimSpace(msgs[i].Text()); t != "" {
-			picked = append(picked, t)
-		}
-	}
-	for i, j := 0, len(picked)-1; i < j; i, j = i+1, j-1 {
-		picked[i], picked[j] = picked[j], picked[i]
-	}
-	text := strings.Join(picked, "\n")
-	if maxChars > 0 && len(text) > maxChars {
-		cut := maxChars
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut]
-	}
-	return text
+	return cut(strings.Join(UserTurns(msgs, turns, 0), "\n"), maxChars)
 }
 
 // Routes lists the route names in config order.

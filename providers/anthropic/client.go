@@ -187,12 +187,9 @@ func (c *Client) ListModels(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
 		c.setHeaders(hr)
-		resp, err := c.hc.Do(hr)
+		resp, err := providers.Send(ctx, c.hc, hr, c.name, 0, errorMessage)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, providers.Transport(c.name, err)
+			return nil, err
 		}
 		var list struct {
 			Data []struct {
@@ -200,11 +197,6 @@ func (c *Client) ListModels(ctx context.Context) ([]string, error) {
 			} `json:"data"`
 			HasMore bool   `json:"has_more"`
 			LastID  string `json:"last_id"`
-		}
-		if resp.StatusCode/100 != 2 {
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
-			return nil, c.statusError(resp.StatusCode, msg, resp.Header)
 		}
 		err = json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&list)
 		resp.Body.Close()
@@ -275,16 +267,7 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 	if stream {
 		hr.Header.Set("Accept", "text/event-stream")
 	}
-	resp, err := c.hc.Do(hr)
-	if err != nil {
-		return nil, c.readError(ctx, callCtx, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, c.statusError(resp.StatusCode, msg, resp.Header)
+	return providers.Send(ctx, c.hc, hr, c.name, c.Timeout, errorMessage)
 }
 
 // readError classifies a failure to reach the upstream or read its answer:

@@ -18,12 +18,9 @@ import (
 	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
-// Body limits: an answer over maxBody is treated as garbage rather than
-// buffered; an error body is only read for its message.
-const (
-	maxBody      = 64 << 20
-	maxErrorBody = 1 << 20
-)
+// maxBody bounds an answer: a larger one is treated as garbage rather
+// than buffered (error bodies are bounded by providers.Send).
+const maxBody = 64 << 20
 
 // Client is a providers.Provider for an OpenAI-compatible chat-completions
 // upstream. Set its fields before first use; it is then safe for
@@ -111,18 +108,11 @@ func (c *Client) ListModels(ctx context.Context) ([]string, error) {
 	if c.apiKey != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}
-	resp, err := c.hc.Do(hr)
+	resp, err := providers.Send(ctx, c.hc, hr, c.name, 0, errorMessage)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, providers.Transport(c.name, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return nil, c.statusError(resp.StatusCode, msg, resp.Header)
-	}
 	var list struct {
 		Data []struct {
 			ID string `json:"id"`
@@ -255,16 +245,7 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 	if c.apiKey != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}
-	resp, err := c.hc.Do(hr)
-	if err != nil {
-		return nil, c.readError(ctx, callCtx, err)
-	}
-	if resp.StatusCode/100 == 2 {
-		return resp, nil
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return nil, c.statusError(resp.StatusCode, msg, resp.Header)
+	return providers.Send(ctx, c.hc, hr, c.name, c.Timeout, errorMessage)
 }
 
 // readError classifies a failure to reach the upstream or read its answer:
