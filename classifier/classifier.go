@@ -113,6 +113,10 @@ type Route struct {
 	// (Match.Cleared). The caller resolves it: the route's own or the global
 	// one.
 	Threshold float64
+	// Negatives are near misses: a request whose nearest negative is
+	// closer (by cosine) than the route's nearest own utterance does not
+	// clear the route (Score.NearMiss). None may be blank.
+	Negatives []string
 }
 
 // Options tunes scoring. The zero value means "max", top-5 for "mean",
@@ -130,6 +134,10 @@ type Options struct {
 	// WholeConditions indexes each condition only whole, without its
 	// facets.
 	WholeConditions bool
+	// Segments scores a request's instruction segments (see Segments)
+	// alongside its whole text, embedded in the same call; each route's
+	// score is its best over them.
+	Segments bool
 }
 
 // Score is one route's result for one request.
@@ -138,6 +146,13 @@ type Score struct {
 	Score     float64 // see the package documentation
 	Threshold float64 // the route's, as given to New
 	Nearest   string  // the route's utterance closest to the request
+	// Segment is the instruction segment of the request that gave the
+	// route its score; "" for the whole text.
+	Segment string
+	// NearMiss is the route's negative that is closer to the request than
+	// any of its own utterances, which keeps the route from clearing; ""
+	// for none.
+	NearMiss string
 }
 
 // Match is the outcome of a classification.
@@ -151,6 +166,9 @@ type Match struct {
 	// Scores has every indexed route, by score descending, ties in
 	// configuration order. Scores[0] is the top route.
 	Scores []Score
+	// Segments are the instruction segments scored besides the whole
+	// text (Options.Segments); empty when there were none.
+	Segments []string
 }
 
 // Classifier matches text against routes. It is immutable after New and safe
@@ -167,6 +185,10 @@ type Classifier struct {
 	// route's rows are contiguous, from routes[r].first.
 	mat []float32
 	lda *discriminant // nil unless agg is "lda"
+	// neg holds the unit-length negative vectors, row i = negs[i].
+	neg      []float32
+	negs     []utterance
+	segments bool
 }
 
 type indexed struct {
@@ -188,7 +210,7 @@ func New(ctx context.Context, routes []Route, embed EmbedFunc, opts Options) (*C
 	if embed == nil {
 		return nil, errors.New("classifier: embed func is nil")
 	}
-	c := &Classifier{embed: embed, topK: opts.TopK, agg: cmp.Or(opts.Aggregation, AggregateMax)}
+	c := &Classifier{embed: embed, topK: opts.TopK, agg: cmp.Or(opts.Aggregation, AggregateMax), segments: opts.Segments}
 	switch {
 	case c.topK == 0:
 		c.topK = DefaultTopK
@@ -221,6 +243,11 @@ func New(ctx context.Context, routes []Route, embed EmbedFunc, opts Options) (*C
 				return nil, fmt.Errorf("classifier: route %q: example %d is blank", r.Name, j)
 			}
 		}
+		for j, ex := range r.Negatives {
+			if strings.TrimSpace(ex) == "" {
+				return nil, fmt.Errorf("classifier: route %q: negative %d is blank", r.Name, j)
+			}
+		}
 		var utts []string
 		if strings.TrimSpace(r.Condition) != "" {
 			utts = append(utts, r.Condition)
@@ -237,6 +264,12 @@ func New(ctx context.Context, routes []Route, embed EmbedFunc, opts Options) (*C
 			c.docs = append(c.docs, utterance{route: len(c.routes) - 1, text: u})
 			texts = append(texts, u)
 		}
+		for _, u := range r.Negatives {
+			c.negs = append(c.negs, utterance{route: len(c.routes) - 1, text: u})
+		}
+	}
+	for _, u := range c.negs {
+		texts = append(texts, u.text)
 	}
 	if len(texts) == 0 {
 		return c, nil
@@ -250,6 +283,15 @@ func New(ctx context.Context, routes []Route, embed EmbedFunc, opts Options) (*C
 		return nil, fmt.Errorf("classifier: embed returned %d vectors for %d utterances", len(vecs), len(texts))
 	}
 	c.dim = len(vecs[0])
+	negVecs := vecs[len(c.docs):]
+	vecs, texts = vecs[:len(c.docs)], texts[:len(c.docs)]
+	c.neg = make([]float32, 0, len(negVecs)*c.dim)
+	for i, v := range negVecs {
+		if err := c.check(v); err != nil {
+			return nil, fmt.Errorf("classifier: negative %q of route %q: %w", c.negs[i].text, c.routes[c.negs[i].route].name, err)
+		}
+		c.neg = appendUnit(c.neg, v)
+	}
 	docs := make([]chromem.Document, len(texts))
 	c.mat = make([]float32, 0, len(texts)*c.dim)
 	for i, v := range vecs {
@@ -325,43 +367,105 @@ func (c *Classifier) Routes() []string {
 // Utterances reports how many utterances are indexed across all routes.
 func (c *Classifier) Utterances() int { return len(c.docs) }
 
-// Classify embeds text and scores it against every indexed route.
+// Classify embeds text and scores it against every indexed route. With
+// Options.Segments, the text's instruction segments are embedded in the
+// same call and scored too (see ClassifyVectors).
 func (c *Classifier) Classify(ctx context.Context, text string) (Match, error) {
 	if len(c.routes) == 0 {
 		return Match{}, ErrNoRoutes
 	}
-	vecs, err := c.embed(ctx, []string{text})
+	texts := []string{text}
+	if c.segments {
+		texts = append(texts, Segments(text)...)
+	}
+	vecs, err := c.embed(ctx, texts)
 	if err != nil {
 		return Match{}, fmt.Errorf("classifier: embed request: %w", err)
 	}
-	if len(vecs) != 1 {
-		return Match{}, fmt.Errorf("classifier: embed returned %d vectors for 1 request", len(vecs))
+	if len(vecs) != len(texts) {
+		return Match{}, fmt.Errorf("classifier: embed returned %d vectors for %d texts", len(vecs), len(texts))
 	}
-	return c.ClassifyVector(ctx, vecs[0])
+	return c.ClassifyVectors(ctx, vecs, texts[1:])
 }
 
 // ClassifyVector scores an already embedded request against every indexed
 // route, for callers with their own embedding cache. v must come from the
 // same model as the EmbedFunc given to New.
 func (c *Classifier) ClassifyVector(ctx context.Context, v []float32) (Match, error) {
+	return c.ClassifyVectors(ctx, [][]float32{v}, nil)
+}
+
+// ClassifyVectors scores a request given as the vector of its whole text,
+// vecs[0], and of its instruction segments, vecs[1:] (segments[i] is the
+// text of vecs[i+1]): each route's score is its best over them, and
+// Score.Segment says which one gave it.
+func (c *Classifier) ClassifyVectors(ctx context.Context, vecs [][]float32, segments []string) (Match, error) {
 	if len(c.routes) == 0 {
 		return Match{}, ErrNoRoutes
 	}
-	if err := c.check(v); err != nil {
-		return Match{}, fmt.Errorf("classifier: request: %w", err)
+	if len(vecs) == 0 || len(vecs) != len(segments)+1 {
+		return Match{}, fmt.Errorf("classifier: %d vectors for %d segments and the whole text", len(vecs), len(segments))
+	}
+	for _, v := range vecs {
+		if err := c.check(v); err != nil {
+			return Match{}, fmt.Errorf("classifier: request: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return Match{}, fmt.Errorf("classifier: %w", err)
 	}
-	q := appendUnit(make([]float32, 0, c.dim), v)
-	sims := make([]float32, len(c.docs))
+	var (
+		scores  []Score
+		nearest []float32 // per route, the cosine of its nearest own utterance
+		sims    = make([]float32, len(c.docs))
+		q       = make([]float32, 0, c.dim)
+	)
+	for vi, v := range vecs {
+		q = appendUnit(q[:0], v)
+		s, near := c.score(q, sims)
+		if vi == 0 {
+			scores, nearest = s, near
+			continue
+		}
+		for ri := range s {
+			nearest[ri] = max(nearest[ri], near[ri])
+			if s[ri].Score > scores[ri].Score {
+				scores[ri] = s[ri]
+				scores[ri].Segment = segments[vi-1]
+			}
+		}
+	}
+	if len(c.negs) > 0 {
+		c.nearMisses(vecs, scores, nearest)
+	}
+	// Stable, so equal scores keep configuration order.
+	slices.SortStableFunc(scores, func(a, b Score) int { return cmp.Compare(b.Score, a.Score) })
+
+	m := Match{
+		Route:    scores[0].Route,
+		Score:    scores[0].Score,
+		Cleared:  scores[0].Score >= scores[0].Threshold && scores[0].NearMiss == "",
+		Margin:   scores[0].Score,
+		Scores:   scores,
+		Segments: segments,
+	}
+	if len(scores) > 1 {
+		m.Margin = scores[0].Score - scores[1].Score
+	}
+	return m, nil
+}
+
+// score scores the unit vector q against every route, in configuration
+// order, with the cosine of each route's nearest utterance; sims is
+// scratch space of len(c.docs).
+func (c *Classifier) score(q []float32, sims []float32) ([]Score, []float32) {
 	dots(c.mat, c.dim, q, sims)
 	var lda []float64
 	if c.lda != nil {
 		lda = c.lda.scores(q)
 	}
-
 	scores := make([]Score, len(c.routes))
+	nearest := make([]float32, len(c.routes))
 	// Only "mean" needs a route's k nearest; the others need its nearest.
 	k := 1
 	if c.agg == AggregateMean {
@@ -385,22 +489,40 @@ func (c *Classifier) ClassifyVector(ctx context.Context, v []float32) (Match, er
 		default:
 			s = float64(top[0].sim)
 		}
+		nearest[ri] = top[0].sim
 		scores[ri] = Score{Route: r.name, Score: s, Threshold: r.threshold, Nearest: c.docs[top[0].doc].text}
 	}
-	// Stable, so equal scores keep configuration order.
-	slices.SortStableFunc(scores, func(a, b Score) int { return cmp.Compare(b.Score, a.Score) })
+	return scores, nearest
+}
 
-	m := Match{
-		Route:   scores[0].Route,
-		Score:   scores[0].Score,
-		Cleared: scores[0].Score >= scores[0].Threshold,
-		Margin:  scores[0].Score,
-		Scores:  scores,
+// nearMisses marks, in scores (configuration order), each route whose
+// nearest negative is closer to the request (any of vecs) than its nearest
+// own utterance.
+func (c *Classifier) nearMisses(vecs [][]float32, scores []Score, nearest []float32) {
+	n := len(c.negs)
+	sims := make([]float32, n)
+	best := make([]float32, n)
+	for i := range best {
+		best[i] = -2
 	}
-	if len(scores) > 1 {
-		m.Margin = scores[0].Score - scores[1].Score
+	q := make([]float32, 0, c.dim)
+	for _, v := range vecs {
+		q = appendUnit(q[:0], v)
+		dots(c.neg, c.dim, q, sims)
+		for i, s := range sims {
+			best[i] = max(best[i], s)
+		}
 	}
-	return m, nil
+	closest := make([]float32, len(c.routes))
+	for i := range closest {
+		closest[i] = -2
+	}
+	for i, u := range c.negs {
+		if best[i] > nearest[u.route] && best[i] > closest[u.route] {
+			closest[u.route] = best[i]
+			scores[u.route].NearMiss = u.text
+		}
+	}
 }
 
 // Neighbour is one utterance near a request.
@@ -466,3 +588,27 @@ func insert(top []hit, n *int, h hit) {
 	}
 	top[i] = h
 }
+
+// WithThresholds returns a Classifier that shares c's index but has the
+// given thresholds, by route name; routes not in th keep theirs. It is how a
+// threshold calibrated against c itself takes effect without embedding
+// every utterance again.
+func (c *Classifier) WithThresholds(th map[string]float64) (*Classifier, error) {
+	d := *c
+	d.routes = slices.Clone(c.routes)
+	for i, r := range d.routes {
+		v, ok := th[r.name]
+		if !ok {
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("classifier: route %q: threshold %v is not a finite number", r.name, v)
+		}
+		d.routes[i].threshold = v
+	}
+	return &d, nil
+}
+
+// Segmenting reports whether Classify scores instruction segments
+// (Options.Segments).
+func (c *Classifier) Segmenting() bool { return c.segments }

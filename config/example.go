@@ -141,6 +141,12 @@ routes:
       - segfault in my C program when freeing memory
       - explain what this regular expression matches
       - add type hints to this Python class
+    # Requests this route must not take (near misses, as "switchyard
+    # routes expand" writes them): one nearer to a negative than to any
+    # of the route's own utterances does not clear it. Optional.
+    negatives:
+      - write a short story about a programmer who falls in love
+    ground: false                    # optional; default routing.ground
     threshold: 0.20                  # optional; default routing.threshold
     targets:                         # tried in order
       - {provider: openai, model: gpt-4o}
@@ -237,13 +243,30 @@ aliases:
 routing:
   # Minimum score for a route to match, unless the route sets its own: a
   # cosine similarity (-1 to 1) for max and mean. all-MiniLM-L6-v2's
-  # cosines run low: related texts often score 0.2-0.5.
+  # cosines run low: related texts often score 0.2-0.5. The default, auto,
+  # calibrates each route's threshold on the built-in task library (and
+  # means no threshold when default_route has a condition of its own);
+  # this example's routes have many examples and thresholds fitted on the
+  # team's corpus, so it sets a number.
   threshold: 0.25
   # How a route's score is computed from its utterances: max (cosine of
-  # the nearest), mean (mean cosine of the top_k nearest) or lda (a linear
+  # the nearest), mean (mean cosine of the top_k nearest), lda (a linear
   # discriminant learnt from the utterances; best with many examples per
-  # route, on its own score scale). switchyard fit picks one.
+  # route, on its own score scale), or auto (the default): lda when every
+  # threshold is auto, else max. switchyard fit picks one.
   aggregation: max
+  # Ground each route's condition in the built-in task library: the
+  # library's prompts of the task types a condition names become the
+  # route's pseudo-examples (switchyard routes ground shows them). The
+  # default is true, for routes written as conditions alone; this
+  # example's routes carry their own examples and thresholds fitted
+  # without grounding, so it is off here.
+  ground: false
+  # Pseudo-examples one route takes from the library, at most.
+  ground_examples: 100
+  # Also score the instruction parts of a request (the text before pasted
+  # code, a stack trace or an article), not only the whole text.
+  segments: true
   # Utterances per route that mean averages.
   top_k: 5
   # lda only: weight of the identity in its covariance, above 0, at most 1.
@@ -292,6 +315,7 @@ judge:
   when:
     below_threshold: true            # ask when no route cleared its threshold
     margin: 0                        # ask when the best two are closer; 0 = off
+    always: false                    # ask about every request (MAS's method)
   timeout: 1.5s                      # past it, the embedding decision stands
   max_tokens: 64                     # the answer's budget (a tool call)
   candidates: 4                      # best-scoring routes offered, besides "none"

@@ -18,6 +18,8 @@ func TestValidateJudge(t *testing.T) {
 		{"unknown provider", func(j *Judge) { j.Provider, j.Model = "opnai", "m" }, []string{"judge.provider"}},
 		{"model without provider", func(j *Judge) { j.Model = "m" }, []string{"judge.provider"}},
 		{"provider without model", func(j *Judge) { j.Provider = "openai" }, []string{"judge.model"}},
+		{"always", func(j *Judge) { j.Provider, j.Model, j.When.Always = "openai", "m", true }, nil},
+		{"always without provider", func(j *Judge) { j.When.Always = true }, []string{"judge.when.always"}},
 		{"bad numbers", func(j *Judge) {
 			j.When.Margin, j.Timeout, j.MaxTokens, j.Candidates, j.CacheSize = 3, 0, 0, 0, -1
 		}, []string{"judge.cache_size", "judge.candidates", "judge.max_tokens", "judge.timeout", "judge.when.margin"}},

@@ -116,7 +116,7 @@ func parse(name string, data []byte, environ func() []string, flags *pflag.FlagS
 
 	cfg := Default()
 	dc := &mapstructure.DecoderConfig{
-		DecodeHook:       mapstructure.DecodeHookFuncType(durationHook),
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.DecodeHookFuncType(durationHook), mapstructure.DecodeHookFuncType(thresholdHook)),
 		WeaklyTypedInput: true, // environment values are strings
 		TagName:          "koanf",
 	}

@@ -11,13 +11,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // Patch is a set of routing values to write into a config file. A nil
-// field, or a route missing from RouteThresholds, is left as it is.
+// field, or a route missing from RouteThresholds, RouteExamples and
+// RouteNegatives, is left as it is.
 type Patch struct {
 	Threshold   *float64 // routing.threshold
 	Aggregation *string  // routing.aggregation
@@ -26,6 +28,18 @@ type Patch struct {
 	// RouteThresholds sets routes[i].threshold, by route name. Every name
 	// must be a route of the file.
 	RouteThresholds map[string]float64
+	// RouteExamples appends utterances to routes[i].examples, by route
+	// name, after those the route has (adding the key when it has none).
+	// Every name with items must be a route of the file; items must be
+	// valid UTF-8.
+	RouteExamples map[string][]string
+	// RouteNegatives appends near misses to routes[i].negatives, as
+	// RouteExamples does to examples.
+	RouteNegatives map[string][]string
+	// Comment, when set, is written as a comment line ("# " and Comment,
+	// line breaks made spaces) just above the first item appended to each
+	// list, saying where the items came from.
+	Comment string
 }
 
 // PatchFile writes p into the YAML config file at path, keeping its
@@ -33,7 +47,12 @@ type Patch struct {
 // and a missing key gets a line of its own next to its siblings (or is
 // added to a flow mapping such as `- {name: code, ...}`), so every line
 // the patch does not concern stays byte for byte as it was. The routing
-// mapping is added at the end of the file when the file has none.
+// mapping is added at the end of the file when the file has none. Items
+// appended to a list go one a line after its last item, in its style: a
+// block list gets "- item" lines, a flow list (or a key added to a flow
+// mapping) is continued over lines inside its brackets; each item is
+// written plain when that reads back as the same string, else
+// double-quoted.
 //
 // The result must load and validate as Load would (with no environment or
 // flags), and must differ from the file only in the patched keys; it is
@@ -125,7 +144,7 @@ type patcher struct {
 // want is one value the patch sets, for checking the result.
 type want struct {
 	path  []any // map keys (string) and list indices (int)
-	value any   // float64, int or string
+	value any   // float64, int, string, or a list's whole value ([]any)
 }
 
 func patchYAML(name string, data []byte, p Patch) ([]byte, error) {
@@ -200,7 +219,25 @@ func patchYAML(name string, data []byte, p Patch) ([]byte, error) {
 		}
 	}
 
-	if len(p.RouteThresholds) > 0 {
+	named := map[string]bool{}
+	for name := range p.RouteThresholds {
+		named[name] = true
+	}
+	for _, lists := range []map[string][]string{p.RouteExamples, p.RouteNegatives} {
+		for name, items := range lists {
+			if len(items) > 0 {
+				named[name] = true
+			}
+			for _, it := range items {
+				if !utf8.ValidString(it) {
+					return nil, fmt.Errorf("route %q: item %q is not valid UTF-8", name, it)
+				}
+			}
+		}
+	}
+	comment := strings.Join(strings.Fields(p.Comment), " ")
+
+	if len(named) > 0 {
 		var routes *yaml.Node
 		if root != nil {
 			routes = mappingValue(root, "routes")
@@ -212,23 +249,46 @@ func patchYAML(name string, data []byte, p Patch) ([]byte, error) {
 					continue
 				}
 				nameNode := mappingValue(r, "name")
-				if nameNode == nil || nameNode.Kind != yaml.ScalarNode {
+				if nameNode == nil || nameNode.Kind != yaml.ScalarNode || !named[nameNode.Value] {
 					continue
 				}
-				v, ok := p.RouteThresholds[nameNode.Value]
-				if !ok {
-					continue
-				}
-				found[nameNode.Value] = true
+				name := nameNode.Value
+				found[name] = true
 				at := "routes[" + strconv.Itoa(i) + "]"
-				if err := pt.set(r, at, []kv{{"threshold", formatFloat(v)}}); err != nil {
-					return nil, err
+				if v, ok := p.RouteThresholds[name]; ok {
+					if err := pt.set(r, at, []kv{{"threshold", formatFloat(v)}}); err != nil {
+						return nil, err
+					}
+					wants = append(wants, want{[]any{"routes", i, "threshold"}, v})
 				}
-				wants = append(wants, want{[]any{"routes", i, "threshold"}, v})
+				for _, l := range []struct {
+					key   string
+					items []string
+				}{{"examples", p.RouteExamples[name]}, {"negatives", p.RouteNegatives[name]}} {
+					if len(l.items) == 0 {
+						continue
+					}
+					if err := pt.appendList(r, at, l.key, l.items, comment); err != nil {
+						return nil, err
+					}
+					path := []any{"routes", i, l.key}
+					var all []any
+					if old, ok := lookup(raw, path); ok && old != nil {
+						prev, ok := old.([]any)
+						if !ok {
+							return nil, fmt.Errorf("%s.%s: not a list; edit it by hand", at, l.key)
+						}
+						all = append(all, prev...)
+					}
+					for _, it := range l.items {
+						all = append(all, it)
+					}
+					wants = append(wants, want{path, all})
+				}
 			}
 		}
 		var missing []string
-		for name := range p.RouteThresholds {
+		for name := range named {
 			if !found[name] {
 				missing = append(missing, strconv.Quote(name))
 			}
@@ -415,6 +475,261 @@ func (pt *patcher) addFlow(m *yaml.Node, at string, keys []kv) error {
 	}
 	pt.edits = append(pt.edits, edit{pos, pos, b.String()})
 	return nil
+}
+
+// appendList appends items to the list under key in the route mapping m,
+// found at path at, adding the key when m has none. comment, when set,
+// goes on a line of its own just above the first new item.
+func (pt *patcher) appendList(m *yaml.Node, at, key string, items []string, comment string) error {
+	var k, v *yaml.Node
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			k, v = m.Content[i], m.Content[i+1]
+		}
+	}
+	flowMap := m.Style&yaml.FlowStyle != 0
+	at += "." + key
+	switch {
+	case k == nil && flowMap:
+		return pt.addFlowList(m, at, key, items, comment)
+	case k == nil:
+		return pt.addBlockList(m, at, key, items, comment)
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null" && !flowMap:
+		return pt.fillNull(k, v, at, items, comment, listIndent(m))
+	case v.Kind != yaml.SequenceNode:
+		return fmt.Errorf("%s: not a list; edit it by hand", at)
+	case v.Style&yaml.FlowStyle != 0:
+		return pt.appendFlowSeq(v, at, items, comment)
+	}
+	return pt.appendBlockSeq(v, at, items, comment)
+}
+
+// blockItems renders items as "- item" lines at indent, the comment
+// first, each line led by a line break.
+func (pt *patcher) blockItems(indent string, items []string, comment string) string {
+	var b strings.Builder
+	if comment != "" {
+		b.WriteString(pt.nl + indent + "# " + comment)
+	}
+	for _, it := range items {
+		b.WriteString(pt.nl + indent + "- " + quoteItem(it))
+	}
+	return b.String()
+}
+
+// flowItems renders items as the continuation of a flow list: one a line
+// at indent, separated by commas, the comment first, each line led by a
+// line break. The closing bracket is the caller's.
+func (pt *patcher) flowItems(indent string, items []string, comment string) string {
+	var b strings.Builder
+	if comment != "" {
+		b.WriteString(pt.nl + indent + "# " + comment)
+	}
+	for i, it := range items {
+		b.WriteString(pt.nl + indent + strconv.Quote(it))
+		if i < len(items)-1 {
+			b.WriteByte(',')
+		}
+	}
+	return b.String()
+}
+
+// appendBlockSeq adds items after the last item of the block list seq,
+// which must be a one-line scalar.
+func (pt *patcher) appendBlockSeq(seq *yaml.Node, at string, items []string, comment string) error {
+	last := seq.Content[len(seq.Content)-1] // a block list has an item
+	end, ok := 0, false
+	if last.Kind == yaml.ScalarNode {
+		end, ok = pt.scalarEnd(last, false)
+	}
+	if !ok || !pt.onlyComment(end) {
+		return fmt.Errorf("%s: its last item is not a one-line value; add the items by hand", at)
+	}
+	eol := pt.lineEnd(end)
+	indent := strings.Repeat(" ", seq.Column-1) // the column of the dashes
+	pt.edits = append(pt.edits, edit{eol, eol, pt.blockItems(indent, items, comment)})
+	return nil
+}
+
+// appendFlowSeq adds items before the closing bracket of the flow list
+// seq, one a line, indented past the line the list opens on.
+func (pt *patcher) appendFlowSeq(seq *yaml.Node, at string, items []string, comment string) error {
+	open := pt.skipProperties(pt.offset(seq.Line, seq.Column))
+	if open >= len(pt.src) || pt.src[open] != '[' {
+		return fmt.Errorf("%s: cannot find the list's opening bracket; edit it by hand", at)
+	}
+	closing, ok := flowClose(pt.src, open)
+	if !ok {
+		return fmt.Errorf("%s: cannot find the list's closing bracket; edit it by hand", at)
+	}
+	last, at2, sep := pt.flowTail(open, closing)
+	indent := strings.Repeat(" ", pt.indentOf(open)+4)
+	pt.continueFlow(last, at2, sep, pt.flowItems(indent, items, comment))
+	return nil
+}
+
+// addFlowList adds key with items to the flow mapping m, before its
+// closing brace, continued over lines.
+func (pt *patcher) addFlowList(m *yaml.Node, at, key string, items []string, comment string) error {
+	open := pt.skipProperties(pt.offset(m.Line, m.Column))
+	if open >= len(pt.src) || pt.src[open] != '{' {
+		return fmt.Errorf("%s: cannot find the mapping's opening brace; edit it by hand", at)
+	}
+	closing, ok := flowClose(pt.src, open)
+	if !ok {
+		return fmt.Errorf("%s: cannot find the mapping's closing brace; edit it by hand", at)
+	}
+	last, at2, sep := pt.flowTail(open, closing)
+	indent := strings.Repeat(" ", pt.indentOf(open)+4)
+	pt.continueFlow(last, at2, sep, pt.nl+indent+key+": ["+pt.flowItems(indent+"  ", items, comment)+"]")
+	return nil
+}
+
+// flowTail returns where to continue the flow collection that opens at
+// open and closes at closing: just past its last entry, and the comma
+// that must come first ("" after the opening bracket or a trailing
+// comma). at is where the new entries go: the end of the last entry, or,
+// when a comment follows it, the end of the comment's line.
+func (pt *patcher) flowTail(open, closing int) (last, at int, sep string) {
+	pos := closing
+	at = -1
+	for {
+		for pos > open+1 && isSpace(pt.src[pos-1]) {
+			pos--
+		}
+		c := pt.commentStart(max(pt.lines[pt.lineOf(pos)-1], open+1), pos)
+		if c < 0 {
+			break
+		}
+		if at < 0 {
+			at = pos
+		}
+		pos = c
+	}
+	if at < 0 {
+		at = pos
+	}
+	switch pt.src[pos-1] {
+	case '[', '{', ',':
+		return pos, at, ""
+	}
+	return pos, at, ","
+}
+
+// continueFlow adds text (led by a line break) to a flow collection whose
+// last entry ends at last, at the offset at, with sep after that entry.
+func (pt *patcher) continueFlow(last, at int, sep, text string) {
+	if at != last && sep != "" {
+		pt.edits = append(pt.edits, edit{last, last, sep})
+		sep = ""
+	}
+	pt.edits = append(pt.edits, edit{at, at, sep + text})
+}
+
+// commentStart returns the offset of a comment's '#' in src[from:to], a
+// part of one line in flow context, or -1.
+func (pt *patcher) commentStart(from, to int) int {
+	for i := from; i < to; i++ {
+		switch c := pt.src[i]; {
+		case (c == '"' || c == '\'') && (i == from || isSpace(pt.src[i-1]) || strings.IndexByte("[{,:", pt.src[i-1]) >= 0):
+			i = skipQuoted(pt.src, i)
+		case c == '#' && (i == 0 || isSpace(pt.src[i-1])):
+			return i
+		}
+	}
+	return -1
+}
+
+// indentOf returns the indentation of off's line, in spaces.
+func (pt *patcher) indentOf(off int) int {
+	start := pt.lines[pt.lineOf(off)-1]
+	n := 0
+	for start+n < len(pt.src) && pt.src[start+n] == ' ' {
+		n++
+	}
+	return n
+}
+
+// addBlockList adds key with items as a block list to the block mapping
+// m: after the route's examples when key is negatives and the examples
+// are a block list, else after the last key whose value is a one-line
+// scalar, at that key's indentation.
+func (pt *patcher) addBlockList(m *yaml.Node, at, key string, items []string, comment string) error {
+	add := func(off int, col int) {
+		indent := strings.Repeat(" ", col-1)
+		text := pt.nl + indent + key + ":" + pt.blockItems(indent+strings.Repeat(" ", listIndent(m)), items, comment)
+		pt.edits = append(pt.edits, edit{off, off, text})
+	}
+	if key == "negatives" {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			if k.Value != "examples" || v.Kind != yaml.SequenceNode || v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0 {
+				continue
+			}
+			last := v.Content[len(v.Content)-1]
+			if last.Kind != yaml.ScalarNode {
+				continue
+			}
+			if end, ok := pt.scalarEnd(last, false); ok && pt.onlyComment(end) {
+				add(pt.lineEnd(end), k.Column)
+				return nil
+			}
+		}
+	}
+	for i := len(m.Content) - 2; i >= 0; i -= 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if v.Kind != yaml.ScalarNode || k.Line != v.Line || isEmptyNull(v) {
+			continue
+		}
+		end, ok := pt.scalarEnd(v, false)
+		if !ok || pt.lineOf(end) != k.Line || !pt.onlyComment(end) {
+			continue
+		}
+		add(pt.lineEnd(end), k.Column)
+		return nil
+	}
+	return fmt.Errorf("%s: no one-line key to add it next to; add it by hand", at)
+}
+
+// fillNull gives the key k of a block mapping, whose value v is null
+// ("examples:", "examples: ~"), a block list of items.
+func (pt *patcher) fillNull(k, v *yaml.Node, at string, items []string, comment string, step int) error {
+	kEnd, ok := pt.scalarEnd(k, false)
+	if !ok {
+		return fmt.Errorf("%s: cannot find the key's text; edit it by hand", at)
+	}
+	eol := pt.lineEnd(kEnd)
+	if !isEmptyNull(v) {
+		// An explicit null: take its text out, and the blanks before it.
+		start := pt.skipProperties(pt.offset(v.Line, v.Column))
+		end, ok := pt.scalarEnd(v, false)
+		if !ok || v.Line != k.Line || !pt.onlyComment(end) || v.Anchor != "" {
+			return fmt.Errorf("%s: not an empty value on the key's line; edit it by hand", at)
+		}
+		for start > kEnd && (pt.src[start-1] == ' ' || pt.src[start-1] == '\t') {
+			start--
+		}
+		pt.edits = append(pt.edits, edit{start, end, ""})
+		eol = pt.lineEnd(end)
+	} else if !pt.onlyComment(kEnd + 1) {
+		return fmt.Errorf("%s: not an empty value on the key's line; edit it by hand", at)
+	}
+	indent := strings.Repeat(" ", k.Column-1+step)
+	pt.edits = append(pt.edits, edit{eol, eol, pt.blockItems(indent, items, comment)})
+	return nil
+}
+
+// listIndent returns how far the block lists of the block mapping m are
+// indented past its keys, so that a list added follows the file's style:
+// 0 for "key:\n- item", else 2.
+func listIndent(m *yaml.Node) int {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if v.Kind == yaml.SequenceNode && v.Style&yaml.FlowStyle == 0 && v.Line > k.Line && v.Column == k.Column {
+			return 0
+		}
+	}
+	return 2
 }
 
 // apply returns the edited document; edits at one offset keep their
@@ -636,6 +951,27 @@ func quoteString(s string, style yaml.Style) string {
 	return strconv.Quote(s)
 }
 
+// quoteItem renders s as a block list item: plain when "- s" reads back
+// as s, else double-quoted.
+func quoteItem(s string) string {
+	plain := s != "" && strings.TrimSpace(s) == s
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			plain = false
+		}
+	}
+	if plain {
+		var v []any
+		if yaml.Unmarshal([]byte("- "+s), &v) != nil || len(v) != 1 || v[0] != s {
+			plain = false
+		}
+	}
+	if plain {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
 // checkPatched parses the edited document and compares it with the
 // original: it must hold each wanted value, and nothing else may differ.
 func checkPatched(name string, before map[string]any, out []byte, wants []want) error {
@@ -716,6 +1052,8 @@ func put(v any, path []any, x any) bool {
 
 func sameValue(got, want any) bool {
 	switch w := want.(type) {
+	case []any:
+		return reflect.DeepEqual(got, w)
 	case string:
 		return got == w
 	case int:

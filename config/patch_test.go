@@ -3,9 +3,11 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -73,7 +75,7 @@ func TestPatchFileKeepsCommentsAndLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := cfg.Routing
-	if r.Threshold != 0.5 || r.Aggregation != AggregateMean || r.Margin != 0.05 || r.TopK != 3 {
+	if r.Threshold != FixedThreshold(0.5) || r.Aggregation != AggregateMean || r.Margin != 0.05 || r.TopK != 3 {
 		t.Errorf("routing = %+v", r)
 	}
 	for _, rt := range cfg.Routes {
@@ -401,5 +403,289 @@ func FuzzPatchYAML(f *testing.F) {
 		if r, _ := raw["routing"].(map[string]any); r == nil || r["aggregation"] != "mean" {
 			t.Fatalf("routing not patched:\n%s", out)
 		}
+	})
+}
+
+const listConfig = `# Routes with examples.
+providers:
+  - name: p   # the provider
+    kind: openai
+    base_url: http://127.0.0.1:1/v1
+
+routes:
+  - name: a
+    condition: alpha things   # a
+    targets: [{provider: p, model: m}]
+  - {name: b, condition: "beta: things", targets: [{provider: p, model: m}]}   # flow
+  - name: c
+    condition: gamma
+    examples:
+      - first gamma   # the first
+      - "second gamma"
+    # after the examples
+    targets:
+      - {provider: p, model: m}
+  - name: d
+    examples: [one d, "two d"]  # inline
+    targets: [{provider: p, model: m}]
+  - name: e
+    examples:   # none yet
+    targets: [{provider: p, model: m}]
+
+default_route: a
+`
+
+const expandComment = "written by qwen2.5-coder-0.5b via routes expand, 2026-12-06"
+
+func TestPatchFileAppendsExamplesAndNegatives(t *testing.T) {
+	path := writeConfig(t, "c.yaml", listConfig)
+	err := PatchFile(path, Patch{
+		RouteExamples: map[string][]string{
+			"a": {"how do I sort a map by value?", "what is an alpha particle"},
+			"b": {"explain beta decay"},
+			"c": {"gamma rays and cancer"},
+			"d": {"three d"},
+			"e": {"an example for e"},
+		},
+		RouteNegatives: map[string][]string{
+			"a": {"alpha male behaviour"},
+			"c": {"gamma: the third letter"},
+		},
+		Comment: expandComment,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := "# " + expandComment
+	want := listConfig
+	want = replaceOnce(t, want, "    condition: alpha things   # a\n",
+		"    condition: alpha things   # a\n"+
+			"    examples:\n      "+c+"\n      - how do I sort a map by value?\n      - what is an alpha particle\n"+
+			"    negatives:\n      "+c+"\n      - alpha male behaviour\n")
+	want = replaceOnce(t, want,
+		`  - {name: b, condition: "beta: things", targets: [{provider: p, model: m}]}   # flow`,
+		`  - {name: b, condition: "beta: things", targets: [{provider: p, model: m}],`+"\n"+
+			"      examples: [\n        "+c+"\n        \"explain beta decay\"]}   # flow")
+	want = replaceOnce(t, want, "      - \"second gamma\"\n",
+		"      - \"second gamma\"\n      "+c+"\n      - gamma rays and cancer\n"+
+			"    negatives:\n      "+c+"\n      - \"gamma: the third letter\"\n")
+	want = replaceOnce(t, want, `    examples: [one d, "two d"]  # inline`,
+		`    examples: [one d, "two d",`+"\n        "+c+"\n        \"three d\"]  # inline")
+	want = replaceOnce(t, want, "    examples:   # none yet\n",
+		"    examples:   # none yet\n      "+c+"\n      - an example for e\n")
+	if got := readString(t, path); got != want {
+		t.Fatalf("patched file differs from the expected edit:\n%s\n\ngot:\n%s", lineDiff(want, got), got)
+	}
+
+	cfg, err := Load(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLists := map[string][2][]string{
+		"a": {{"how do I sort a map by value?", "what is an alpha particle"}, {"alpha male behaviour"}},
+		"b": {{"explain beta decay"}, nil},
+		"c": {{"first gamma", "second gamma", "gamma rays and cancer"}, {"gamma: the third letter"}},
+		"d": {{"one d", "two d", "three d"}, nil},
+		"e": {{"an example for e"}, nil},
+	}
+	for _, r := range cfg.Routes {
+		w := wantLists[r.Name]
+		if !slices.Equal(r.Examples, w[0]) || !slices.Equal(r.Negatives, w[1]) {
+			t.Errorf("route %s: examples %q negatives %q, want %q %q", r.Name, r.Examples, r.Negatives, w[0], w[1])
+		}
+	}
+}
+
+func TestPatchFileListStyles(t *testing.T) {
+	head := "providers: [{name: p, kind: openai, base_url: \"http://h/v1\"}]\ndefault_route: r\n"
+	add := Patch{RouteExamples: map[string][]string{"r": {"new one here"}}, RouteNegatives: map[string][]string{"r": {"not this one"}}}
+	tests := []struct {
+		name, body, want string
+		patch            Patch
+	}{
+		{"indentless block list, no comment",
+			"routes:\n- name: r\n  examples:\n  - old one\n  targets: [{provider: p, model: m}]\n",
+			"routes:\n- name: r\n  examples:\n  - old one\n  - new one here\n  negatives:\n  - not this one\n  targets: [{provider: p, model: m}]\n",
+			add},
+		{"explicit null",
+			"routes:\n  - name: r\n    examples: ~   # later\n    negatives: null\n    targets: [{provider: p, model: m}]\n",
+			"routes:\n  - name: r\n    examples:   # later\n      - new one here\n    negatives:\n      - not this one\n    targets: [{provider: p, model: m}]\n",
+			add},
+		{"empty flow list",
+			"routes:\n  - name: r\n    examples: []\n    targets: [{provider: p, model: m}]\n",
+			"routes:\n  - name: r\n    examples: [\n        \"new one here\"]\n    targets: [{provider: p, model: m}]\n",
+			Patch{RouteExamples: add.RouteExamples}},
+		{"flow list with a trailing comma over lines",
+			"routes:\n  - name: r\n    examples: [\n      a b c,   # first\n    ]\n    targets: [{provider: p, model: m}]\n",
+			"routes:\n  - name: r\n    examples: [\n      a b c,   # first\n        \"new one here\"\n    ]\n    targets: [{provider: p, model: m}]\n",
+			Patch{RouteExamples: add.RouteExamples}},
+		{"flow route list with a threshold",
+			"routes: [{name: r, targets: [{provider: p, model: m}]}]\n",
+			"routes: [{name: r, targets: [{provider: p, model: m}], threshold: 0.4,\n    examples: [\n      # c\n      \"new one here\"],\n    negatives: [\n      # c\n      \"not this one\"]}]\n",
+			Patch{RouteThresholds: map[string]float64{"r": 0.4}, RouteExamples: add.RouteExamples, RouteNegatives: add.RouteNegatives, Comment: "c"}},
+		{"crlf",
+			"routes:\r\n  - name: r\r\n    examples:\r\n      - old one\r\n    targets: [{provider: p, model: m}]\r\n",
+			"routes:\r\n  - name: r\r\n    examples:\r\n      - old one\r\n      # c\r\n      - new one here\r\n    targets: [{provider: p, model: m}]\r\n",
+			Patch{RouteExamples: add.RouteExamples, Comment: "c\r\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "c.yaml", head+tt.body)
+			if err := PatchFile(path, tt.patch); err != nil {
+				t.Fatal(err)
+			}
+			if got := readString(t, path); got != head+tt.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, head+tt.want)
+			}
+			if _, err := Load(path, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestPatchFileQuotesItems(t *testing.T) {
+	tricky := []string{
+		`say "hi": now`,
+		"line one\nline two",
+		"# not a comment",
+		"- not a list",
+		"it's a 'quote'",
+		"yes",
+		"null",
+		"3.14",
+		"a: b",
+		"x #y",
+		"tab\there",
+		"trailing space ",
+		" leading space",
+		"émoji ☕ ok",
+		"[brackets], {braces}",
+		"50% off & *stars*",
+		"!tag and &anchor",
+		"back\\slash",
+		"ctrl \x01 char",
+	}
+	for _, body := range []string{listConfig, smallConfig} {
+		path := writeConfig(t, "c.yaml", body)
+		err := PatchFile(path, Patch{
+			RouteExamples:  map[string][]string{"a": tricky, "b": tricky},
+			RouteNegatives: map[string][]string{"a": tricky, "b": tricky},
+			Comment:        "odd: # items \"here\"",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readString(t, path)
+		raw, err := decodeFile(path, []byte(got))
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes := raw["routes"].([]any)
+		for i := range 2 {
+			r := routes[i].(map[string]any)
+			for _, key := range []string{"examples", "negatives"} {
+				var items []string
+				for _, x := range r[key].([]any) {
+					items = append(items, x.(string))
+				}
+				if !slices.Equal(items, tricky) {
+					t.Errorf("routes[%d].%s reads back as %q, want %q\n%s", i, key, items, tricky, got)
+				}
+			}
+		}
+		if !strings.Contains(got, "      - it's a 'quote'\n") || !strings.Contains(got, "      - émoji ☕ ok\n") {
+			t.Errorf("plain-safe items are quoted:\n%s", got)
+		}
+		if !strings.Contains(got, "      # odd: # items \"here\"\n") {
+			t.Errorf("comment missing:\n%s", got)
+		}
+	}
+}
+
+func TestPatchFileListRefusals(t *testing.T) {
+	tests := []struct {
+		name, body string
+		patch      Patch
+		wantErr    []string
+	}{
+		{"unknown route", listConfig,
+			Patch{RouteExamples: map[string][]string{"a": {"x y z"}, "nope": {"x y z"}}, RouteNegatives: map[string][]string{"zilch": {"q"}}},
+			[]string{`"nope"`, `"zilch"`}},
+		{"not UTF-8", listConfig,
+			Patch{RouteExamples: map[string][]string{"a": {"bad \xff byte"}}},
+			[]string{"UTF-8"}},
+		{"examples not a list", strings.Replace(listConfig, "    examples:   # none yet\n", "    examples: just one\n", 1),
+			Patch{RouteExamples: map[string][]string{"e": {"x y z"}}},
+			[]string{"routes[4].examples", "not a list"}},
+		{"last item spans lines", strings.Replace(listConfig, "      - \"second gamma\"\n", "      - >\n        folded\n        gamma\n", 1),
+			Patch{RouteExamples: map[string][]string{"c": {"x y z"}}},
+			[]string{"routes[2].examples", "by hand"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "c.yaml", tt.body)
+			err := PatchFile(path, tt.patch)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %s", err, w)
+				}
+			}
+			assertUnchanged(t, path, tt.body)
+		})
+	}
+
+	// An empty list patches nothing, and names no route.
+	path := writeConfig(t, "c.yaml", listConfig)
+	if err := PatchFile(path, Patch{RouteExamples: map[string][]string{"nope": nil}, Comment: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	assertUnchanged(t, path, listConfig)
+}
+
+// FuzzPatchRouteLists appends to route "a" of arbitrary documents: the
+// patcher must never panic, and whatever it returns must read back with
+// the new items last in both lists (patchYAML checks that nothing else
+// changed).
+func FuzzPatchRouteLists(f *testing.F) {
+	f.Add(listConfig, "x: y # z")
+	f.Add(smallConfig, "")
+	f.Add("routes: [{name: a, examples: [b, ], targets: []}]\n", "\"")
+	f.Add("routes:\n- name: a\n  examples:\n  - {k: v}\n", "c")
+	f.Add("routes:\r\n  - name: a\r\n    negatives: ~\r\n", "c")
+	f.Fuzz(func(t *testing.T, doc, item string) {
+		if !utf8.ValidString(item) {
+			return
+		}
+		p := Patch{
+			RouteExamples:  map[string][]string{"a": {item, "second item"}},
+			RouteNegatives: map[string][]string{"a": {"a near miss"}},
+			Comment:        "fuzz " + item,
+		}
+		out, err := patchYAML("f.yaml", []byte(doc), p)
+		if err != nil {
+			return
+		}
+		raw, err := decodeFile("f.yaml", out)
+		if err != nil {
+			t.Fatalf("patched document does not parse: %v\n%s", err, out)
+		}
+		routes, _ := raw["routes"].([]any)
+		for _, r := range routes {
+			m, _ := r.(map[string]any)
+			if m == nil || m["name"] != "a" {
+				continue
+			}
+			ex, _ := m["examples"].([]any)
+			neg, _ := m["negatives"].([]any)
+			if len(ex) < 2 || ex[len(ex)-2] != item || ex[len(ex)-1] != "second item" || len(neg) < 1 || neg[len(neg)-1] != "a near miss" {
+				t.Fatalf("lists not appended: %v %v\n%s", ex, neg, out)
+			}
+			return
+		}
+		t.Fatalf("no route a in the result:\n%s", out)
 	})
 }

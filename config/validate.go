@@ -223,8 +223,13 @@ func (c *Config) validateRoutes(p *problems, providers map[string]bool) map[stri
 				p.add(at+".examples["+strconv.Itoa(j)+"]", "empty example")
 			}
 		}
+		for j, ex := range r.Negatives {
+			if strings.TrimSpace(ex) == "" {
+				p.add(at+".negatives["+strconv.Itoa(j)+"]", "empty negative")
+			}
+		}
 		if r.Threshold != nil {
-			checkThreshold(p, at+".threshold", *r.Threshold, c.Routing.Aggregation)
+			checkThreshold(p, at+".threshold", *r.Threshold, c.Aggregation())
 		}
 		checkTargets(p, at+".targets", r.Targets, providers)
 	}
@@ -270,11 +275,16 @@ func checkTargets(p *problems, at string, ts []Target, providers map[string]bool
 }
 
 func (r *Routing) validate(p *problems) {
-	checkThreshold(p, "routing.threshold", r.Threshold, r.Aggregation)
+	if !r.Threshold.Auto {
+		checkThreshold(p, "routing.threshold", r.Threshold.Value, r.Aggregation)
+	}
+	if r.GroundExamples < 1 {
+		p.add("routing.ground_examples", "must be at least 1")
+	}
 	switch r.Aggregation {
-	case AggregateMax, AggregateMean, AggregateLDA:
+	case AggregateMax, AggregateMean, AggregateLDA, AggregateAuto:
 	default:
-		p.add("routing.aggregation", "unknown aggregation %q (want max, mean or lda)", clip(r.Aggregation))
+		p.add("routing.aggregation", "unknown aggregation %q (want auto, max, mean or lda)", clip(r.Aggregation))
 	}
 	if math.IsNaN(r.Shrinkage) || r.Shrinkage <= 0 || r.Shrinkage > 1 {
 		p.add("routing.shrinkage", "must be above 0 and at most 1, got %v", r.Shrinkage)
@@ -318,6 +328,9 @@ func (j *Judge) validate(p *problems, providers map[string]bool) {
 	}
 	if j.Provider != "" && strings.TrimSpace(j.Model) == "" {
 		p.add("judge.model", "required with judge.provider")
+	}
+	if j.Provider == "" && j.When.Always {
+		p.add("judge.when.always", "needs judge.provider: with no judge there is nothing to ask")
 	}
 	if m := j.When.Margin; m < 0 || m > 2 || math.IsNaN(m) {
 		p.add("judge.when.margin", "must be between 0 and 2")

@@ -121,7 +121,7 @@ func TestValidate(t *testing.T) {
 		{"alias bad targets", func(c *Config) { c.Aliases["fast"] = []Target{{Provider: "nowhere", Model: ""}} },
 			[]string{"aliases[fast][0].model", "aliases[fast][0].provider"}},
 
-		{"routing threshold", func(c *Config) { c.Routing.Threshold = 2 }, []string{"routing.threshold"}},
+		{"routing threshold", func(c *Config) { c.Routing.Threshold = FixedThreshold(2) }, []string{"routing.threshold"}},
 		{"routing aggregation mean", func(c *Config) { c.Routing.Aggregation = "mean" }, nil},
 		{"routing aggregation unknown", func(c *Config) { c.Routing.Aggregation = "median" }, []string{"routing.aggregation"}},
 		{"routing top_k", func(c *Config) { c.Routing.TopK = 0 }, []string{"routing.top_k"}},

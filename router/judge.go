@@ -15,9 +15,13 @@ type Judge interface {
 	Choose(ctx context.Context, text string, candidates []judge.Candidate) (judge.Verdict, error)
 }
 
-// JudgeWhen says when the judge is asked. With neither rule on, it never
-// is.
+// JudgeWhen says when the judge is asked. With no rule on, it never is.
 type JudgeWhen struct {
+	// Always asks the judge about every classified request, offering it
+	// every indexed route in config order, plus "none" (MAS's method);
+	// the rules below and Candidates are then moot. A judge failure still
+	// falls back to the embedding decision.
+	Always bool
 	// BelowThreshold asks the judge when no route cleared its threshold.
 	BelowThreshold bool
 	// Margin asks the judge when the best route beats the second by less
@@ -32,7 +36,8 @@ type JudgeWhen struct {
 type JudgeInfo struct {
 	// Reason says why the judge was asked.
 	Reason string `json:"reason"`
-	// Candidates are the routes offered, best score first.
+	// Candidates are the routes offered: best score first, or config
+	// order with JudgeWhen.Always.
 	Candidates []string `json:"candidates"`
 	// Answer is what the judge answered ("none" included), as read; it
 	// may be a name that is not a candidate.
@@ -55,6 +60,8 @@ func (r *Router) judgeReason(m *classifier.Match) string {
 	switch {
 	case r.judge == nil || len(m.Scores) == 0:
 		return ""
+	case r.when.Always:
+		return fmt.Sprintf("judge.when.always (best %q scored %.3f)", m.Route, m.Score)
 	case !m.Cleared && r.when.BelowThreshold:
 		return fmt.Sprintf("no route cleared its threshold (best %q scored %.3f)", m.Route, m.Score)
 	case len(m.Scores) > 1 && m.Margin < r.when.Margin:
@@ -73,15 +80,10 @@ func (r *Router) judged(ctx context.Context, d Decision) (_ Decision, done bool,
 	if why == "" {
 		return d, false, nil
 	}
-	n := r.when.Candidates
-	if n <= 0 {
-		n = 4
-	}
-	var cands []judge.Candidate
-	info := &JudgeInfo{Reason: why, Candidates: []string{}}
-	for _, s := range d.Match.Scores[:min(n, len(d.Match.Scores))] {
-		cands = append(cands, judge.Candidate{Name: s.Route, Condition: r.conds[s.Route]})
-		info.Candidates = append(info.Candidates, s.Route)
+	cands := r.candidates(d.Match)
+	info := &JudgeInfo{Reason: why, Candidates: make([]string, 0, len(cands))}
+	for _, c := range cands {
+		info.Candidates = append(info.Candidates, c.Name)
 	}
 	d.Judge = info
 	v, err := r.judge.Choose(ctx, d.Text, cands)
@@ -106,6 +108,40 @@ func (r *Router) judged(ctx context.Context, d Decision) (_ Decision, done bool,
 	info.Used = true
 	d.Route, d.DecidedBy, d.Chain, d.Score = v.Route, ByJudge, chain, scoreOf(d.Match, v.Route)
 	return d, true, nil
+}
+
+// candidates are the routes offered to the judge about m: the best
+// when.Candidates by score, or with when.Always every route m scored, in
+// config order. Config order keeps the prompt's prefix the same from one
+// request to the next (a server's prompt cache reuses it), and gives the
+// judge no hint of the embedding's ranking to lean on.
+func (r *Router) candidates(m *classifier.Match) []judge.Candidate {
+	if r.when.Always {
+		scored := make(map[string]bool, len(m.Scores))
+		for _, s := range m.Scores {
+			scored[s.Route] = true
+		}
+		out := make([]judge.Candidate, 0, len(m.Scores))
+		for _, name := range r.order {
+			if scored[name] {
+				out = append(out, r.cands[name])
+			}
+		}
+		return out
+	}
+	n := r.when.Candidates
+	if n <= 0 {
+		n = 4
+	}
+	out := make([]judge.Candidate, 0, min(n, len(m.Scores)))
+	for _, s := range m.Scores[:min(n, len(m.Scores))] {
+		c, ok := r.cands[s.Route]
+		if !ok {
+			c = judge.Candidate{Name: s.Route}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func isCandidate(name string, cands []judge.Candidate) bool {

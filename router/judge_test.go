@@ -2,7 +2,9 @@ package router_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -48,7 +50,7 @@ func judgedRouter(t *testing.T, m classifier.Match, j router.Judge, when router.
 	r, err := router.New(&stubClassifier{match: m}, router.Options{
 		Routes: []router.Route{
 			{Name: "chat", Chain: chatChain},
-			{Name: "code", Chain: codeChain, Condition: "programming"},
+			{Name: "code", Chain: codeChain, Condition: "programming", Tasks: []string{"coding", "debugging"}},
 			{Name: "math", Chain: judgeMathChain, Condition: "equations"},
 		},
 		DefaultRoute: "chat",
@@ -125,8 +127,8 @@ func TestJudgeCandidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []judge.Candidate{{Name: "code", Condition: "programming"}, {Name: "math", Condition: "equations"}}
-	if len(j.calls) != 1 || !slices.Equal(j.calls[0], want) {
+	want := []judge.Candidate{{Name: "code", Condition: "programming", Tasks: []string{"coding", "debugging"}}, {Name: "math", Condition: "equations"}}
+	if len(j.calls) != 1 || !reflect.DeepEqual(j.calls[0], want) {
 		t.Errorf("candidates = %v, want %v", j.calls, want)
 	}
 	if !slices.Equal(d.Judge.Candidates, []string{"code", "math"}) || d.Score != 0.60 {
@@ -199,5 +201,144 @@ func TestJudgeUpstream(t *testing.T) {
 				t.Errorf("a cache hit called upstream: %d requests", up.Requests())
 			}
 		})
+	}
+}
+
+// With Always, the judge is asked about every classified request, even a
+// confident one, and offered every scored route in config order whatever
+// Candidates says; its verdict decides, and its failure leaves the
+// embedding decision (margin rule included) standing.
+func TestJudgeAlways(t *testing.T) {
+	always := router.JudgeWhen{Always: true, Candidates: 1}
+	tests := []struct {
+		name      string
+		match     classifier.Match
+		verdict   judge.Verdict
+		err       error
+		wantRoute string
+		wantBy    string
+		wantChain *providers.Chain
+	}{
+		{"confident match: verdict used", threeRoutes(true, 0.2), judge.Verdict{Route: "math", Answer: "math"}, nil, "math", router.ByJudge, judgeMathChain},
+		{"confident match: judge agrees", threeRoutes(true, 0.2), judge.Verdict{Route: "code", Answer: "code"}, nil, "code", router.ByJudge, codeChain},
+		{"a route below its threshold", threeRoutes(false, 0.2), judge.Verdict{Route: "code", Answer: "code"}, nil, "code", router.ByJudge, codeChain},
+		{"none: default route", threeRoutes(true, 0.2), judge.Verdict{Answer: "none"}, nil, "chat", router.ByJudge, chatChain},
+		{"failure: cleared match stands", threeRoutes(true, 0.2), judge.Verdict{}, errors.New("judge: 500"), "code", router.ByEmbedding, codeChain},
+		{"failure: below threshold takes the default", threeRoutes(false, 0.2), judge.Verdict{Answer: "cooking"}, judge.ErrInvalidAnswer, "chat", router.ByDefault, chatChain},
+		{"not a route: embedding decision", threeRoutes(true, 0.2), judge.Verdict{Route: "cooking", Answer: "cooking"}, nil, "code", router.ByEmbedding, codeChain},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := &stubJudge{verdict: tt.verdict, err: tt.err}
+			r := judgedRouter(t, tt.match, j, always)
+			d, err := r.Decide(t.Context(), request("auto"))
+			if err != nil {
+				t.Fatalf("Decide: %v", err)
+			}
+			if len(j.calls) != 1 {
+				t.Fatalf("judge calls = %d, want 1", len(j.calls))
+			}
+			want := []judge.Candidate{
+				{Name: "chat"},
+				{Name: "code", Condition: "programming", Tasks: []string{"coding", "debugging"}},
+				{Name: "math", Condition: "equations"},
+			}
+			if !reflect.DeepEqual(j.calls[0], want) {
+				t.Errorf("candidates = %+v, want every route in config order %+v", j.calls[0], want)
+			}
+			if d.Route != tt.wantRoute || d.DecidedBy != tt.wantBy || d.Chain != tt.wantChain {
+				t.Errorf("decision = %s by %s, want %s by %s (fallback %q, judge %+v)", d.Route, d.DecidedBy, tt.wantRoute, tt.wantBy, d.Fallback, d.Judge)
+			}
+			if d.Judge == nil || !slices.Equal(d.Judge.Candidates, []string{"chat", "code", "math"}) || !strings.Contains(d.Judge.Reason, "always") {
+				t.Fatalf("Judge = %+v", d.Judge)
+			}
+			if used := tt.wantBy == router.ByJudge; d.Judge.Used != used || (d.Judge.Error != "") == used {
+				t.Errorf("Judge used %v, error %q; want used %v", d.Judge.Used, d.Judge.Error, used)
+			}
+		})
+	}
+}
+
+// Always asks only about classified requests: an explicit model, and a
+// request with no text, never reach the judge.
+func TestJudgeAlwaysNotAsked(t *testing.T) {
+	j := &stubJudge{verdict: judge.Verdict{Route: "math"}}
+	r := judgedRouter(t, threeRoutes(true, 0.2), j, router.JudgeWhen{Always: true})
+	if d, err := r.Decide(t.Context(), request("code")); err != nil || d.DecidedBy != router.ByExplicit {
+		t.Errorf("explicit: %+v, %v", d, err)
+	}
+	empty := request("auto", providers.Message{Role: "user", Parts: []providers.Part{{Type: "text", Text: " "}}})
+	if d, err := r.Decide(t.Context(), empty); err != nil || d.DecidedBy != router.ByDefault {
+		t.Errorf("no text: %+v, %v", d, err)
+	}
+	if len(j.calls) != 0 {
+		t.Errorf("judge calls = %d, want 0", len(j.calls))
+	}
+}
+
+// Through a real judge and a fake upstream: with Always, the prompt lists
+// every route with its condition and task types (the tasks alone for a
+// route with no condition), the enum offers them all and none, and the
+// verdict decides a request the embedding was sure about. A 500 from the
+// judge leaves that decision standing.
+func TestJudgeAlwaysUpstream(t *testing.T) {
+	up := providertest.OpenAI(t,
+		providertest.Script{ToolCall: &providertest.ToolCall{Name: judge.Tool, Arguments: `{"route":"math"}`}},
+		providertest.Script{Status: 500},
+	)
+	j := judge.New(openai.New("judge", up.URL, "", up.Client()), "small", judge.Options{CacheSize: -1})
+	r, err := router.New(&stubClassifier{match: threeRoutes(true, 0.2)}, router.Options{
+		Routes: []router.Route{
+			{Name: "chat", Chain: chatChain, Tasks: []string{"casual_chat", "advice"}},
+			{Name: "code", Chain: codeChain, Condition: "programming,\n code examples", Tasks: []string{"coding", "code_explanation"}},
+			{Name: "math", Chain: judgeMathChain, Condition: "equations"},
+		},
+		DefaultRoute: "chat",
+		Judge:        j,
+		JudgeWhen:    router.JudgeWhen{Always: true, Candidates: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := r.Decide(t.Context(), request("auto"))
+	if err != nil || d.Route != "math" || d.DecidedBy != router.ByJudge {
+		t.Fatalf("decision %s by %s, %v (judge %+v)", d.Route, d.DecidedBy, err, d.Judge)
+	}
+	var body struct {
+		Messages []struct{ Content string } `json:"messages"`
+		Tools    []struct {
+			Function struct {
+				Parameters struct {
+					Properties struct {
+						Route struct{ Enum []string } `json:"route"`
+					} `json:"properties"`
+				} `json:"parameters"`
+			} `json:"function"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(up.LastBody(), &body); err != nil || len(body.Messages) != 2 || len(body.Tools) != 1 {
+		t.Fatalf("judge request %s: %v", up.LastBody(), err)
+	}
+	if enum := body.Tools[0].Function.Parameters.Properties.Route.Enum; !slices.Equal(enum, []string{"chat", "code", "math", "none"}) {
+		t.Errorf("enum = %v, want every route and none", enum)
+	}
+	prompt := body.Messages[1].Content
+	for _, want := range []string{
+		"- chat: casual chat, advice\n",
+		"- code: programming, code examples (typical requests: coding, code explanation)\n",
+		"- math: equations\n",
+		"- none:",
+		"write a quicksort in go",
+	} {
+		if !strings.Contains(prompt, want) {
+			t.Errorf("prompt lacks %q:\n%s", want, prompt)
+		}
+	}
+	d, err = r.Decide(t.Context(), request("auto"))
+	if err != nil || d.Route != "code" || d.DecidedBy != router.ByEmbedding || d.Judge == nil || d.Judge.Error == "" {
+		t.Errorf("after a judge 500: %s by %s, %v (judge %+v)", d.Route, d.DecidedBy, err, d.Judge)
+	}
+	if up.Requests() != 2 {
+		t.Errorf("judge requests = %d, want 2", up.Requests())
 	}
 }

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/router/judge"
 )
 
 // ErrNoRoute reports a model name that no route, alias or provider serves
@@ -42,6 +44,10 @@ type Route struct {
 	// Condition is the route's plain-language condition, shown to the
 	// judge; may be empty.
 	Condition string
+	// Tasks are the task types of the built-in task library that the
+	// condition was grounded in (e.g. "coding", "code_explanation"),
+	// shown to the judge as the route's typical requests; may be empty.
+	Tasks []string
 }
 
 // Options configures a Router. Zero values are the documented defaults.
@@ -80,8 +86,8 @@ type Options struct {
 	// less than this; the request takes the default route. 0 is off.
 	Margin float64
 	// Judge, if set, is asked to choose among the best routes when the
-	// embedding is unsure (see JudgeWhen). Its failures fall back to the
-	// embedding decision.
+	// embedding is unsure, or among all of them on every request (see
+	// JudgeWhen). Its failures fall back to the embedding decision.
 	Judge Judge
 	// JudgeWhen says when Judge is asked.
 	JudgeWhen JudgeWhen
@@ -100,7 +106,7 @@ type Router struct {
 	margin   float64
 	judge    Judge
 	when     JudgeWhen
-	conds    map[string]string // route → condition, for the judge
+	cands    map[string]judge.Candidate // route → how the judge is shown it
 	decay    float64
 	sessions *Sessions // the router's one mutable part; nil is not sticky
 	sticky   float64
@@ -120,7 +126,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		margin:   opts.Margin,
 		judge:    opts.Judge,
 		when:     opts.JudgeWhen,
-		conds:    make(map[string]string, len(opts.Routes)),
+		cands:    make(map[string]judge.Candidate, len(opts.Routes)),
 		decay:    opts.TurnDecay,
 		sessions: opts.Sessions,
 		sticky:   opts.StickyMargin,
@@ -136,7 +142,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 			return nil, fmt.Errorf("router: route %q has no chain", rt.Name)
 		}
 		r.routes[rt.Name] = rt.Chain
-		r.conds[rt.Name] = rt.Condition
+		r.cands[rt.Name] = judge.Candidate{Name: rt.Name, Condition: rt.Condition, Tasks: slices.Clone(rt.Tasks)}
 		r.order = append(r.order, rt.Name)
 	}
 	if _, ok := r.routes[r.def]; !ok && (len(r.routes) > 0 || r.def != "") {

@@ -46,15 +46,7 @@ func BenchmarkDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	message := func() *providers.Request {
-		words := make([]string, 14)
-		for i := range words {
-			words[i] = decideWords[rng.IntN(len(decideWords))]
-		}
-		return &providers.Request{Messages: []providers.Message{{Role: "user",
-			Parts: []providers.Part{{Type: "text", Text: strings.Join(words, " ")}}}}}
-	}
+	message := newDecideMessages()
 	run := func(b *testing.B, next func() *providers.Request) {
 		var lat []time.Duration
 		for b.Loop() {
@@ -77,4 +69,28 @@ func BenchmarkDecide(b *testing.B) {
 		}
 		run(b, func() *providers.Request { return req })
 	})
+}
+
+// newDecideMessages returns a generator of random 16-token user messages,
+// seeded, so runs compare.
+func newDecideMessages() func() *providers.Request {
+	rng := rand.New(rand.NewPCG(1, 2))
+	return func() *providers.Request {
+		words := make([]string, 14)
+		for i := range words {
+			words[i] = decideWords[rng.IntN(len(decideWords))]
+		}
+		return &providers.Request{Messages: []providers.Message{{Role: "user",
+			Parts: []providers.Part{{Type: "text", Text: strings.Join(words, " ")}}}}}
+	}
+}
+
+// reportLatency reports the median and 99th percentile of lat (ms).
+func reportLatency(b *testing.B, lat []float64) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(lat[len(lat)/2], "p50-ms")
+	b.ReportMetric(lat[len(lat)*99/100], "p99-ms")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
@@ -69,6 +70,10 @@ type evalSetup struct {
 	// judge, when set (eval --judge), is asked by the routers build
 	// makes, as in serving.
 	judge router.Judge
+	// grounded is the last index built (classifier), with what grounding
+	// did; tasksCache is where library vectors are cached.
+	grounded   *ground.Result
+	tasksCache string
 }
 
 func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
@@ -92,7 +97,7 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 		if strings.TrimSpace(r.Condition) == "" && len(r.Examples) == 0 {
 			continue
 		}
-		th := cfg.Routing.Threshold
+		th := cfg.Routing.Threshold.Value
 		if r.Threshold != nil {
 			th = *r.Threshold
 		}
@@ -109,17 +114,19 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 		return nil, err
 	}
 	s.store = eval.NewStore(s.emb, f.cacheDir(e))
+	s.tasksCache = tasksCache(e)
 	return s, nil
 }
 
 // classifier builds the route index with the given aggregation and the
 // routes' thresholds.
 func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Classifier, error) {
-	c, err := classifier.New(ctx, s.indexed, s.emb.Embed, classifierOptions(s.cfg.Routing, agg))
+	res, err := groundIndex(ctx, s.cfg, s.emb, agg, s.tasksCache)
 	if err != nil {
-		return nil, fmt.Errorf("build route index: %w", err)
+		return nil, err
 	}
-	return c, nil
+	s.indexed, s.grounded = res.Indexed, res
+	return res.Classifier, nil
 }
 
 // build makes a router with the config's routing rules around cls. Its
@@ -127,7 +134,15 @@ func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Cla
 func (s *evalSetup) build(cls router.Classifier) (*router.Router, error) {
 	var routes []router.Route
 	for _, name := range s.routes {
-		routes = append(routes, router.Route{Name: name, Chain: &providers.Chain{}, Condition: s.conds[name]})
+		var tasks []string
+		if s.grounded != nil {
+			for _, g := range s.grounded.Routes {
+				if g.Name == name {
+					tasks = g.TaskNames()
+				}
+			}
+		}
+		routes = append(routes, router.Route{Name: name, Chain: &providers.Chain{}, Condition: s.conds[name], Tasks: tasks})
 	}
 	opts := router.Options{
 		Routes:       routes,
@@ -139,7 +154,7 @@ func (s *evalSetup) build(cls router.Classifier) (*router.Router, error) {
 	if s.judge != nil {
 		j := s.cfg.Judge
 		opts.Judge = s.judge
-		opts.JudgeWhen = router.JudgeWhen{BelowThreshold: j.When.BelowThreshold, Margin: j.When.Margin, Candidates: j.Candidates}
+		opts.JudgeWhen = router.JudgeWhen{Always: j.When.Always, BelowThreshold: j.When.BelowThreshold, Margin: j.When.Margin, Candidates: j.Candidates}
 	}
 	return router.New(cls, opts)
 }
@@ -217,6 +232,9 @@ func (s *evalSetup) vectors(ctx context.Context, e env) ([]string, map[string][]
 	for _, t := range texts {
 		if t != "" {
 			todo = append(todo, t)
+			if s.cfg.Routing.Segments {
+				todo = append(todo, classifier.Segments(t)...)
+			}
 		}
 	}
 	start := time.Now()
@@ -282,7 +300,7 @@ func evalCmd(e env) *cobra.Command {
 			if err := s.setJudge(e, jf); err != nil {
 				return err
 			}
-			cls, err := s.classifier(ctx, s.cfg.Routing.Aggregation)
+			cls, err := s.classifier(ctx, s.cfg.Aggregation())
 			if err != nil {
 				return err
 			}

@@ -80,7 +80,7 @@ func fitCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			before := eval.Params{Aggregation: s.cfg.Routing.Aggregation, Threshold: s.cfg.Routing.Threshold, Margin: s.cfg.Routing.Margin}
+			before := eval.Params{Aggregation: s.cfg.Aggregation(), Threshold: s.cfg.Routing.Threshold.Value, Margin: s.cfg.Routing.Margin}
 			for _, r := range s.indexed {
 				before.Thresholds = append(before.Thresholds, r.Threshold)
 			}

@@ -36,7 +36,7 @@ routes:
   - name: chat
     targets: [{provider: up, model: gpt-chat}]
 default_route: chat
-routing: {threshold: 0.5}
+routing: {threshold: 0.5, ground: false}
 judge:
   provider: judge
   model: judge-small

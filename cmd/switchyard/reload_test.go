@@ -36,6 +36,9 @@ routes:
   - {name: chat, targets: [{provider: a, model: a-chat}]}
 %s
 default_route: chat
+# These tests are about reloading: routing as before grounding, so their
+# requests route by the conditions and examples written here alone.
+routing: {ground: false, threshold: 0.35, aggregation: max}
 server: {shutdown_grace: 10s}
 `, a.URL, providers, routes)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
 )
@@ -57,6 +58,9 @@ func routeCmd(e env) *cobra.Command {
 				return json.NewEncoder(e.stdout).Encode(decisionJSON(d))
 			}
 			printDecision(e, d, explain)
+			if explain && rt.grounded != nil {
+				printGrounding(e, rt.grounded, d)
+			}
 			return nil
 		},
 	}
@@ -71,6 +75,11 @@ type routeScore struct {
 	Score     float64 `json:"score"`
 	Threshold float64 `json:"threshold"`
 	Nearest   string  `json:"nearest"`
+	// Segment is the instruction segment that gave the route its score;
+	// absent for the whole text.
+	Segment string `json:"segment,omitempty"`
+	// NearMiss is the route's negative that kept it from clearing.
+	NearMiss string `json:"near_miss,omitempty"`
 }
 
 type decisionOut struct {
@@ -85,6 +94,8 @@ type decisionOut struct {
 	// Judge is the LLM judge's part; absent when it was not asked.
 	Judge *router.JudgeInfo `json:"judge,omitempty"`
 	Text  string            `json:"text"`
+	// Segments are the instruction segments scored besides the text.
+	Segments []string `json:"segments,omitempty"`
 }
 
 func decisionJSON(d router.Decision) decisionOut {
@@ -92,8 +103,9 @@ func decisionJSON(d router.Decision) decisionOut {
 		TookMS: float64(d.Took.Microseconds()) / 1000, Scores: []routeScore{}, Targets: []string{}, Judge: d.Judge, Text: d.Text}
 	if d.Match != nil {
 		out.Margin = d.Match.Margin
+		out.Segments = d.Match.Segments
 		for _, s := range d.Match.Scores {
-			out.Scores = append(out.Scores, routeScore{s.Route, s.Score, s.Threshold, s.Nearest})
+			out.Scores = append(out.Scores, routeScore{s.Route, s.Score, s.Threshold, s.Nearest, s.Segment, s.NearMiss})
 		}
 	}
 	if d.Chain != nil {
@@ -112,13 +124,27 @@ func printDecision(e env, d router.Decision, explain bool) {
 	}
 	if explain {
 		fmt.Fprintf(e.stdout, "text:  %q\n", o.Text)
+		for _, sg := range o.Segments {
+			fmt.Fprintf(e.stdout, "segment: %q\n", sg)
+		}
+		if len(o.Scores) > 0 && o.Scores[0].Segment != "" {
+			fmt.Fprintf(e.stdout, "decided by the segment %q\n", o.Scores[0].Segment)
+		}
 	}
 	printJudge(e, o.Judge, explain)
 	fmt.Fprintf(e.stdout, "chain: %s\n\n", strings.Join(o.Targets, " -> "))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROUTE\tSCORE\tTHRESHOLD\tNEAREST")
 	for _, s := range o.Scores {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.2f\t%q\n", s.Route, s.Score, s.Threshold, s.Nearest)
+		th := fmt.Sprintf("%.2f", s.Threshold)
+		if s.Threshold <= ground.NoThreshold {
+			th = "none"
+		}
+		near := strconv.Quote(s.Nearest)
+		if s.NearMiss != "" {
+			near += " (near miss: " + strconv.Quote(s.NearMiss) + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%s\t%s\n", s.Route, s.Score, th, near)
 	}
 	tw.Flush()
 }
@@ -152,4 +178,35 @@ func printJudge(e env, j *router.JudgeInfo, explain bool) {
 	if explain {
 		fmt.Fprintf(e.stdout, "       asked because %s; candidates %s + none\n", j.Reason, strings.Join(j.Candidates, ", "))
 	}
+}
+
+// printGrounding prints what grounding made of the decided route: its task
+// types, how many pseudo-examples it took and where its threshold comes
+// from.
+func printGrounding(e env, res *ground.Result, d router.Decision) {
+	for _, g := range res.Routes {
+		if g.Name != d.Route {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "\nroute %s: threshold %s (%s)", g.Name, thresholdString(g.Threshold), g.ThresholdFrom)
+		if c := g.Calibration; c != nil {
+			fmt.Fprintf(e.stdout, ", calibrated on %d positives and %d negatives from the task library", c.Positives, c.Negatives)
+		}
+		fmt.Fprintln(e.stdout)
+		if len(g.Tasks) == 0 {
+			fmt.Fprintln(e.stdout, "grounded in: no task type (the condition names none, or grounding is off)")
+			return
+		}
+		for _, t := range g.Tasks {
+			fmt.Fprintf(e.stdout, "grounded in: %s (facet %q ~ %q, %.2f)\n", t.Type, t.Facet, t.Phrase, t.Similarity)
+		}
+		fmt.Fprintf(e.stdout, "pseudo-examples: %d from the task library (switchyard routes ground lists them)\n", len(g.Examples))
+	}
+}
+
+func thresholdString(v float64) string {
+	if v <= ground.NoThreshold {
+		return "none"
+	}
+	return fmt.Sprintf("%.3f", v)
 }

@@ -49,7 +49,8 @@ func routesCmd(e env) *cobra.Command {
 		Use:   "routes",
 		Short: "Build routes from data",
 	}
-	cmd.AddCommand(routesFromDatasetCmd(e))
+	cmd.AddCommand(routesFromDatasetCmd(e), routesGroundCmd(e))
+	cmd.AddCommand(routesExpandCmd(e))
 	return cmd
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/providers/ollama"
@@ -33,7 +34,10 @@ type serving struct {
 	router *router.Router
 	embed  embed.Embedder
 	judge  *judge.Judge // nil when no judge is configured
-	close  func() error // closes the embedder; carried over when it is reused
+	// grounded is what grounding made of the routes; nil when no route
+	// has a condition or examples.
+	grounded *ground.Result
+	close    func() error // closes the embedder; carried over when it is reused
 	// stop ends what this runtime runs in the background (active health
 	// checks); called when it is replaced, and at exit.
 	stop func()
@@ -243,18 +247,12 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	}
 
 	var (
-		routes  []router.Route
-		indexed []classifier.Route
-		infos   []proxy.ModelInfo
+		routes []router.Route
+		infos  []proxy.ModelInfo
 	)
 	for _, r := range cfg.Routes {
 		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf("route "+strconv.Quote(r.Name), r.Targets), Condition: r.Condition})
 		infos = append(infos, proxy.ModelInfo{ID: r.Name, OwnedBy: "switchyard"})
-		th := cfg.Routing.Threshold
-		if r.Threshold != nil {
-			th = *r.Threshold
-		}
-		indexed = append(indexed, classifier.Route{Name: r.Name, Condition: r.Condition, Examples: r.Examples, Threshold: th})
 	}
 
 	// Explicit models: aliases first, then every model a provider is said
@@ -296,13 +294,20 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: served[name][0].Provider})
 	}
 
-	var cls router.Classifier
-	if len(indexed) > 0 {
-		c, err := classifier.New(ctx, indexed, emb.Embed, classifierOptions(cfg.Routing, cfg.Routing.Aggregation))
-		if err != nil {
-			return nil, fmt.Errorf("build route index: %w", err)
+	var (
+		cls      router.Classifier
+		grounded *ground.Result
+	)
+	if needsEmbedder(cfg) {
+		if grounded, err = groundIndex(ctx, cfg, emb, cfg.Aggregation(), tasksCache(e)); err != nil {
+			return nil, err
 		}
-		cls = c
+		if grounded.Classifier != nil {
+			cls = grounded.Classifier
+		}
+		for i := range routes {
+			routes[i].Tasks = grounded.Routes[i].TaskNames()
+		}
 	}
 	cat, err := buildCatalog(cfg, provs, reg)
 	if err != nil {
@@ -336,7 +341,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	jdg := buildJudge(cfg, chainOf)
 	if jdg != nil {
 		opts.Judge = jdg
-		opts.JudgeWhen = router.JudgeWhen{BelowThreshold: cfg.Judge.When.BelowThreshold, Margin: cfg.Judge.When.Margin, Candidates: cfg.Judge.Candidates}
+		opts.JudgeWhen = router.JudgeWhen{Always: cfg.Judge.When.Always, BelowThreshold: cfg.Judge.When.BelowThreshold, Margin: cfg.Judge.When.Margin, Candidates: cfg.Judge.Candidates}
 	}
 	rtr, err := router.New(cls, opts)
 	if err != nil {
@@ -353,11 +358,12 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		}
 	}
 	return &serving{
-		proxy:  &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat},
-		router: rtr,
-		embed:  emb,
-		judge:  jdg,
-		stop:   stop,
+		proxy:    &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat},
+		router:   rtr,
+		embed:    emb,
+		judge:    jdg,
+		grounded: grounded,
+		stop:     stop,
 	}, nil
 }
 
@@ -456,5 +462,5 @@ func startHealthChecks(cfg *config.Config, provs map[string]providers.Provider, 
 // classifierOptions carries the routing section's scoring knobs to the
 // classifier, with agg as the aggregation.
 func classifierOptions(r config.Routing, agg string) classifier.Options {
-	return classifier.Options{TopK: r.TopK, Aggregation: agg, Shrinkage: r.Shrinkage, WholeConditions: r.WholeConditions}
+	return classifier.Options{TopK: r.TopK, Aggregation: agg, Shrinkage: r.Shrinkage, WholeConditions: r.WholeConditions, Segments: r.Segments}
 }

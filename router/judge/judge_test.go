@@ -127,6 +127,42 @@ func TestRequestShape(t *testing.T) {
 	}
 }
 
+// Each candidate's line shows its condition on one line and its task
+// types as typical requests, underscores as spaces, at most 6 of them;
+// tasks alone describe a route with no condition.
+func TestPromptDescribesCandidates(t *testing.T) {
+	many := []string{"t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"}
+	tests := []struct {
+		name string
+		c    judge.Candidate
+		want string // the candidate's whole line
+	}{
+		{"condition only", judge.Candidate{Name: "math", Condition: "equations,\n\tproofs"}, "- math: equations, proofs\n"},
+		{"condition and tasks", judge.Candidate{Name: "code", Condition: "programming, code examples, debugging", Tasks: []string{"coding", "debugging", "code_explanation"}},
+			"- code: programming, code examples, debugging (typical requests: coding, debugging, code explanation)\n"},
+		{"tasks only", judge.Candidate{Name: "chat", Tasks: []string{"casual_chat", "", "advice"}}, "- chat: casual chat, advice\n"},
+		{"neither", judge.Candidate{Name: "misc"}, "- misc: (no description)\n"},
+		{"tasks capped", judge.Candidate{Name: "all", Condition: "c", Tasks: many}, "- all: c (typical requests: t1, t2, t3, t4, t5, t6)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, up := newJudge(t, judge.Options{}, providertest.Script{ToolCall: call(judge.None)})
+			if _, err := j.Choose(t.Context(), "hello", []judge.Candidate{tt.c}); err != nil {
+				t.Fatal(err)
+			}
+			var body struct {
+				Messages []struct{ Content string } `json:"messages"`
+			}
+			if err := json.Unmarshal(up.LastBody(), &body); err != nil || len(body.Messages) != 2 {
+				t.Fatalf("body %s: %v", up.LastBody(), err)
+			}
+			if !contains(body.Messages[1].Content, "Routes:\n"+tt.want+"- none:") {
+				t.Errorf("prompt lacks %q:\n%s", tt.want, body.Messages[1].Content)
+			}
+		})
+	}
+}
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func TestTimeout(t *testing.T) {
@@ -162,10 +198,12 @@ func TestCache(t *testing.T) {
 	j.Choose(ctx, "integrate y", candidates)
 	j.Choose(ctx, "integrate x", candidates[:1])
 	j.Choose(ctx, "integrate x", []judge.Candidate{{Name: "code", Condition: "other"}, candidates[1]})
-	if up.Requests() != 4 {
-		t.Errorf("requests = %d, want 4", up.Requests())
+	// Tasks are part of the prompt, so of the key too.
+	j.Choose(ctx, "integrate x", []judge.Candidate{{Name: "code", Condition: "programming, debugging", Tasks: []string{"coding"}}, candidates[1]})
+	if up.Requests() != 5 {
+		t.Errorf("requests = %d, want 5", up.Requests())
 	}
-	if st := j.Stats(); st.Calls != 4 || st.CacheHits != 1 {
+	if st := j.Stats(); st.Calls != 5 || st.CacheHits != 1 {
 		t.Errorf("Stats = %+v", st)
 	}
 }

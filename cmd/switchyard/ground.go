@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/ground"
+	"github.com/switchyard-router/switchyard/tasks"
+)
+
+// groundIndex builds the route index of cfg with aggregation agg: routes
+// grounded in the task library (routing.ground, per route ground), auto
+// thresholds calibrated, instruction segments on or off (routing.segments).
+// Library vectors come from the binary for the pinned model, else from the
+// cache under cacheDir ("" for none), else from emb.
+func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, agg, cacheDir string) (*ground.Result, error) {
+	routes := make([]ground.Route, len(cfg.Routes))
+	grounding := false
+	for i, r := range cfg.Routes {
+		g := cfg.Routing.Ground
+		if r.Ground != nil {
+			g = *r.Ground
+		}
+		routes[i] = ground.Route{Name: r.Name, Condition: r.Condition, Examples: r.Examples, Negatives: r.Negatives, Ground: g, Threshold: r.Threshold}
+		if strings.TrimSpace(r.Condition) != "" && (g || (cfg.Routing.Threshold.Auto && r.Threshold == nil)) {
+			grounding = true
+		}
+	}
+	opts := ground.Options{
+		Embed:       emb.Embed,
+		Classifier:  classifierOptions(cfg.Routing, agg),
+		Auto:        cfg.Routing.Threshold.Auto,
+		Threshold:   fallbackThreshold(cfg.Routing, agg),
+		NoThreshold: cfg.DefaultHasCondition(),
+		MaxExamples: cfg.Routing.GroundExamples,
+	}
+	if grounding {
+		lib, err := tasks.Load()
+		if err != nil {
+			return nil, err
+		}
+		shipped, err := tasks.Shipped()
+		if err != nil {
+			return nil, err
+		}
+		vecs, err := tasks.Resolve(ctx, emb.ID(), shipped, ground.Texts(lib), emb.Embed, cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("task library: %w", err)
+		}
+		opts.Library, opts.Vectors = lib, vecs
+	}
+	res, err := ground.Build(ctx, routes, opts)
+	if err != nil {
+		return nil, fmt.Errorf("build route index: %w", err)
+	}
+	return res, nil
+}
+
+// fallbackThreshold is the global threshold when it is a number, and what
+// an auto threshold falls back to without the library: 0.35 for cosines,
+// 0 for lda.
+func fallbackThreshold(r config.Routing, agg string) float64 {
+	switch {
+	case !r.Threshold.Auto:
+		return r.Threshold.Value
+	case agg == config.AggregateLDA:
+		return 0
+	}
+	return 0.35
+}
+
+// tasksCache is where library vectors of embedders other than the pinned
+// model are kept.
+func tasksCache(e env) string {
+	if c := e.getenv("XDG_CACHE_HOME"); c != "" && filepath.IsAbs(c) {
+		return filepath.Join(c, "switchyard", "tasks")
+	}
+	if h := e.getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "switchyard", "tasks")
+	}
+	return ""
+}

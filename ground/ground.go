@@ -1,0 +1,758 @@
+// Package ground turns routes written as plain-language conditions into an
+// index that routes well without user examples. It owns two steps that run
+// when a configuration is built (start-up and reload, off the request
+// path), both drawing on the built-in task library (package tasks):
+//
+//   - Grounding. Each facet of a route's condition ("programming", "code
+//     examples", "debugging") is compared with the phrases that describe the
+//     library's task types; a facet near a type's phrase grounds the route
+//     in that type, and the type's library prompts become the route's
+//     pseudo-examples: capped, and chosen for diversity by k-medoids. Each
+//     type goes to the one route that names it most closely. A condition
+//     that names no task type is left as it is.
+//   - Calibration. With an auto threshold, each route's threshold is set
+//     from library prompts the index was not built from: prompts of the
+//     types the route is grounded in are its positives, prompts of types no
+//     route is grounded in (general questions among them) and the route's
+//     near misses are its negatives; the threshold is the score that
+//     separates them best. A route grounded in nothing gets the score that
+//     90 % of the unclaimed library stays under.
+package ground
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/switchyard-router/switchyard/classifier"
+	"github.com/switchyard-router/switchyard/tasks"
+)
+
+// Defaults of Options' zero values.
+const (
+	DefaultMaxExamples = 100
+	// DefaultMinSimilarity is the cosine at or above which a condition's
+	// facet names a task type. Measured on conditions written for the
+	// llm_tasks validation split and on the CLINC150 domain names, which
+	// name no task type.
+	DefaultMinSimilarity = 0.5
+	// DefaultTie is how close to a facet's best type another type must be
+	// to be grounded too ("code" names coding and debugging alike).
+	DefaultTie = 0.05
+	// DefaultCalibrationRows is how many prompts of each type calibrate
+	// thresholds.
+	DefaultCalibrationRows = 120
+	// NegativeWeight is how much all negatives together weigh against all
+	// positives when a threshold is calibrated. Unclaimed task types are
+	// caught by the index's NoneRoute first, so the threshold's job is
+	// mostly to keep positives: chosen on the llm_tasks validation split.
+	NegativeWeight = 0.05
+	// UngroundedQuantile is the share of unclaimed library prompts a
+	// route grounded in nothing keeps below its auto threshold.
+	UngroundedQuantile = 0.9
+)
+
+// NoThreshold is the threshold of a route that always clears: an auto
+// threshold when the default route has a condition of its own, so the best
+// condition always wins (MAS's behaviour). It is below any score.
+const NoThreshold = -1000.0
+
+// NoneRoute is the index's stand-in for the library's task types that no
+// route is grounded in: a request nearest to it takes the default route.
+const NoneRoute = "(none)"
+
+// Threshold sources, Grounded.ThresholdFrom.
+const (
+	FromRoute  = "route"  // the route's own threshold
+	FromGlobal = "global" // routing.threshold, a number
+	FromAuto   = "auto"   // calibrated on the library
+	FromNone   = "none"   // auto, but the default route has a condition: no threshold
+)
+
+// Route is a route as configured.
+type Route struct {
+	Name      string
+	Condition string
+	Examples  []string
+	Negatives []string
+	// Ground takes pseudo-examples for the condition from the library.
+	Ground bool
+	// Threshold is the route's own threshold; nil for the global one.
+	Threshold *float64
+}
+
+// Options configures Build. Zero values are the documented defaults.
+type Options struct {
+	// Library is the task library. Nil turns grounding off, and an auto
+	// threshold then falls back to Threshold.
+	Library *tasks.Library
+	// Vectors hold the vectors of Texts(Library) for the model Embed
+	// runs (tasks.Resolve). Required with Library.
+	Vectors *tasks.Vectors
+	// Embed embeds conditions, facets, examples and negatives.
+	Embed classifier.EmbedFunc
+	// Classifier tunes the index.
+	Classifier classifier.Options
+	// Auto calibrates the threshold of each route without one of its
+	// own; otherwise Threshold applies.
+	Auto bool
+	// Threshold is the global threshold when !Auto (or without a
+	// Library).
+	Threshold float64
+	// NoThreshold, with Auto, gives routes without a threshold of their
+	// own no threshold at all (NoThreshold): set when the default route has
+	// a condition, so a request always takes the best condition.
+	NoThreshold bool
+	// MaxExamples caps the pseudo-examples of one route. 0 means
+	// DefaultMaxExamples.
+	MaxExamples int
+	// MinSimilarity is DefaultMinSimilarity when 0.
+	MinSimilarity float64
+}
+
+// TaskMatch is one task type a route is grounded in.
+type TaskMatch struct {
+	Type       string  `json:"type"`
+	Facet      string  `json:"facet"`      // the part of the condition that named it
+	Phrase     string  `json:"phrase"`     // the type's phrase it was nearest
+	Similarity float64 `json:"similarity"` // their cosine
+}
+
+// Calibration reports how an auto threshold was set.
+type Calibration struct {
+	Positives int `json:"positives"` // library prompts of the route's types that it scored top on
+	Negatives int `json:"negatives"` // unclaimed prompts and near misses it scored top on
+	// Accuracy is the weighted share of those decided right at the
+	// threshold (types weigh alike).
+	Accuracy float64 `json:"accuracy"`
+}
+
+// Grounded is what Build made of one route.
+type Grounded struct {
+	Name string `json:"name"`
+	// Tasks are the task types the route is grounded in, nearest first.
+	Tasks []TaskMatch `json:"tasks,omitempty"`
+	// Examples are its pseudo-examples from the library.
+	Examples []string `json:"examples,omitempty"`
+	// Threshold is the route's resolved threshold.
+	Threshold float64 `json:"threshold"`
+	// ThresholdFrom is one of FromRoute, FromGlobal, FromAuto, FromNone.
+	ThresholdFrom string       `json:"threshold_from"`
+	Calibration   *Calibration `json:"calibration,omitempty"`
+}
+
+// TaskNames lists the names of g's task types.
+func (g Grounded) TaskNames() []string {
+	out := make([]string, len(g.Tasks))
+	for i, t := range g.Tasks {
+		out[i] = t.Type
+	}
+	return out
+}
+
+// Result is a built index with what grounding did.
+type Result struct {
+	// Classifier is the index; nil when no route has a condition,
+	// example or pseudo-example.
+	Classifier *classifier.Classifier
+	// Routes has every route, in configuration order.
+	Routes []Grounded
+	// Indexed are the routes as indexed (pseudo-examples appended to the
+	// examples, thresholds resolved), in configuration order, only those
+	// with utterances.
+	Indexed []classifier.Route
+}
+
+// Texts lists every library text Build may need a vector of: the type
+// phrases, and each sampled prompt with its instruction segments. Resolve
+// them (tasks.Resolve) into Options.Vectors.
+func Texts(lib *tasks.Library) []string {
+	var texts []string
+	seen := map[string]bool{}
+	add := func(t string) {
+		if !seen[t] {
+			seen[t] = true
+			texts = append(texts, t)
+		}
+	}
+	types := lib.Types()
+	for _, t := range types {
+		for _, p := range t.Phrases {
+			add(p)
+		}
+	}
+	sample := lib.Sample(0)
+	for _, t := range types {
+		for _, p := range sample[t.Name] {
+			add(p.Text)
+			for _, s := range classifier.Segments(p.Text) {
+				add(s)
+			}
+		}
+	}
+	return texts
+}
+
+// Build grounds routes, indexes them and resolves their thresholds.
+func Build(ctx context.Context, routes []Route, opts Options) (*Result, error) {
+	if opts.Embed == nil {
+		return nil, errors.New("ground: embed func is nil")
+	}
+	if opts.Library != nil && opts.Vectors == nil {
+		return nil, errors.New("ground: a library needs its vectors")
+	}
+	b := &builder{opts: opts, res: &Result{Routes: make([]Grounded, len(routes))}}
+	b.opts.MaxExamples = cmp.Or(b.opts.MaxExamples, DefaultMaxExamples)
+	b.opts.MinSimilarity = cmp.Or(b.opts.MinSimilarity, DefaultMinSimilarity)
+	for i, r := range routes {
+		b.res.Routes[i].Name = r.Name
+	}
+	if opts.Library != nil {
+		b.sample = opts.Library.Sample(0)
+		b.types = opts.Library.Types()
+		b.typeVecs = map[string][][]float32{}
+		for _, t := range b.types {
+			for _, p := range t.Phrases {
+				v, ok := opts.Vectors.Get(p)
+				if !ok {
+					return nil, fmt.Errorf("ground: no vector for the phrase %q of task type %s", p, t.Name)
+				}
+				b.typeVecs[t.Name] = append(b.typeVecs[t.Name], v)
+			}
+		}
+		if err := b.ground(ctx, routes); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.index(ctx, routes); err != nil {
+		return nil, err
+	}
+	return b.res, nil
+}
+
+type builder struct {
+	opts     Options
+	res      *Result
+	types    []tasks.Type
+	typeVecs map[string][][]float32 // type → its phrases' vectors
+	sample   map[string][]tasks.Prompt
+	owner    map[string]int          // type → index of the route grounded in it
+	chosen   map[string]map[int]bool // type → sample indices taken as examples
+}
+
+// embed embeds texts, taking library texts' vectors from Options.Vectors.
+func (b *builder) embed(ctx context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	var miss []string
+	var at []int
+	for i, t := range texts {
+		if b.opts.Vectors != nil {
+			if v, ok := b.opts.Vectors.Get(t); ok {
+				out[i] = v
+				continue
+			}
+		}
+		miss = append(miss, t)
+		at = append(at, i)
+	}
+	if len(miss) > 0 {
+		vecs, err := b.opts.Embed(ctx, miss)
+		if err != nil {
+			return nil, err
+		}
+		if len(vecs) != len(miss) {
+			return nil, fmt.Errorf("embed returned %d vectors for %d texts", len(vecs), len(miss))
+		}
+		for j, v := range vecs {
+			out[at[j]] = v
+		}
+	}
+	return out, nil
+}
+
+// ground finds each route's task types and takes its pseudo-examples.
+func (b *builder) ground(ctx context.Context, routes []Route) error {
+	type cand struct {
+		route int
+		m     TaskMatch
+	}
+	var phrases []string
+	var of []int // route of each phrase
+	for i, r := range routes {
+		if !r.Ground || strings.TrimSpace(r.Condition) == "" {
+			continue
+		}
+		for _, p := range append([]string{r.Condition}, classifier.Facets(r.Condition)...) {
+			phrases = append(phrases, p)
+			of = append(of, i)
+		}
+	}
+	if len(phrases) == 0 {
+		return nil
+	}
+	vecs, err := b.opts.Embed(ctx, phrases)
+	if err != nil {
+		return fmt.Errorf("ground: embed conditions: %w", err)
+	}
+	if len(vecs) != len(phrases) {
+		return fmt.Errorf("ground: embed returned %d vectors for %d conditions", len(vecs), len(phrases))
+	}
+	// Per type, the route that names it most closely.
+	best := map[string]cand{}
+	for pi, v := range vecs {
+		u := unit(v)
+		if u == nil {
+			continue
+		}
+		sims := make([]TaskMatch, 0, len(b.types))
+		for _, t := range b.types {
+			m := TaskMatch{Type: t.Name, Facet: phrases[pi], Similarity: -2}
+			for j, tv := range b.typeVecs[t.Name] {
+				if s := dot(u, tv); s > m.Similarity {
+					m.Similarity, m.Phrase = s, t.Phrases[j]
+				}
+			}
+			sims = append(sims, m)
+		}
+		slices.SortStableFunc(sims, func(a, b TaskMatch) int { return cmp.Compare(b.Similarity, a.Similarity) })
+		top := sims[0].Similarity
+		for _, m := range sims {
+			if m.Similarity < b.opts.MinSimilarity || m.Similarity < top-DefaultTie {
+				break
+			}
+			if have, ok := best[m.Type]; !ok || m.Similarity > have.m.Similarity {
+				best[m.Type] = cand{route: of[pi], m: m}
+			}
+		}
+	}
+	b.owner = map[string]int{}
+	b.chosen = map[string]map[int]bool{}
+	for _, t := range b.types { // type order, so the result is deterministic
+		c, ok := best[t.Name]
+		if !ok {
+			continue
+		}
+		b.owner[t.Name] = c.route
+		g := &b.res.Routes[c.route]
+		g.Tasks = append(g.Tasks, c.m)
+	}
+	for i := range b.res.Routes {
+		g := &b.res.Routes[i]
+		slices.SortStableFunc(g.Tasks, func(a, b TaskMatch) int { return cmp.Compare(b.Similarity, a.Similarity) })
+		if len(g.Tasks) == 0 {
+			continue
+		}
+		per := max(4, b.opts.MaxExamples/len(g.Tasks))
+		have := map[string]bool{}
+		for _, ex := range routes[i].Examples {
+			have[strings.ToLower(strings.TrimSpace(ex))] = true
+		}
+		for _, tm := range g.Tasks {
+			if len(g.Examples) >= b.opts.MaxExamples {
+				break
+			}
+			exs, idx := b.examples(tm.Type, min(per, b.opts.MaxExamples-len(g.Examples)), have)
+			g.Examples = append(g.Examples, exs...)
+			b.chosen[tm.Type] = idx
+		}
+	}
+	return nil
+}
+
+// examples picks up to n diverse pseudo-examples of a type: for each
+// sampled prompt the text that states its task best (the whole prompt if it
+// is short, else the instruction segment nearest the type's phrases), then
+// k-medoids over them. It returns the texts and the sample indices used.
+func (b *builder) examples(typ string, n int, have map[string]bool) ([]string, map[int]bool) {
+	var texts []string
+	var vecs [][]float32
+	var from []int
+	for i, p := range b.sample[typ] {
+		cands := classifier.Segments(p.Text)
+		if len(p.Text) <= 300 {
+			cands = append([]string{p.Text}, cands...)
+		}
+		bestText, bestSim := "", float32(-2)
+		var bestVec []float32
+		for _, c := range cands {
+			v, ok := b.opts.Vectors.Get(c)
+			if !ok {
+				continue
+			}
+			s := float32(-2)
+			for _, tv := range b.typeVecs[typ] {
+				s = max(s, float32(dot(v, tv)))
+			}
+			if s > bestSim {
+				bestText, bestSim, bestVec = c, s, v
+			}
+		}
+		if bestText == "" || have[strings.ToLower(strings.TrimSpace(bestText))] {
+			continue
+		}
+		have[strings.ToLower(strings.TrimSpace(bestText))] = true
+		texts, vecs, from = append(texts, bestText), append(vecs, bestVec), append(from, i)
+	}
+	picked := diverse(vecs, n)
+	out := make([]string, len(picked))
+	used := make(map[int]bool, len(picked))
+	for i, j := range picked {
+		out[i] = texts[j]
+		used[from[j]] = true
+	}
+	return out, used
+}
+
+// maxMedoids bounds the k of k-medoids: its seeding costs O(n·k²·dim), and
+// past a few dozen clusters more medoids add little diversity.
+const maxMedoids = 24
+
+// diverse picks n of vecs (indices, ascending) that cover their variety:
+// the k-medoids (k ≤ maxMedoids), then, when more are wanted, members of
+// every medoid's cluster in turn, largest cluster first, each cluster's in
+// a seeded random order, so the picks follow the pool's spread.
+func diverse(vecs [][]float32, n int) []int {
+	if n >= len(vecs) {
+		all := make([]int, len(vecs))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	medoids := classifier.Medoids(vecs, min(n, maxMedoids), 1)
+	if len(medoids) >= n {
+		return medoids
+	}
+	clusters := make([][]int, len(medoids))
+	isMedoid := map[int]bool{}
+	for _, m := range medoids {
+		isMedoid[m] = true
+	}
+	for i, v := range vecs {
+		if isMedoid[i] {
+			continue
+		}
+		best, bestSim := 0, -2.0
+		for c, m := range medoids {
+			if s := dot(v, vecs[m]); s > bestSim {
+				best, bestSim = c, s
+			}
+		}
+		clusters[best] = append(clusters[best], i)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, len(clusters))
+	for c := range clusters {
+		order[c] = c
+		rng.Shuffle(len(clusters[c]), func(i, j int) { clusters[c][i], clusters[c][j] = clusters[c][j], clusters[c][i] })
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(clusters[b]), len(clusters[a])) })
+	out := slices.Clone(medoids)
+	for round := 0; len(out) < n; round++ {
+		added := false
+		for _, c := range order {
+			if round < len(clusters[c]) && len(out) < n {
+				out = append(out, clusters[c][round])
+				added = true
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// index builds the classifier and resolves thresholds.
+func (b *builder) index(ctx context.Context, routes []Route) error {
+	var idx []classifier.Route
+	var pos []int // route index of each indexed route
+	for i, r := range routes {
+		exs := append(slices.Clone(r.Examples), b.res.Routes[i].Examples...)
+		if strings.TrimSpace(r.Condition) == "" && len(exs) == 0 {
+			b.res.Routes[i].ThresholdFrom = FromGlobal
+			b.res.Routes[i].Threshold = b.opts.Threshold
+			continue
+		}
+		idx = append(idx, classifier.Route{Name: r.Name, Condition: r.Condition, Examples: exs, Negatives: r.Negatives, Threshold: b.opts.Threshold})
+		pos = append(pos, i)
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	if b.opts.Auto && b.opts.Library != nil && !b.opts.NoThreshold && b.owner != nil {
+		var exs []string
+		have := map[string]bool{}
+		for _, t := range b.types {
+			if _, ok := b.owner[t.Name]; ok {
+				continue
+			}
+			e, used := b.examples(t.Name, 16, have)
+			exs = append(exs, e...)
+			b.chosen[t.Name] = used
+		}
+		if len(exs) > 0 {
+			idx = append(idx, classifier.Route{Name: NoneRoute, Examples: exs, Threshold: 1e6})
+		}
+	}
+	cls, err := classifier.New(ctx, idx, b.embed, b.opts.Classifier)
+	if err != nil {
+		return err
+	}
+	th := map[string]float64{}
+	var auto []int // indexed routes to calibrate
+	for k, i := range pos {
+		r, g := routes[i], &b.res.Routes[i]
+		switch {
+		case r.Threshold != nil:
+			g.Threshold, g.ThresholdFrom = *r.Threshold, FromRoute
+		case !b.opts.Auto || b.opts.Library == nil:
+			g.Threshold, g.ThresholdFrom = b.opts.Threshold, FromGlobal
+		case b.opts.NoThreshold:
+			g.Threshold, g.ThresholdFrom = NoThreshold, FromNone
+		default:
+			auto = append(auto, k)
+			continue
+		}
+		th[r.Name] = g.Threshold
+	}
+	if len(auto) > 0 {
+		if err := b.calibrate(ctx, cls, routes, idx, pos, auto, th); err != nil {
+			return err
+		}
+	}
+	for k := range idx {
+		if v, ok := th[idx[k].Name]; ok {
+			idx[k].Threshold = v
+		}
+	}
+	if cls, err = cls.WithThresholds(th); err != nil {
+		return err
+	}
+	b.res.Classifier, b.res.Indexed = cls, idx
+	return nil
+}
+
+// scored is one calibration prompt's outcome.
+type scored struct {
+	typ    string
+	weight float64
+	top    string
+	scores map[string]float64
+}
+
+// calibrate sets the thresholds of the indexed routes listed in auto.
+func (b *builder) calibrate(ctx context.Context, cls *classifier.Classifier, routes []Route, idx []classifier.Route, pos, auto []int, th map[string]float64) error {
+	var rows []scored
+	for _, t := range b.types {
+		prompts := b.sample[t.Name]
+		var use []int
+		for i := range prompts {
+			if !b.chosen[t.Name][i] {
+				use = append(use, i)
+			}
+		}
+		if len(use) > DefaultCalibrationRows {
+			// An even spread over the sample, which is in library order.
+			step := float64(len(use)) / DefaultCalibrationRows
+			thin := make([]int, 0, DefaultCalibrationRows)
+			for k := range DefaultCalibrationRows {
+				thin = append(thin, use[int(float64(k)*step)])
+			}
+			use = thin
+		}
+		for _, i := range use {
+			text := prompts[i].Text
+			segs := classifier.Segments(text)
+			vecs, err := b.embed(ctx, append([]string{text}, segs...))
+			if err != nil {
+				return fmt.Errorf("ground: calibrate: %w", err)
+			}
+			m, err := cls.ClassifyVectors(ctx, vecs, segs)
+			if err != nil {
+				return fmt.Errorf("ground: calibrate: %w", err)
+			}
+			rows = append(rows, scored{typ: t.Name, weight: 1 / float64(len(use)), top: m.Route, scores: scoreMap(m)})
+		}
+	}
+	owned := func(typ string) bool { _, ok := b.owner[typ]; return ok }
+	for _, k := range auto {
+		i := pos[k]
+		r, g := routes[i], &b.res.Routes[i]
+		var p, n []weighted
+		for _, row := range rows {
+			if row.top != r.Name {
+				continue
+			}
+			switch o, ok := b.owner[row.typ]; {
+			case ok && o == i:
+				p = append(p, weighted{row.scores[r.Name], row.weight})
+			case !ok:
+				n = append(n, weighted{row.scores[r.Name], row.weight})
+			}
+		}
+		if len(r.Negatives) > 0 {
+			vecs, err := b.embed(ctx, r.Negatives)
+			if err != nil {
+				return fmt.Errorf("ground: calibrate: %w", err)
+			}
+			for _, v := range vecs {
+				m, err := cls.ClassifyVector(ctx, v)
+				if err != nil {
+					return fmt.Errorf("ground: calibrate: %w", err)
+				}
+				if m.Route == r.Name {
+					n = append(n, weighted{m.Score, 1 / float64(len(vecs))})
+				}
+			}
+		}
+		if len(p) > 0 {
+			t, acc := separate(balance(p, 1), balance(n, NegativeWeight))
+			g.Threshold, g.ThresholdFrom = t, FromAuto
+			g.Calibration = &Calibration{Positives: len(p), Negatives: len(n), Accuracy: acc}
+		} else {
+			// Nothing in the library is this route's: keep most of what
+			// no route claims below the threshold.
+			var all []weighted
+			for _, row := range rows {
+				if !owned(row.typ) {
+					all = append(all, weighted{row.scores[r.Name], row.weight})
+				}
+			}
+			g.Threshold, g.ThresholdFrom = quantile(all, UngroundedQuantile), FromAuto
+			if len(all) == 0 {
+				g.Threshold = NoThreshold
+			}
+			g.Calibration = &Calibration{Negatives: len(all)}
+		}
+		g.Threshold = math.Round(g.Threshold*1e4) / 1e4
+		th[r.Name] = g.Threshold
+	}
+	return nil
+}
+
+func scoreMap(m classifier.Match) map[string]float64 {
+	out := make(map[string]float64, len(m.Scores))
+	for _, s := range m.Scores {
+		out[s.Route] = s.Score
+	}
+	return out
+}
+
+type weighted struct{ score, w float64 }
+
+// balance scales xs' weights to sum to 1, so that positives and negatives
+// weigh alike whatever their numbers: the threshold then maximises the
+// true positive rate plus the true negative rate.
+func balance(xs []weighted, to float64) []weighted {
+	var total float64
+	for _, x := range xs {
+		total += x.w
+	}
+	out := make([]weighted, len(xs))
+	for i, x := range xs {
+		out[i] = weighted{x.score, to * x.w / total}
+	}
+	return out
+}
+
+// separate returns the threshold that maximises the weighted positives at
+// or above it plus the weighted negatives below it (the middle of the best
+// interval), and the weighted accuracy there.
+func separate(p, n []weighted) (float64, float64) {
+	type pt struct {
+		s, w float64
+		pos  bool
+	}
+	var all []pt
+	var total, negW float64
+	for _, x := range p {
+		all = append(all, pt{x.score, x.w, true})
+		total += x.w
+	}
+	for _, x := range n {
+		all = append(all, pt{x.score, x.w, false})
+		total += x.w
+		negW += x.w
+	}
+	slices.SortFunc(all, func(a, b pt) int { return cmp.Compare(a.s, b.s) })
+	// A threshold just above all[i-1] (below all[i]): correct = negatives
+	// among all[:i] + positives among all[i:].
+	posAbove := total - negW
+	negBelow := 0.0
+	bestI, best := 0, posAbove
+	for i := 1; i <= len(all); i++ {
+		x := all[i-1]
+		if x.pos {
+			posAbove -= x.w
+		} else {
+			negBelow += x.w
+		}
+		if i < len(all) && all[i].s == x.s {
+			continue
+		}
+		if c := negBelow + posAbove; c > best+1e-12 {
+			bestI, best = i, c
+		}
+	}
+	var t float64
+	switch {
+	case bestI == 0:
+		t = all[0].s - 0.01
+	case bestI == len(all):
+		t = all[len(all)-1].s + 0.01
+	default:
+		t = (all[bestI-1].s + all[bestI].s) / 2
+	}
+	return t, best / total
+}
+
+// quantile returns the weighted q-quantile of the scores.
+func quantile(xs []weighted, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.SortFunc(xs, func(a, b weighted) int { return cmp.Compare(a.score, b.score) })
+	var total float64
+	for _, x := range xs {
+		total += x.w
+	}
+	acc := 0.0
+	for _, x := range xs {
+		acc += x.w
+		if acc >= q*total {
+			return x.score
+		}
+	}
+	return xs[len(xs)-1].score
+}
+
+func dot(a, b []float32) float64 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return float64(s)
+}
+
+func unit(x []float32) []float32 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	if s == 0 || math.IsNaN(s) {
+		return nil
+	}
+	f := float32(1 / math.Sqrt(s))
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = v * f
+	}
+	return out
+}
