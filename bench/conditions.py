@@ -337,6 +337,16 @@ def judge_note(res):
     return "; ".join(parts)
 
 
+def load_note(path, cores):
+    """A note when the row was timed with the load average (1 min) above
+    half the cores: other work shared the CPU, so its p50 is inflated."""
+    try:
+        load, cores = float(open(path, encoding="utf-8").read().strip()), int(cores)
+    except (OSError, ValueError, TypeError):
+        return ""
+    return f"timed at load {load:.1f} on {cores} cores" if load > cores / 2 else ""
+
+
 def cmd_table(a):
     plan = json.load(open(os.path.join(a.out, "plan.json"), encoding="utf-8"))
     meta = load(os.path.join(a.out, "meta.json")) or {}
@@ -368,6 +378,8 @@ def cmd_table(a):
                 if note:
                     block.append(f"| {title} | – | n/a | | | | | {note} |")
                 continue
+            busy = load_note(os.path.join(w, key + ".load"), meta.get("cores"))
+            note = "; ".join(x for x in (note, busy) if x)
             acc, ins, mf1, of1, p50, n = row_figures(res, "semrouter" if key == "semrouter" else "sy")
             if key in ("judge", "always"):
                 jn = judge_note(res)

@@ -92,6 +92,7 @@ start=$(date +%s)
 run_eval() {
   local w="$out/$1" key=$2 config=$3 corpus=$4 n=$5; shift 5
   rm -f "$w/$key.json" "$w/$key.note"
+  cut -d' ' -f1 /proc/loadavg > "$w/$key.load"  # the table flags rows timed on a busy machine
   if "$sy" eval --config "$config" --data "$corpus" --json --latency-sample "$n" "$@" \
       > "$w/$key.json.tmp" 2> "$w/$key.log"; then
     mv "$w/$key.json.tmp" "$w/$key.json"
@@ -145,6 +146,7 @@ if [ "$phase1" = 1 ]; then
   for s in $setups; do
     say "== $s: semantic-router"
     w="$out/$s"; rm -f "$w/semrouter.note"
+    cut -d' ' -f1 /proc/loadavg > "$w/semrouter.load"
     if ! "$venv/bin/python" bench/semrouter_eval.py run --config "$w/semrouter.yaml" --test "$w/test-text.jsonl" \
         --model-dir "$model_dir" --compact --predictions "$w/semrouter-predictions.jsonl" \
         > "$w/semrouter.json" 2> "$w/semrouter.log"; then

@@ -105,8 +105,9 @@ type Options struct {
 	// Library).
 	Threshold float64
 	// NoThreshold, with Auto, gives routes without a threshold of their
-	// own no threshold at all (NoThreshold): set when the default route has
-	// a condition, so a request always takes the best condition.
+	// own no threshold at all (NoThreshold), and leaves NoneRoute out of
+	// the index: set when the default route has a condition, so a request
+	// always takes the best condition.
 	NoThreshold bool
 	// MaxExamples caps the pseudo-examples of one route. 0 means
 	// DefaultMaxExamples.
@@ -486,7 +487,11 @@ func (b *builder) index(ctx context.Context, routes []Route) error {
 	if len(idx) == 0 {
 		return nil
 	}
-	if b.opts.Auto && b.opts.Library != nil && !b.opts.NoThreshold && b.owner != nil {
+	// The library's task types no route is grounded in stand for "none of
+	// the routes": a request nearest to them takes the default route. Not
+	// when the default route has a condition of its own (NoThreshold):
+	// then every request takes its best route.
+	if b.opts.Library != nil && !b.opts.NoThreshold && len(b.owner) > 0 {
 		var exs []string
 		have := map[string]bool{}
 		for _, t := range b.types {

@@ -198,6 +198,9 @@ type explanation struct {
 	// its answer, whether it was used, its latency. Absent when it was
 	// not asked.
 	Judge *router.JudgeInfo `json:"judge,omitempty"`
+	// Segments are the request's instruction segments, scored besides its
+	// whole text; absent when there were none.
+	Segments []string `json:"segments,omitempty"`
 }
 
 type routeScore struct {
@@ -205,6 +208,11 @@ type routeScore struct {
 	Score     float64 `json:"score"`
 	Threshold float64 `json:"threshold"`
 	Nearest   string  `json:"nearest"`
+	// Segment is the instruction segment of the request that gave the
+	// route its score; absent for the whole text.
+	Segment string `json:"segment,omitempty"`
+	// NearMiss is the route's negative that kept it from clearing.
+	NearMiss string `json:"near_miss,omitempty"`
 }
 
 // handleExplain serves POST /admin/explain: parse and decide like a chat
@@ -240,9 +248,9 @@ func explain(d router.Decision) explanation {
 		Judge:      d.Judge,
 	}
 	if m := d.Match; m != nil {
-		e.Margin, e.Cleared, e.BestRoute = &m.Margin, &m.Cleared, m.Route
+		e.Margin, e.Cleared, e.BestRoute, e.Segments = &m.Margin, &m.Cleared, m.Route, m.Segments
 		for _, sc := range m.Scores {
-			e.Scores = append(e.Scores, routeScore{Route: sc.Route, Score: sc.Score, Threshold: sc.Threshold, Nearest: sc.Nearest})
+			e.Scores = append(e.Scores, routeScore{Route: sc.Route, Score: sc.Score, Threshold: sc.Threshold, Nearest: sc.Nearest, Segment: sc.Segment, NearMiss: sc.NearMiss})
 		}
 	}
 	if d.Chain != nil {

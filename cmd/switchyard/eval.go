@@ -324,7 +324,9 @@ func evalCmd(e env) *cobra.Command {
 			}
 			var infos []eval.RouteInfo
 			for _, r := range s.indexed {
-				infos = append(infos, eval.RouteInfo{Name: r.Name, Threshold: r.Threshold})
+				if r.Name != ground.NoneRoute {
+					infos = append(infos, eval.RouteInfo{Name: r.Name, Threshold: r.Threshold})
+				}
 			}
 			rep := eval.Measure(outcomes, s.routes, s.cfg.DefaultRoute, infos)
 			rep.Latency = eval.NewLatency(eval.Tooks(took))

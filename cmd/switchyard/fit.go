@@ -69,7 +69,14 @@ func fitCmd(e env) *cobra.Command {
 				t.Indexed = append(t.Indexed, r.Name)
 			}
 			for i, ex := range s.corpus {
-				row, err := eval.NewRow(ctx, ex.Label, vecs[texts[i]], byAgg...)
+				rv, segs := [][]float32{vecs[texts[i]]}, []string(nil)
+				if s.cfg.Routing.Segments && texts[i] != "" {
+					segs = classifier.Segments(texts[i])
+					for _, sg := range segs {
+						rv = append(rv, vecs[sg])
+					}
+				}
+				row, err := eval.NewSegmentedRow(ctx, ex.Label, rv, segs, byAgg...)
 				if err != nil {
 					return fmt.Errorf("line %d: %w", ex.Line, err)
 				}
@@ -121,6 +128,9 @@ func fitPatch(cfg *config.Config, t *eval.Table, p eval.Params) config.Patch {
 		had[r.Name] = r.Threshold != nil
 	}
 	for i, name := range t.Indexed {
+		if _, route := had[name]; !route {
+			continue // ground.NoneRoute, the index's own
+		}
 		if th := p.Thresholds[i]; had[name] || math.Abs(th-p.Threshold) > 1e-9 {
 			out.RouteThresholds[name] = th
 		}

@@ -40,12 +40,20 @@ type Table struct {
 // NewRow scores vec (nil for an example with no text) with one classifier
 // per aggregation over the same routes, in classifier.Aggregations order.
 func NewRow(ctx context.Context, label string, vec []float32, byAgg ...*classifier.Classifier) (Row, error) {
+	return NewSegmentedRow(ctx, label, [][]float32{vec}, nil, byAgg...)
+}
+
+// NewSegmentedRow is NewRow for a request given as the vector of its whole
+// text, vecs[0], and of its instruction segments, vecs[1:] (see
+// classifier.ClassifyVectors), as a classifier with Options.Segments scores
+// it.
+func NewSegmentedRow(ctx context.Context, label string, vecs [][]float32, segments []string, byAgg ...*classifier.Classifier) (Row, error) {
 	row := Row{Label: label, Scores: make([][]float64, len(byAgg))}
-	if vec == nil {
+	if len(vecs) == 0 || vecs[0] == nil {
 		return row, nil
 	}
 	for a, c := range byAgg {
-		m, err := c.ClassifyVector(ctx, vec)
+		m, err := c.ClassifyVectors(ctx, vecs, segments)
 		if err != nil {
 			return Row{}, err
 		}
@@ -295,8 +303,10 @@ func (t *Table) Evaluate(rows []int, p Params) Score {
 			if cleared && p.Margin > 0 && second >= 0 && s[top]-s[second] < p.Margin {
 				cleared = false
 			}
-			if cleared {
-				route, defaulted = classOf(t.Indexed[top]), false
+			// An indexed name that is no route (ground.NoneRoute) takes
+			// the default route, as the router does.
+			if c := classOf(t.Indexed[top]); cleared && c >= 0 {
+				route, defaulted = c, false
 			}
 		}
 		pred := route

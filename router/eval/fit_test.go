@@ -201,3 +201,19 @@ func TestEvaluateAgreesWithTheRouter(t *testing.T) {
 		}
 	}
 }
+
+// An indexed name that is no route (the index's own none route) takes the
+// default route when it tops a row, as the router does, instead of
+// breaking the evaluation.
+func TestEvaluateIndexedNameThatIsNoRoute(t *testing.T) {
+	tab := &Table{Routes: []string{"a", "chat"}, Indexed: []string{"a", "(none)"}, Default: "chat"}
+	tab.Rows = []Row{
+		{Label: "a", Scores: [][]float64{{0.9, 0.1}}},
+		{Label: OOS, Scores: [][]float64{{0.1, 0.9}}},
+	}
+	all := []int{0, 1}
+	res := Fit(tab, all, all, Params{Aggregation: "max", Threshold: 0.5, Thresholds: []float64{0.5, 0.5}}, FitOptions{})
+	if res.ValAfter.Accuracy != 1 || res.ValBefore.Accuracy != 1 {
+		t.Errorf("before %+v after %+v, want both rows right", res.ValBefore, res.ValAfter)
+	}
+}
