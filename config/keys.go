@@ -34,7 +34,7 @@ func leafKeys() map[string]bool {
 		for key, ft := range fields(t) {
 			path := joinKey(prefix, key)
 			switch {
-			case ft.Kind() == reflect.Struct && !isDuration(ft):
+			case ft.Kind() == reflect.Struct && !isDuration(ft) && ft != reflect.TypeFor[Threshold]():
 				walk(ft, path)
 			case ft.Kind() == reflect.Slice, ft.Kind() == reflect.Map:
 			default:
