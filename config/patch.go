@@ -554,13 +554,9 @@ func (pt *patcher) appendBlockSeq(seq *yaml.Node, at string, items []string, com
 // appendFlowSeq adds items before the closing bracket of the flow list
 // seq, one a line, indented past the line the list opens on.
 func (pt *patcher) appendFlowSeq(seq *yaml.Node, at string, items []string, comment string) error {
-	open := pt.skipProperties(pt.offset(seq.Line, seq.Column))
-	if open >= len(pt.src) || pt.src[open] != '[' {
-		return fmt.Errorf("%s: cannot find the list's opening bracket; edit it by hand", at)
-	}
-	closing, ok := flowClose(pt.src, open)
-	if !ok {
-		return fmt.Errorf("%s: cannot find the list's closing bracket; edit it by hand", at)
+	open, closing, err := pt.flowBounds(seq, at, '[', "list's", "bracket")
+	if err != nil {
+		return err
 	}
 	last, at2, sep := pt.flowTail(open, closing)
 	indent := strings.Repeat(" ", pt.indentOf(open)+4)
@@ -571,18 +567,28 @@ func (pt *patcher) appendFlowSeq(seq *yaml.Node, at string, items []string, comm
 // addFlowList adds key with items to the flow mapping m, before its
 // closing brace, continued over lines.
 func (pt *patcher) addFlowList(m *yaml.Node, at, key string, items []string, comment string) error {
-	open := pt.skipProperties(pt.offset(m.Line, m.Column))
-	if open >= len(pt.src) || pt.src[open] != '{' {
-		return fmt.Errorf("%s: cannot find the mapping's opening brace; edit it by hand", at)
-	}
-	closing, ok := flowClose(pt.src, open)
-	if !ok {
-		return fmt.Errorf("%s: cannot find the mapping's closing brace; edit it by hand", at)
+	open, closing, err := pt.flowBounds(m, at, '{', "mapping's", "brace")
+	if err != nil {
+		return err
 	}
 	last, at2, sep := pt.flowTail(open, closing)
 	indent := strings.Repeat(" ", pt.indentOf(open)+4)
 	pt.continueFlow(last, at2, sep, pt.nl+indent+key+": ["+pt.flowItems(indent+"  ", items, comment)+"]")
 	return nil
+}
+
+// flowBounds returns the offsets of the opening (want) and closing
+// delimiters of the flow collection n.
+func (pt *patcher) flowBounds(n *yaml.Node, at string, want byte, whose, delim string) (open, closing int, err error) {
+	open = pt.skipProperties(pt.offset(n.Line, n.Column))
+	if open >= len(pt.src) || pt.src[open] != want {
+		return 0, 0, fmt.Errorf("%s: cannot find the %s opening %s; edit it by hand", at, whose, delim)
+	}
+	closing, ok := flowClose(pt.src, open)
+	if !ok {
+		return 0, 0, fmt.Errorf("%s: cannot find the %s closing %s; edit it by hand", at, whose, delim)
+	}
+	return open, closing, nil
 }
 
 // flowTail returns where to continue the flow collection that opens at

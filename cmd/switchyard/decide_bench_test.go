@@ -2,7 +2,6 @@ package main
 
 import (
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,17 +34,7 @@ func BenchmarkDecide(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := env{getenv: func(string) string { return "" }}
-	hc := &http.Client{}
-	emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer closeEmb()
-	rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
-	if err != nil {
-		b.Fatal(err)
-	}
+	rt := benchRuntime(b, cfg)
 	message := newDecideMessages()
 	run := func(b *testing.B, next func() *providers.Request) {
 		var lat []time.Duration

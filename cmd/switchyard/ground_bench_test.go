@@ -56,19 +56,7 @@ func BenchmarkDecideGrounded(b *testing.B) {
 		{"conditions-only", "{ground: false, segments: false, threshold: 0.35}"},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			cfg := conditionsConfig(b, v.routing)
-			e := env{getenv: func(string) string { return "" }}
-			hc := &http.Client{}
-			emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer closeEmb()
-			rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.stop()
+			rt := benchRuntime(b, conditionsConfig(b, v.routing))
 			benchDecide(b, rt)
 		})
 	}
@@ -127,4 +115,23 @@ func BenchmarkStartup(b *testing.B) {
 			keep.stop()
 		})
 	}
+}
+
+// benchRuntime builds the serving runtime of cfg with the real model, as
+// serve does, and stops it when b ends.
+func benchRuntime(b *testing.B, cfg *config.Config) *serving {
+	b.Helper()
+	e := env{getenv: func(string) string { return "" }}
+	hc := &http.Client{}
+	emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { closeEmb() })
+	rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(rt.stop)
+	return rt
 }
