@@ -22,7 +22,7 @@ func TestLibrary(t *testing.T) {
 	if lib.Len() < 7000 {
 		t.Errorf("library has %d prompts", lib.Len())
 	}
-	written := map[string]bool{"creative_writing": true, "brainstorming": true, "business_writing": true, "humanities": true}
+	written := map[string]bool{"advice": true, "creative_writing": true, "brainstorming": true, "business_writing": true, "humanities": true}
 	for _, ty := range lib.Types() {
 		ps := lib.Prompts(ty.Name)
 		if len(ty.Phrases) == 0 {

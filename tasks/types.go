@@ -7,6 +7,7 @@ package tasks
 // taken from any evaluation set.
 func typeList() []Type {
 	return []Type{
+		{Name: "advice", Phrases: []string{"advice", "practical guidance", "tips and recommendations", "what should I do", "how to do something in everyday life"}},
 		{Name: "brainstorming", Phrases: []string{"brainstorming", "generate ideas", "lists of ideas and suggestions", "come up with names or ideas"}},
 		{Name: "business_writing", Phrases: []string{"business writing", "writing emails", "professional letters and memos", "marketing copy", "cover letters and job posts"}},
 		{Name: "chit_chat", Phrases: []string{"chit-chat", "small talk", "casual conversation", "greetings", "questions about the assistant itself"}},
