@@ -134,12 +134,15 @@ func (r *Router) candidates(m *classifier.Match) []judge.Candidate {
 		n = 4
 	}
 	out := make([]judge.Candidate, 0, min(n, len(m.Scores)))
-	for _, s := range m.Scores[:min(n, len(m.Scores))] {
-		c, ok := r.cands[s.Route]
-		if !ok {
-			c = judge.Candidate{Name: s.Route}
+	for _, s := range m.Scores {
+		if len(out) == n {
+			break
 		}
-		out = append(out, c)
+		// A scored name that is no route (the index's own stand-in for
+		// "none of them", ground.NoneRoute) is what "none" already says.
+		if c, ok := r.cands[s.Route]; ok {
+			out = append(out, c)
+		}
 	}
 	return out
 }

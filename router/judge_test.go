@@ -342,3 +342,22 @@ func TestJudgeAlwaysUpstream(t *testing.T) {
 		t.Errorf("judge requests = %d, want 2", up.Requests())
 	}
 }
+
+// A scored name that is no route (the index's own "none of them") is never
+// offered to the judge: "none" already stands for it.
+func TestJudgeSkipsScoredNamesThatAreNoRoutes(t *testing.T) {
+	m := threeRoutes(false, 0.2)
+	m.Scores = append([]classifier.Score{m.Scores[0], {Route: "(none)", Score: 0.59, Threshold: 1e6}}, m.Scores[1:]...)
+	j := &stubJudge{verdict: judge.Verdict{Route: "math"}}
+	r := judgedRouter(t, m, j, router.JudgeWhen{BelowThreshold: true, Candidates: 2})
+	d, err := r.Decide(t.Context(), request("auto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.calls) != 1 || len(j.calls[0]) != 2 || j.calls[0][0].Name != "code" || j.calls[0][1].Name != "math" {
+		t.Fatalf("offered %v, want code and math", j.calls)
+	}
+	if d.Route != "math" || d.DecidedBy != router.ByJudge {
+		t.Errorf("decision %s by %s", d.Route, d.DecidedBy)
+	}
+}

@@ -137,8 +137,11 @@ func printDecision(e env, d router.Decision, explain bool) {
 	fmt.Fprintln(tw, "ROUTE\tSCORE\tTHRESHOLD\tNEAREST")
 	for _, s := range o.Scores {
 		th := fmt.Sprintf("%.2f", s.Threshold)
-		if s.Threshold <= ground.NoThreshold {
+		switch {
+		case s.Threshold <= ground.NoThreshold:
 			th = "none"
+		case s.Route == ground.NoneRoute:
+			th = "-" // never cleared: nearest to it means the default route
 		}
 		near := strconv.Quote(s.Nearest)
 		if s.NearMiss != "" {
