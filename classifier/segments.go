@@ -126,11 +126,6 @@ func Segments(text string) []string {
 	if last := runs[len(runs)-1]; len(runs) > 1 && len(last.text) <= segmentMaxChars {
 		add(last.text)
 	}
-	if len(runs) == 1 && payload == 0 && len(cands) == 1 && len(first.text) <= segmentMaxChars {
-		// One short paragraph: its first line is not more of an
-		// instruction than the whole.
-		return nil
-	}
 	if len(cands) > maxSegments {
 		cands = cands[:maxSegments]
 	}

@@ -18,6 +18,8 @@ func TestSegments(t *testing.T) {
 	}{
 		{"short single line", "Write a quicksort function", nil},
 		{"short two lines", "hi\nthere", nil},
+		{"one line with an introducing colon", "Summarize this article in 3 bullets: The city council voted on Tuesday to expand the bike lane network downtown, citing safety data; opponents argued it would hurt shops.",
+			[]string{"Summarize this article in 3 bullets:"}},
 		// The first sentence, then the text before the introducing colon.
 		{"instruction before a colon and an article", "Summarize this article in three bullet points: " + article,
 			[]string{"Summarize this article in three bullet points: The committee met on Tuesday to review the annual budget and the hiring plan for the next year.", "Summarize this article in three bullet points:"}},

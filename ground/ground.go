@@ -52,6 +52,10 @@ const (
 	// caught by the index's NoneRoute first, so the threshold's job is
 	// mostly to keep positives: chosen on the llm_tasks validation split.
 	NegativeWeight = 0.05
+	// NoneExamples is how many prompts of each task type no route claims
+	// the NoneRoute takes (diverse, as pseudo-examples are chosen). Chosen
+	// on the llm_tasks validation split (16, 32, 48, 64 tried).
+	NoneExamples = 32
 	// UngroundedQuantile is the share of unclaimed library prompts a
 	// route grounded in nothing keeps below its auto threshold.
 	UngroundedQuantile = 0.9
@@ -498,7 +502,7 @@ func (b *builder) index(ctx context.Context, routes []Route) error {
 			if _, ok := b.owner[t.Name]; ok {
 				continue
 			}
-			e, used := b.examples(t.Name, 16, have)
+			e, used := b.examples(t.Name, NoneExamples, have)
 			exs = append(exs, e...)
 			b.chosen[t.Name] = used
 		}
