@@ -258,7 +258,11 @@ type Routing struct {
 	// A condition that names no task type is left as it is. Default true.
 	Ground bool `koanf:"ground" yaml:"ground"`
 	// GroundExamples caps the pseudo-examples one route takes from the
-	// library. Default 100.
+	// library; 0 (the default) is auto: 100 when thresholds are
+	// calibrated on the library (calibration needs prompts the index was
+	// not built from), 300 when the default route has a condition and the
+	// best route always wins (more examples rank better; see
+	// (*Config).GroundCap).
 	GroundExamples int `koanf:"ground_examples" yaml:"ground_examples"`
 	// Segments scores the instruction parts of a request (the text before
 	// a pasted payload: code, a stack trace, quoted text, "the
@@ -395,18 +399,17 @@ func Default() *Config {
 			CacheSize: 4096,
 		},
 		Routing: Routing{
-			Threshold:      AutoThreshold(),
-			Ground:         true,
-			GroundExamples: 100,
-			Segments:       true,
-			Aggregation:    AggregateAuto,
-			TopK:           5,
-			Shrinkage:      0.2,
-			MaxRetries:     2,
-			Turns:          1,
-			TurnDecay:      0.5,
-			DiscoveryTTL:   10 * time.Minute,
-			Sticky:         Sticky{Margin: 0.35, TTL: 30 * time.Minute, MaxSessions: 10000},
+			Threshold:    AutoThreshold(),
+			Ground:       true,
+			Segments:     true,
+			Aggregation:  AggregateAuto,
+			TopK:         5,
+			Shrinkage:    0.2,
+			MaxRetries:   2,
+			Turns:        1,
+			TurnDecay:    0.5,
+			DiscoveryTTL: 10 * time.Minute,
+			Sticky:       Sticky{Margin: 0.35, TTL: 30 * time.Minute, MaxSessions: 10000},
 		},
 		Judge: Judge{
 			When:       JudgeWhen{BelowThreshold: true},
@@ -463,4 +466,19 @@ func (c *Config) DefaultHasCondition() bool {
 		}
 	}
 	return false
+}
+
+// GroundCap resolves routing.ground_examples: the number, or for 0 the
+// measured default. On the llm_tasks validation split, with calibrated
+// thresholds, 100 pseudo-examples per route scored accuracy 0.897 against
+// 0.890 for 200 and 0.814 for 300; with no threshold (the default route has
+// a condition), in-scope accuracy rose with more: 0.913, 0.930 and 0.939.
+func (c *Config) GroundCap() int {
+	switch {
+	case c.Routing.GroundExamples > 0:
+		return c.Routing.GroundExamples
+	case c.Routing.Threshold.Auto && c.DefaultHasCondition():
+		return 300
+	}
+	return 100
 }

@@ -263,8 +263,9 @@ routing:
   # example's routes carry their own examples and thresholds fitted
   # without grounding, so it is off here.
   ground: false
-  # Pseudo-examples one route takes from the library, at most.
-  ground_examples: 100
+  # Pseudo-examples one route takes from the library, at most; 0 = auto
+  # (100 with calibrated thresholds, 300 when default_route has a condition).
+  ground_examples: 0
   # Also score the instruction parts of a request (the text before pasted
   # code, a stack trace or an article), not only the whole text.
   segments: true

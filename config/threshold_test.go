@@ -42,7 +42,7 @@ default_route: chat
 			}
 		})
 	}
-	for _, bad := range []string{"routing: {threshold: often}", "routing: {threshold: 3}", "routing: {threshold: [1]}", "routing: {ground_examples: 0}"} {
+	for _, bad := range []string{"routing: {threshold: often}", "routing: {threshold: 3}", "routing: {threshold: [1]}", "routing: {ground_examples: -1}"} {
 		if _, err := parse("c.yaml", []byte(fmt.Sprintf(base, "", "", bad)), nil, nil); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
@@ -54,6 +54,13 @@ default_route: chat
 	}
 	if cfg.Routing.Threshold != FixedThreshold(0.42) {
 		t.Errorf("from the environment: %+v", cfg.Routing.Threshold)
+	}
+	if n := cfg.GroundCap(); n != 100 {
+		t.Errorf("GroundCap with a fixed threshold = %d, want 100", n)
+	}
+	mas, err := parse("c.yaml", []byte(fmt.Sprintf(base, "", "condition: greetings,", "")), nil, nil)
+	if err != nil || mas.GroundCap() != 300 {
+		t.Errorf("GroundCap with a conditioned default = %d (%v), want 300", mas.GroundCap(), err)
 	}
 	if s := AutoThreshold().String(); s != "auto" {
 		t.Errorf("String() = %q", s)

@@ -278,8 +278,8 @@ func (r *Routing) validate(p *problems) {
 	if !r.Threshold.Auto {
 		checkThreshold(p, "routing.threshold", r.Threshold.Value, r.Aggregation)
 	}
-	if r.GroundExamples < 1 {
-		p.add("routing.ground_examples", "must be at least 1")
+	if r.GroundExamples < 0 {
+		p.add("routing.ground_examples", "must not be negative")
 	}
 	switch r.Aggregation {
 	case AggregateMax, AggregateMean, AggregateLDA, AggregateAuto:

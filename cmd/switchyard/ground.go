@@ -36,7 +36,7 @@ func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, ag
 		Auto:        cfg.Routing.Threshold.Auto,
 		Threshold:   fallbackThreshold(cfg.Routing, agg),
 		NoThreshold: cfg.DefaultHasCondition(),
-		MaxExamples: cfg.Routing.GroundExamples,
+		MaxExamples: cfg.GroundCap(),
 	}
 	if grounding {
 		lib, err := tasks.Load()
