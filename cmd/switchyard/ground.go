@@ -17,6 +17,10 @@ import (
 // thresholds calibrated, instruction segments on or off (routing.segments).
 // Library vectors come from the binary for the pinned model, else from the
 // cache under cacheDir ("" for none), else from emb.
+//
+// agg is cfg.Aggregation() when serving; with routing.aggregation auto, an
+// lda that ground finds too thin falls back to max (ground.Options.AutoLDA).
+// Callers that try one aggregation on purpose (fit) get exactly it.
 func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, agg, cacheDir string) (*ground.Result, error) {
 	routes := make([]ground.Route, len(cfg.Routes))
 	grounding := false
@@ -37,6 +41,7 @@ func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, ag
 		Threshold:   fallbackThreshold(cfg.Routing, agg),
 		NoThreshold: cfg.DefaultHasCondition(),
 		MaxExamples: cfg.GroundCap(),
+		AutoLDA:     cfg.Routing.Aggregation == config.AggregateAuto && agg == cfg.Aggregation(),
 	}
 	if grounding {
 		lib, err := tasks.Load()

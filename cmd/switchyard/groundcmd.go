@@ -52,9 +52,9 @@ func routesGroundCmd(e env) *cobra.Command {
 				return json.NewEncoder(e.stdout).Encode(struct {
 					Aggregation string            `json:"aggregation"`
 					Routes      []ground.Grounded `json:"routes"`
-				}{cfg.Aggregation(), res.Routes})
+				}{res.Aggregation, res.Routes})
 			}
-			fmt.Fprintf(e.stdout, "aggregation: %s\n", cfg.Aggregation())
+			fmt.Fprintf(e.stdout, "aggregation: %s\n", res.Aggregation)
 			for _, g := range res.Routes {
 				fmt.Fprintf(e.stdout, "\nroute %s\n", g.Name)
 				fmt.Fprintf(e.stdout, "  threshold: %s (%s", thresholdString(g.Threshold), g.ThresholdFrom)

@@ -38,7 +38,8 @@ func TestRoutesGroundShowsTypesExamplesAndThresholds(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
-	if out.Aggregation != "lda" || len(out.Routes) != 4 {
+	// legal has no examples: auto scores with max (ground.LDAMinExamples).
+	if out.Aggregation != "max" || len(out.Routes) != 4 {
 		t.Fatalf("aggregation %q, %d routes", out.Aggregation, len(out.Routes))
 	}
 	code, sum, legal, chat := out.Routes[0], out.Routes[1], out.Routes[2], out.Routes[3]
@@ -62,7 +63,12 @@ func TestRoutesGroundShowsTypesExamplesAndThresholds(t *testing.T) {
 		}
 	}
 
-	// route --explain names the segment that decided and the grounding.
+	// route --explain names the segment that decided and the grounding;
+	// without the route that has no examples, the index scores with lda.
+	tasksOnly := strings.Replace(conditionsOnly, `  - {name: legal, condition: "contract law, tenancy disputes", ground: false, targets: [{provider: up, model: m3}]}`+"\n", "", 1)
+	if err := os.WriteFile(path, []byte(tasksOnly), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	text := "Summarize the following article in two sentences:\n\n" + strings.Repeat("The city council voted on Tuesday to expand the bike lane network across the downtown area, citing safety data. ", 5)
 	r = runCmd(t, nil, "", "route", "--config", path, "--models", models, "--explain", text)
 	if r.code != 0 {

@@ -203,7 +203,10 @@ func printGrounding(e env, res *ground.Result, d router.Decision) {
 		for _, t := range g.Tasks {
 			fmt.Fprintf(e.stdout, "grounded in: %s (facet %q ~ %q, %.2f)\n", t.Type, t.Facet, t.Phrase, t.Similarity)
 		}
-		fmt.Fprintf(e.stdout, "pseudo-examples: %d from the task library (switchyard routes ground lists them)\n", len(g.Examples))
+		fmt.Fprintf(e.stdout, "pseudo-examples: %d from the task library (switchyard routes ground lists them all), e.g.\n", len(g.Examples))
+		for _, ex := range g.Examples[:min(5, len(g.Examples))] {
+			fmt.Fprintf(e.stdout, "  %q\n", ex)
+		}
 	}
 }
 
