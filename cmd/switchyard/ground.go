@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/switchyard-router/switchyard/config"
@@ -61,6 +62,13 @@ func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, ag
 	res, err := ground.Build(ctx, routes, opts)
 	if err != nil {
 		return nil, fmt.Errorf("build route index: %w", err)
+	}
+	if grounding {
+		// Grounding parses the library and its vectors and scores
+		// thousands of its prompts, then keeps a few hundred: hand the
+		// transient heap back to the OS now rather than holding it at its
+		// peak for the life of the process.
+		debug.FreeOSMemory()
 	}
 	return res, nil
 }
