@@ -8,15 +8,19 @@
 //     library's task types; a facet near a type's phrase grounds the route
 //     in that type, and the type's library prompts become the route's
 //     pseudo-examples: capped, and chosen for diversity by k-medoids. Each
-//     type goes to the one route that names it most closely. A condition
-//     that names no task type is left as it is.
+//     type goes to the one route that names it most closely, and a facet
+//     counts only when the whole condition leans toward the type too. A
+//     condition that names no task type is left as it is.
 //   - Calibration. With an auto threshold, each route's threshold is set
 //     from library prompts the index was not built from: prompts of the
 //     types the route is grounded in are its positives, prompts of types no
 //     route is grounded in (general questions among them) and the route's
 //     near misses are its negatives; the threshold is the score that
 //     separates them best. A route grounded in nothing gets the score that
-//     90 % of the unclaimed library stays under.
+//     90 % of the unclaimed library stays under. When the route set is about
+//     task types (half its routes grounded), the unclaimed types also
+//     become NoneRoute, an index entry that stands for "none of the
+//     routes".
 package ground
 
 import (
