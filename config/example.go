@@ -253,7 +253,7 @@ routing:
   # the nearest), mean (mean cosine of the top_k nearest), lda (a linear
   # discriminant learnt from the utterances; best with many examples per
   # route, on its own score scale), or auto (the default): lda when every
-  # threshold is auto, mean when default_route has a condition, else max.
+  # threshold is auto and default_route has no condition, else max.
   # switchyard fit picks one.
   aggregation: max
   # Ground each route's condition in the built-in task library: the

@@ -25,7 +25,7 @@ default_route: chat
 		{"written auto", "", "", "routing: {threshold: auto}", true, 0, AggregateLDA},
 		{"a number means max", "", "", "routing: {threshold: 0.3}", false, 0.3, AggregateMax},
 		{"a route threshold means max", ", threshold: 0.4", "", "", true, 0, AggregateMax},
-		{"a default route with a condition means mean", "", "condition: greetings,", "", true, 0, AggregateMean},
+		{"a default route with a condition means max", "", "condition: greetings,", "", true, 0, AggregateMax},
 		{"an explicit aggregation wins", "", "", "routing: {aggregation: mean}", true, 0, AggregateMean},
 	}
 	for _, tt := range tests {

@@ -627,16 +627,10 @@ func (b *builder) index(ctx context.Context, routes []Route) error {
 	return nil
 }
 
-// scored is one calibration prompt's outcome.
-type scored struct {
-	typ    string
-	weight float64
-	top    string
-	scores map[string]float64
-}
-
-// calibrate sets the thresholds of the indexed routes listed in auto.
-func (b *builder) calibrate(ctx context.Context, cls *classifier.Classifier, routes []Route, idx []classifier.Route, pos, auto []int, th map[string]float64) error {
+// scoreRows scores the calibration prompts with cls: up to
+// DefaultCalibrationRows of each type's sample, none taken as an example,
+// each weighing 1/(its type's rows), so that types weigh alike.
+func (b *builder) scoreRows(ctx context.Context, cls *classifier.Classifier) ([]scored, error) {
 	var rows []scored
 	for _, t := range b.types {
 		prompts := b.sample[t.Name]
@@ -660,14 +654,31 @@ func (b *builder) calibrate(ctx context.Context, cls *classifier.Classifier, rou
 			segs := classifier.Segments(text)
 			vecs, err := b.embed(ctx, append([]string{text}, segs...))
 			if err != nil {
-				return fmt.Errorf("ground: calibrate: %w", err)
+				return nil, fmt.Errorf("ground: calibrate: %w", err)
 			}
 			m, err := cls.ClassifyVectors(ctx, vecs, segs)
 			if err != nil {
-				return fmt.Errorf("ground: calibrate: %w", err)
+				return nil, fmt.Errorf("ground: calibrate: %w", err)
 			}
 			rows = append(rows, scored{typ: t.Name, weight: 1 / float64(len(use)), top: m.Route, scores: scoreMap(m)})
 		}
+	}
+	return rows, nil
+}
+
+// scored is one calibration prompt's outcome.
+type scored struct {
+	typ    string
+	weight float64
+	top    string
+	scores map[string]float64
+}
+
+// calibrate sets the thresholds of the indexed routes listed in auto.
+func (b *builder) calibrate(ctx context.Context, cls *classifier.Classifier, routes []Route, idx []classifier.Route, pos, auto []int, th map[string]float64) error {
+	rows, err := b.scoreRows(ctx, cls)
+	if err != nil {
+		return err
 	}
 	owned := func(typ string) bool { _, ok := b.owner[typ]; return ok }
 	for _, k := range auto {
