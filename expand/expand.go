@@ -124,6 +124,7 @@ const (
 	dropNearDuplicate = "near duplicate"
 	dropTooClose      = "too close"
 	dropThinned       = "thinned"
+	dropOtherRoute    = "nearer another route's condition"
 )
 
 // nearDuplicate is the cosine at or above which two items say the same.
@@ -168,6 +169,14 @@ func Expand(ctx context.Context, p providers.Provider, model string, r Route, em
 		return Result{}, fmt.Errorf("expand route %q: %w", r.Name, err)
 	}
 	condVec, known := refs[0], refs[1:]
+	// A request nearer to another route's condition than to this one's is
+	// what a weak model writes when it drifts ("What is your role as an
+	// assistant?" for a math route): it would teach the route the wrong
+	// requests.
+	others, err := embedAll(ctx, embed, r.Others)
+	if err != nil {
+		return Result{}, fmt.Errorf("expand route %q: %w", r.Name, err)
+	}
 
 	var reqs, near []item
 	seen := map[string]bool{}
@@ -230,6 +239,8 @@ func Expand(ctx context.Context, p providers.Provider, model string, r Route, em
 				res.Dropped[dropExisting]++
 			case nearestItem(v, reqs) >= nearDuplicate || nearestItem(v, near) >= nearDuplicate:
 				res.Dropped[dropNearDuplicate]++
+			case !isNear[i] && nearest(v, others) > cosine(v, condVec):
+				res.Dropped[dropOtherRoute]++
 			case isNear[i]:
 				near = append(near, item{s, v})
 			default:

@@ -93,6 +93,7 @@ func TestExpandEndToEnd(t *testing.T) {
 		"what is a segfault in C",
 		"my rust build fails with a linker error",
 		"make this SQL query faster please",
+		"creative writing: stories and poems please", // nearer another route's condition
 	}
 	near := []string{
 		"write a poem about the sea",
@@ -152,15 +153,15 @@ func TestExpandEndToEnd(t *testing.T) {
 		t.Errorf("near misses %q, want %q", res.NearMisses, want)
 	}
 	wantDropped := map[string]int{
-		dropNotRequest: 1, dropNearDuplicate: 1, dropExisting: 1, dropCondition: 1, dropTooClose: 1, dropThinned: 2,
+		dropNotRequest: 1, dropNearDuplicate: 1, dropExisting: 1, dropCondition: 1, dropTooClose: 1, dropThinned: 2, dropOtherRoute: 1,
 	}
 	if !maps.Equal(res.Dropped, wantDropped) {
 		t.Errorf("dropped %v, want %v", res.Dropped, wantDropped)
 	}
-	// The condition and the example, then the 8 items past the text
-	// filters (6 requests, 2 near misses).
-	if n := embedded.Load(); n != 2+8 {
-		t.Errorf("embedded %d texts, want 10", n)
+	// The condition and the example, the 2 other routes' conditions, then
+	// the 9 items past the text filters (7 requests, 2 near misses).
+	if n := embedded.Load(); n != 2+2+9 {
+		t.Errorf("embedded %d texts, want 13", n)
 	}
 
 	// The same replies and seed keep the same items.
