@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router/judge"
@@ -68,11 +67,7 @@ func TestJudgeThroughTheProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, modelsRootOf(t), providers.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	rt := testRuntime(t, cfg)
 	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
 	t.Cleanup(srv.Close)
 

@@ -27,7 +27,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -139,11 +138,7 @@ func localJudgeServer(t *testing.T, timeout string) (*httptest.Server, *serving,
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, modelsRootOf(t), providers.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	rt := testRuntime(t, cfg)
 	if rt.judge == nil {
 		t.Fatal("the runtime has no judge")
 	}

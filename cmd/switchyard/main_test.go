@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed/modeltest"
+	"github.com/switchyard-router/switchyard/providers"
 )
 
 type result struct {
@@ -208,4 +210,16 @@ func TestPullFromUnreachableHubSuggestsTheOfflineRoute(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "bash scripts/fetch-model.sh") || !strings.Contains(r.stderr, "--from PATH") {
 		t.Fatalf("exit %d, stderr %q; want a failure that suggests the offline route", r.code, r.stderr)
 	}
+}
+
+// testRuntime builds cfg's serving runtime with the real model, as serve
+// does, and tears it down when t ends.
+func testRuntime(t *testing.T, cfg *config.Config) *serving {
+	t.Helper()
+	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, modelsRootOf(t), providers.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.stop(); rt.close() })
+	return rt
 }

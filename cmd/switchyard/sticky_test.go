@@ -24,11 +24,7 @@ func TestStickyWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, modelsRootOf(t), providers.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	rt := testRuntime(t, cfg)
 
 	text := func(role, s string) providers.Message {
 		return providers.Message{Role: role, Parts: []providers.Part{{Type: "text", Text: s}}}
