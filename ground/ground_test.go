@@ -107,9 +107,11 @@ func TestGroundingMASConditions(t *testing.T) {
 	if got := types(3); len(got) != 0 || len(res.Routes[3].Examples) != 0 {
 		t.Errorf("ground: false still grounded: %v", got)
 	}
+	// banking has a condition, no task type and no examples: the set is
+	// mixed, so grounded routes take at most MixedMaxExamples.
 	g := res.Routes[0]
-	if n := len(g.Examples); n < 50 || n > ground.DefaultMaxExamples {
-		t.Errorf("code route took %d pseudo-examples", n)
+	if n := len(g.Examples); n < 20 || n > ground.MixedMaxExamples {
+		t.Errorf("code route took %d pseudo-examples, want at most %d in a mixed set", n, ground.MixedMaxExamples)
 	}
 	for _, r := range res.Routes {
 		if r.ThresholdFrom != ground.FromNone || r.Threshold != ground.NoThreshold {
@@ -150,6 +152,10 @@ func TestCalibratedThresholds(t *testing.T) {
 	}
 	if c := res.Routes[0].Calibration; c == nil || c.Positives < 50 || c.Accuracy < 0.8 {
 		t.Errorf("code calibration %+v", c)
+	}
+	// Every route with a condition is grounded: no mixed-set cap.
+	if n := len(res.Routes[0].Examples); n <= ground.MixedMaxExamples {
+		t.Errorf("code route took %d pseudo-examples in a set where every route is grounded", n)
 	}
 	if res.Routes[2].Threshold != 0.5 {
 		t.Errorf("translate threshold %v", res.Routes[2].Threshold)
