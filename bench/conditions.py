@@ -48,17 +48,9 @@ LLM_TASKS = {
 }
 LLM_TASKS_OOS = ("classification", "reasoning", "roleplay")
 
-# MT-Bench: the same descriptions bench/eval.sh uses.
-MT_BENCH = {
-    "writing": "writing: compose an essay, blog post, email, story, poem or other prose",
-    "roleplay": "role-play: pretend to be a character or a person and answer in their voice",
-    "reasoning": "reasoning: logic puzzles, riddles and step-by-step deduction",
-    "math": "mathematics: arithmetic, algebra, geometry, probability and word problems",
-    "coding": "programming: write, explain or debug code, algorithms and software",
-    "extraction": "information extraction: pull names, numbers or facts out of a given text into a structured format",
-    "stem": "science, technology, engineering: physics, chemistry, biology, computing questions",
-    "humanities": "humanities and social sciences: history, philosophy, economics, law, literature, culture",
-}
+# MT-Bench: the descriptions bench/eval.sh uses, from one file.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "mt_bench-conditions.json"), encoding="utf-8") as _f:
+    MT_BENCH = json.load(_f)
 
 # Vicuna bench: one line per category, written from the category's name
 # (FastChat's categories), not from its questions.

@@ -91,19 +91,9 @@ echo "eval: switchyard commands: eval=$has_eval fit=$has_fit routes-from-dataset
 if [ -z "$out" ]; then out=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-eval.XXXXXX"); fi
 mkdir -p "$out"; out=$(cd "$out" && pwd)
 
-# Condition per MT-Bench category (the conditions-only setup).
-cat > "$out/mt_bench-conditions.json" <<'EOF'
-{
-  "writing": "writing: compose an essay, blog post, email, story, poem or other prose",
-  "roleplay": "role-play: pretend to be a character or a person and answer in their voice",
-  "reasoning": "reasoning: logic puzzles, riddles and step-by-step deduction",
-  "math": "mathematics: arithmetic, algebra, geometry, probability and word problems",
-  "coding": "programming: write, explain or debug code, algorithms and software",
-  "extraction": "information extraction: pull names, numbers or facts out of a given text into a structured format",
-  "stem": "science, technology, engineering: physics, chemistry, biology, computing questions",
-  "humanities": "humanities and social sciences: history, philosophy, economics, law, literature, culture"
-}
-EOF
+# Condition per MT-Bench category (the conditions-only setup), shared with
+# bench/conditions.py.
+cp bench/mt_bench-conditions.json "$out/mt_bench-conditions.json"
 
 # Condition per CLINC150 domain: the domain's name, then the names of its 15
 # intents as a list, from the dataset's own domain -> intents map
