@@ -131,16 +131,32 @@ const maxErrorBody = 1 << 20
 // CallError; any other status becomes a StatusError, its message and type
 // read from the body (up to 1 MiB) by errorBody, the dialect's reader of
 // its error shape, and the body closed.
+//
+// Redirects are never followed, whatever hc's policy: a redirected request
+// would carry the conversation, the provider's key and every configured
+// header to wherever the upstream points (Go drops Authorization across
+// hosts, not x-api-key or custom headers), and a 302 would turn the POST
+// into a GET. A 3xx is a retryable 502 that names the provider.
 func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider string, timeout time.Duration, errorBody func([]byte) (msg, typ string)) (*http.Response, error) {
-	resp, err := hc.Do(hr)
+	noRedirect := *hc
+	noRedirect.CheckRedirect = refuseRedirect
+	resp, err := noRedirect.Do(hr)
 	if err != nil {
 		return nil, CallError(ctx, hr.Context(), provider, timeout, err)
 	}
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
 	}
+	if resp.StatusCode/100 == 3 {
+		resp.Body.Close()
+		return nil, &Error{Provider: provider, Status: http.StatusBadGateway, Retryable: true,
+			Err: fmt.Errorf("upstream answered %d, a redirect; upstream redirects are not followed", resp.StatusCode)}
+	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	msg, typ := errorBody(body)
 	return nil, StatusError(provider, resp.StatusCode, msg, typ, resp.Header)
 }
+
+// refuseRedirect makes a client return a redirect response as it is.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

@@ -77,7 +77,10 @@ func upstreamClient() *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: t}
+	// Redirects are not followed (providers.Send refuses them too): the
+	// embedders share this client, and a redirected call would carry their
+	// key elsewhere.
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // buildEmbedder makes the configured embedder, wrapped in the query cache.
