@@ -121,6 +121,9 @@ func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Clie
 	default:
 		return nil, nil, fmt.Errorf("embedder: unknown kind %q", ec.Kind)
 	}
+	if ec.CacheSize == 0 {
+		return base, close, nil // embedder.cache_size: 0 turns the cache off
+	}
 	return embed.NewCached(base, ec.CacheSize), close, nil
 }
 
