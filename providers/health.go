@@ -192,11 +192,17 @@ func (h *Health) Report(now time.Time, err error, latency time.Duration, probe b
 		h.open(now, h.policy.recovery())
 	}
 	if isPE && pe.RetryAfter > 0 && (pe.Status == http.StatusTooManyRequests || pe.Status == http.StatusServiceUnavailable) {
-		if t := now.Add(time.Duration(pe.RetryAfter) * time.Second); t.After(h.until) {
+		pause := min(time.Duration(pe.RetryAfter)*time.Second, MaxRetryAfterPause)
+		if t := now.Add(pause); t.After(h.until) {
 			h.until = t
 		}
 	}
 }
+
+// MaxRetryAfterPause bounds how long an upstream's Retry-After pauses a
+// target: a hostile or broken upstream asking for years must not take a
+// target out of service beyond what an operator would notice and fix.
+const MaxRetryAfterPause = 10 * time.Minute
 
 // changed tells notify, if the state moved away from from. It runs
 // after the lock is released.

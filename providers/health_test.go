@@ -310,3 +310,17 @@ func TestChainFirstByteTimeout(t *testing.T) {
 	}
 	waitFor(t, "the stalled upstream to see its request closed", func() bool { return stall.Canceled() == 1 })
 }
+
+// A Retry-After of years pauses a target for MaxRetryAfterPause at most.
+func TestRetryAfterIsCapped(t *testing.T) {
+	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 5})
+	e := providers.FromStatus("p", 503, "come back in ten years")
+	e.RetryAfter = 315360000
+	h.Report(t0, e, 0, false)
+	if h.Available(t0.Add(providers.MaxRetryAfterPause - time.Second)) {
+		t.Fatal("not paused")
+	}
+	if !h.Available(t0.Add(providers.MaxRetryAfterPause)) {
+		t.Fatalf("still paused after %v: status %+v", providers.MaxRetryAfterPause, h.Status(t0))
+	}
+}
