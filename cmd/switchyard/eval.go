@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,7 +108,7 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 	if len(s.indexed) == 0 {
 		return nil, fmt.Errorf("no route has a condition or examples: every request takes %q, nothing to evaluate", cfg.DefaultRoute)
 	}
-	s.emb, s.close, err = buildEmbedder(cmd.Context(), cfg, e, &http.Client{}, f.cf.models)
+	s.emb, s.close, err = buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), f.cf.models)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +188,7 @@ func (s *evalSetup) setJudge(e env, f judgeFlags) error {
 	cfg := *s.cfg
 	jc := &cfg.Judge
 	jc.CacheSize = 0 // off
-	hc := &http.Client{}
+	hc := upstreamClient()
 	var provs map[string]providers.Provider
 	switch {
 	case f.url != "":

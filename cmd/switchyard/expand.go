@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -124,7 +123,7 @@ func runExpand(cmd *cobra.Command, e env, f *expandFlags, now func() time.Time) 
 		Targets: []providers.Target{{Name: f.provider + "/" + f.model, Provider: prov, Model: f.model}},
 		Retries: cfg.Routing.MaxRetries,
 	}
-	emb, closeEmb, err := buildEmbedder(ctx, cfg, e, &http.Client{}, f.cf.models)
+	emb, closeEmb, err := buildEmbedder(ctx, cfg, e, upstreamClient(), f.cf.models)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,7 +38,7 @@ func routesGroundCmd(e env) *cobra.Command {
 			if !needsEmbedder(cfg) {
 				return fmt.Errorf("no route has a condition or examples: nothing to ground")
 			}
-			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, &http.Client{}, cf.models)
+			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), cf.models)
 			if err != nil {
 				return err
 			}

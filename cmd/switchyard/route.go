@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -37,7 +36,7 @@ func routeCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hc := &http.Client{}
+			hc := upstreamClient()
 			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, hc, cf.models)
 			if err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -149,7 +148,7 @@ func runFromDataset(cmd *cobra.Command, e env, path string, f *datasetFlags) err
 	var emb embed.Embedder
 	if slices.ContainsFunc(labels, func(l labelled) bool { return perRoute > 0 && len(l.texts) > perRoute }) {
 		var closeEmb func() error
-		emb, closeEmb, err = buildEmbedder(cmd.Context(), cfg, e, &http.Client{}, f.models)
+		emb, closeEmb, err = buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), f.models)
 		if err != nil {
 			return err
 		}
