@@ -361,3 +361,19 @@ func TestJudgeSkipsScoredNamesThatAreNoRoutes(t *testing.T) {
 		t.Errorf("decision %s by %s", d.Route, d.DecidedBy)
 	}
 }
+
+// A best-scoring name that is no route (the index's none route) takes the
+// default route, and the decision says why in those words.
+func TestTopNameThatIsNoRouteFallsBack(t *testing.T) {
+	m := classifier.Match{Route: "(none)", Score: 0.7, Margin: 0.3, Scores: []classifier.Score{
+		{Route: "(none)", Score: 0.7, Threshold: 1e6}, {Route: "code", Score: 0.4, Threshold: 0.5},
+	}}
+	r := judgedRouter(t, m, nil, router.JudgeWhen{})
+	d, err := r.Decide(t.Context(), request("auto"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Route != "chat" || d.DecidedBy != router.ByDefault || !strings.Contains(d.Fallback, "none of the routes") {
+		t.Errorf("decision %s by %s: %q", d.Route, d.DecidedBy, d.Fallback)
+	}
+}

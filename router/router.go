@@ -252,6 +252,12 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 			return d, nil
 		}
 	}
+	if _, ok := r.routes[m.Route]; !ok {
+		// The index's stand-in for "none of the routes" (ground.NoneRoute)
+		// is never a route to take.
+		d.Fallback = fmt.Sprintf("nearest to %q, which stands for none of the routes (score %.3f)", m.Route, m.Score)
+		return r.fallback(d), nil
+	}
 	d.Fallback = fmt.Sprintf("best route %q scored %.3f, below its threshold", m.Route, m.Score)
 	return r.fallback(d), nil
 }

@@ -102,9 +102,6 @@ func (l *Library) Prompts(typ string) []Prompt {
 	return out
 }
 
-// All returns every prompt, in library order (grouped by type).
-func (l *Library) All() []Prompt { return slices.Clone(l.prompts) }
-
 // DefaultSample is how many prompts per type Sample keeps when asked for 0.
 const DefaultSample = 300
 
