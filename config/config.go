@@ -147,8 +147,8 @@ type Provider struct {
 	APIKey string `koanf:"-" yaml:"-" json:"-"`
 	// Timeout bounds one upstream call: a whole non-streamed answer, or a
 	// stream's wait for its response headers (FirstByteTimeout bounds the
-	// wait for its first content; a stream then runs as long as the client
-	// stays). Default 0: no bound beyond the client's own cancellation.
+	// wait for its first content, StreamIdleTimeout each gap after it).
+	// Default 10m (DefaultUpstreamTimeout); 0 keeps the default.
 	Timeout time.Duration `koanf:"timeout" yaml:"timeout,omitempty"`
 	// Models are further model names the provider serves, so a client may
 	// ask for them by name (route targets' models count already).
@@ -185,9 +185,14 @@ type Provider struct {
 	// circuit of all its models, a success closes them. Default 0: off.
 	HealthCheckPeriod time.Duration `koanf:"health_check_period" yaml:"health_check_period,omitempty"`
 	// FirstByteTimeout bounds, for a streamed request, the wait for the
-	// first chunk with content; then the next target is tried. Default 0:
-	// no bound beyond Timeout.
+	// first chunk with content (text, reasoning, a tool call); then the
+	// next target is tried. Default 5m (DefaultFirstByteTimeout); 0 keeps
+	// the default.
 	FirstByteTimeout time.Duration `koanf:"first_byte_timeout" yaml:"first_byte_timeout,omitempty"`
+	// StreamIdleTimeout bounds, for a stream that has sent content, the
+	// wait for each next chunk; then the stream ends with an error. Default
+	// 5m (DefaultStreamIdleTimeout); 0 keeps the default.
+	StreamIdleTimeout time.Duration `koanf:"stream_idle_timeout" yaml:"stream_idle_timeout,omitempty"`
 	// Discover merges the provider's own model list (GET /models) into
 	// switchyard's, so clients may ask for any model it serves by name.
 	// Default false.
@@ -375,7 +380,31 @@ type Server struct {
 	ShutdownGrace time.Duration `koanf:"shutdown_grace" yaml:"shutdown_grace"`
 	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
 	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout" yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, headers and body.
+	// Default 60s.
+	ReadTimeout time.Duration `koanf:"read_timeout" yaml:"read_timeout"`
+	// WriteTimeout bounds writing a non-streamed answer to the client, and
+	// each event of a stream: a client that stops reading is dropped.
+	// Default 60s.
+	WriteTimeout time.Duration `koanf:"write_timeout" yaml:"write_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its
+	// next request. Default 120s.
+	IdleTimeout time.Duration `koanf:"idle_timeout" yaml:"idle_timeout"`
+	// MaxAnswerBytes bounds an upstream's non-streamed answer (a larger
+	// one is a 502, never buffered). Default 16 MiB (16777216).
+	MaxAnswerBytes int64 `koanf:"max_answer_bytes" yaml:"max_answer_bytes"`
+	// MaxEventBytes bounds one event of an upstream's stream (an SSE
+	// event, an NDJSON line). Default 4 MiB (4194304).
+	MaxEventBytes int64 `koanf:"max_event_bytes" yaml:"max_event_bytes"`
 }
+
+// Upstream bounds a provider gets when its config leaves them out (or
+// sets them to 0).
+const (
+	DefaultUpstreamTimeout   = 10 * time.Minute
+	DefaultFirstByteTimeout  = 5 * time.Minute
+	DefaultStreamIdleTimeout = 5 * time.Minute
+)
 
 // Log configures the process log.
 type Log struct {
@@ -421,6 +450,11 @@ func Default() *Config {
 			MaxBodyBytes:      4 << 20,
 			ShutdownGrace:     30 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxAnswerBytes:    16 << 20,
+			MaxEventBytes:     4 << 20,
 		},
 		Log: Log{Level: "info", Format: "json"},
 	}

@@ -78,7 +78,7 @@ providers:
     # key itself. Leave out to send no key.
     api_key_env: OPENAI_API_KEY
     # Bound on one upstream call (for a stream: until its headers);
-    # 0 or absent = none.
+    # absent or 0 = 10m.
     timeout: 120s
     # More models clients may ask for by name (route targets count already).
     models: [gpt-4o-mini, o3-mini]
@@ -108,9 +108,12 @@ providers:
     recovery_interval: 30s
     # List the provider's models this often as a health check; 0 = off.
     health_check_period: 60s
-    # A stream must send its first content within this, or the next
-    # target is tried; 0 = no bound beyond timeout.
+    # A stream must send its first content (text, reasoning, a tool call)
+    # within this, or the next target is tried; absent or 0 = 5m.
     first_byte_timeout: 15s
+    # Once it has, each next chunk must come within this, or the stream
+    # ends with an error; absent or 0 = 5m.
+    stream_idle_timeout: 5m
     # Add the provider's own model list (GET /models; Ollama's
     # /api/tags) to the models clients may ask for by name.
     discover: false
@@ -327,6 +330,11 @@ server:
   max_body_bytes: 4194304            # request body limit, 4 MiB
   shutdown_grace: 30s                # in-flight requests may finish
   read_header_timeout: 10s
+  read_timeout: 60s                  # a request's headers and body
+  write_timeout: 60s                 # a whole answer, or each event of a stream
+  idle_timeout: 120s                 # a keep-alive connection between requests
+  max_answer_bytes: 16777216         # an upstream's non-streamed answer, 16 MiB
+  max_event_bytes: 4194304           # one event of an upstream's stream, 4 MiB
 
 log:
   level: info                        # trace, debug, info, warn, error

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ const envConfigPath = envPrefix + "CONFIG"
 // entry, named after its model ("-2", "-3", … for a repeated model), with
 // the entry's condition and the target {mas, model}; the first entry with
 // an empty or missing condition, else the last entry, is default_route.
+// A MAS file is as strict: any other key, at its top or in a model entry,
+// is an error, with a hint when it is near a MAS key ("baseUrl").
 //
 // Environment: SWITCHYARD_ + the key path in upper case, with "__"
 // between levels (keys themselves contain "_"):
@@ -139,9 +142,14 @@ func parse(name string, data []byte, environ func() []string, flags *pflag.FlagS
 	// Anthropic has one public API root; a provider of that kind may leave
 	// it out.
 	for i := range cfg.Providers {
-		if cfg.Providers[i].Kind == ProviderAnthropic && cfg.Providers[i].BaseURL == "" {
-			cfg.Providers[i].BaseURL = AnthropicBaseURL
+		p := &cfg.Providers[i]
+		if p.Kind == ProviderAnthropic && p.BaseURL == "" {
+			p.BaseURL = AnthropicBaseURL
 		}
+		// Every upstream wait is bounded, configured or not.
+		p.Timeout = cmp.Or(p.Timeout, DefaultUpstreamTimeout)
+		p.FirstByteTimeout = cmp.Or(p.FirstByteTimeout, DefaultFirstByteTimeout)
+		p.StreamIdleTimeout = cmp.Or(p.StreamIdleTimeout, DefaultStreamIdleTimeout)
 	}
 	if masKey != "" {
 		for i := range cfg.Providers {

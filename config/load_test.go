@@ -105,8 +105,8 @@ func TestLoadKeepsDefaults(t *testing.T) {
 			if len(c.Routes) != 2 || c.Routes[0].Threshold != nil {
 				t.Errorf("routes = %+v, want 2 with no threshold of their own", c.Routes)
 			}
-			if c.Providers[0].Timeout != 0 {
-				t.Errorf("provider timeout = %v, want 0 (none)", c.Providers[0].Timeout)
+			if p := c.Providers[0]; p.Timeout != DefaultUpstreamTimeout || p.FirstByteTimeout != DefaultFirstByteTimeout || p.StreamIdleTimeout != DefaultStreamIdleTimeout {
+				t.Errorf("provider bounds = %v, %v, %v; want the defaults (every upstream wait is bounded)", p.Timeout, p.FirstByteTimeout, p.StreamIdleTimeout)
 			}
 		}},
 		{"minimal.json", func(t *testing.T, c *Config) {

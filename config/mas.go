@@ -3,21 +3,50 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // masProvider is the name of the one provider a MAS file defines.
 const masProvider = "mas"
 
-// isMAS reports whether a parsed file is a MAS router file. Its keys
-// (baseURL, apiKey, models) are none of switchyard's.
+// The keys of a MAS file and of one entry of its models, as MAS's README
+// documents them; MAS reads no others.
+func masKeys() []string      { return []string{"apiKey", "baseURL", "models"} }
+func masEntryKeys() []string { return []string{"condition", "model"} }
+
+// isMAS reports whether a parsed file is a MAS router file: it has a MAS
+// key (baseURL, apiKey, models; none is switchyard's), or it has no
+// switchyard key and one that differs from a MAS key only in case
+// ("baseUrl"), so that a misspelt MAS file gets MAS's hints, not
+// switchyard's.
 func isMAS(raw map[string]any) bool {
-	for _, k := range []string{"baseURL", "apiKey", "models"} {
+	for _, k := range masKeys() {
 		if _, ok := raw[k]; ok {
 			return true
 		}
 	}
-	return false
+	own := fields(reflect.TypeFor[Config]())
+	folded := false
+	for key := range raw {
+		if _, ok := own[key]; ok {
+			return false
+		}
+		for _, k := range masKeys() {
+			folded = folded || strings.EqualFold(key, k)
+		}
+	}
+	return folded
+}
+
+// unknownMASKey is the problem with a key that is not one of known, the
+// keys a MAS file (or one of its model entries, what) may have.
+func unknownMASKey(key string, known []string, what string) string {
+	if c := closest(key, known); c != "" {
+		return "unknown key, did you mean " + c
+	}
+	return "unknown key (" + what + " has only " + strings.Join(known, ", ") + ")"
 }
 
 // fromMAS converts a MAS router file, e.g.
@@ -33,17 +62,23 @@ func isMAS(raw map[string]any) bool {
 // entry, is default_route. The literal apiKey is returned apart, for
 // Provider.APIKey, since no config key can hold it.
 //
-// Other keys of a MAS file are ignored, as the format is another tool's;
-// switchyard's own keys are refused, since a file is one format or the
-// other.
+// A MAS file is checked as strictly as switchyard's own: any other key, at
+// the top or in a model entry, is a problem, with a hint when it is near a
+// MAS key ("condtion", "apikey", "baseUrl"), since MAS would ignore it and
+// the routing would silently change. switchyard's own keys are refused
+// too, since a file is one format or the other.
 func fromMAS(raw map[string]any) (conf map[string]any, apiKey string, problems []error) {
 	bad := func(path, format string, args ...any) {
 		problems = append(problems, &FieldError{Path: path, Problem: fmt.Sprintf(format, args...)})
 	}
 	own := fields(reflect.TypeFor[Config]())
 	for _, key := range keysOf(raw) {
-		if _, ok := own[key]; ok {
+		switch _, sy := own[key]; {
+		case slices.Contains(masKeys(), key):
+		case sy:
 			bad(key, "a MAS file (baseURL, apiKey, models) cannot set switchyard keys")
+		default:
+			bad(key, "%s", unknownMASKey(key, masKeys(), "a MAS file"))
 		}
 	}
 	str := func(m map[string]any, key, path string) string {
@@ -76,6 +111,11 @@ func fromMAS(raw map[string]any) (conf map[string]any, apiKey string, problems [
 		if !ok {
 			bad(path, "want a mapping with condition and model, got %s", valueName(e))
 			continue
+		}
+		for _, key := range keysOf(m) {
+			if !slices.Contains(masEntryKeys(), key) {
+				bad(path+"."+key, "%s", unknownMASKey(key, masEntryKeys(), "a model entry"))
+			}
 		}
 		model := str(m, "model", path+".model")
 		if model == "" {

@@ -3,6 +3,7 @@ package config
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -11,7 +12,8 @@ func TestMAS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantProviders := []Provider{{Name: "mas", Kind: ProviderOpenAI, BaseURL: "https://api.example.com/v1", APIKey: "sk-test-0123456789abcdefWXYZ"}}
+	wantProviders := []Provider{{Name: "mas", Kind: ProviderOpenAI, BaseURL: "https://api.example.com/v1", APIKey: "sk-test-0123456789abcdefWXYZ",
+		Timeout: DefaultUpstreamTimeout, FirstByteTimeout: DefaultFirstByteTimeout, StreamIdleTimeout: DefaultStreamIdleTimeout}}
 	if !reflect.DeepEqual(c.Providers, wantProviders) {
 		t.Errorf("providers = %+v, want %+v", c.Providers, wantProviders)
 	}
@@ -48,8 +50,6 @@ func TestMASConversion(t *testing.T) {
 			[]string{"a", "b", "c"}, "b", ""},
 		{"suffixes skip real model names", "", `{"baseURL": "http://h/v1", "apiKey": "k", "models": [{"model": "m", "condition": "x"}, {"model": "m", "condition": "y"}, {"model": "m-2", "condition": "z"}]}`,
 			[]string{"m", "m-3", "m-2"}, "m-2", "k"},
-		{"unknown MAS keys are ignored", "", `{"baseURL": "http://h/v1", "version": 2, "models": [{"model": "a", "condition": "", "notes": "n"}]}`,
-			[]string{"a"}, "a", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +82,12 @@ func TestMASProblems(t *testing.T) {
 		{"no models", "", `{"baseURL": "http://h/v1", "apiKey": "k"}`, []string{"models"}},
 		{"bad base url", "", `{"baseURL": "h/v1", "models": [{"model": "a"}]}`, []string{"providers[0].base_url"}},
 		{"a model named auto", "", `{"baseURL": "http://h/v1", "models": [{"model": "auto"}]}`, []string{"routes[0].name"}},
+		{"unknown keys at the top and in entries", "", `{"baseURL": "http://h/v1", "version": 2, "models": [{"model": "a", "condition": "", "notes": "n"}]}`,
+			[]string{"models[0].notes", "version"}},
+		{"a misspelt MAS key is not a missing one", "", `{"baseUrl": "http://h/v1", "models": [{"model": "a"}]}`,
+			[]string{"baseURL", "baseUrl"}},
+		{"every key misspelt", "", `{"baseurl": "http://h/v1", "apikey": "k", "Models": [{"model": "a"}]}`,
+			[]string{"Models", "apikey", "baseURL", "baseurl", "models"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,5 +111,57 @@ func TestMASInYAML(t *testing.T) {
 	}
 	if c.DefaultRoute != "a" || c.Providers[0].Name != "mas" {
 		t.Errorf("got %+v", c)
+	}
+}
+
+// TestMASTypoHints: a misspelt MAS key would be ignored by MAS and change
+// the routing silently, so it is a problem, with the key it is near.
+func TestMASTypoHints(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string // substrings of the error
+	}{
+		{"condition", `{"baseURL": "http://h/v1", "models": [{"condtion": "code", "model": "a"}, {"model": "b"}]}`,
+			[]string{"models[0].condtion: unknown key, did you mean condition"}},
+		{"apiKey", `{"baseURL": "http://h/v1", "apikey": "sk-secret-value", "models": [{"model": "a"}]}`,
+			[]string{"apikey: unknown key, did you mean apiKey"}},
+		{"baseURL", `{"baseUrl": "http://h/v1", "models": [{"model": "a"}]}`,
+			[]string{"baseUrl: unknown key, did you mean baseURL", "baseURL: required"}},
+		{"model", `{"baseURL": "http://h/v1", "models": [{"Model": "a"}]}`,
+			[]string{"models[0].Model: unknown key, did you mean model"}},
+		{"no near key", `{"baseURL": "http://h/v1", "temperature": 0.2, "models": [{"model": "a", "weight": 2}]}`,
+			[]string{"temperature: unknown key (a MAS file has only apiKey, baseURL, models)",
+				"models[0].weight: unknown key (a model entry has only condition, model)"}},
+		{"all misspelt, detected by case", `{"baseurl": "http://h/v1", "Models": [{"model": "a"}]}`,
+			[]string{"baseurl: unknown key, did you mean baseURL", "Models: unknown key, did you mean models"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeFile(t, "mas.json", tt.body), nil, nil)
+			if err == nil {
+				t.Fatal("loaded a MAS file with a misspelt key")
+			}
+			fieldPaths(t, err) // holds the messages to the house style
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), "sk-secret-value") {
+				t.Errorf("error echoes the key:\n%v", err)
+			}
+		})
+	}
+}
+
+// TestMASDetectionLeavesSwitchyardFilesAlone: a stray apiKey-like key in a
+// switchyard file does not make it a MAS file; it gets switchyard's hint.
+func TestMASDetectionLeavesSwitchyardFilesAlone(t *testing.T) {
+	_, err := Load(writeFile(t, "c.yaml", "listen: ':8080'\napikey: sk-x\n"), nil, nil)
+	if got := fieldPaths(t, err); !slices.Equal(got, []string{"apikey"}) {
+		t.Fatalf("problems at %q, want [apikey]; error:\n%v", got, err)
+	}
+	if !strings.Contains(err.Error(), "api_key_env") {
+		t.Errorf("want switchyard's api_key_env hint, got:\n%v", err)
 	}
 }

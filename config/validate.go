@@ -173,6 +173,7 @@ func (c *Config) validateProviders(p *problems) map[string]bool {
 		checkDuration(p, at+".recovery_interval", pr.RecoveryInterval)
 		checkDuration(p, at+".health_check_period", pr.HealthCheckPeriod)
 		checkDuration(p, at+".first_byte_timeout", pr.FirstByteTimeout)
+		checkDuration(p, at+".stream_idle_timeout", pr.StreamIdleTimeout)
 		if pr.HealthCheckPeriod > 0 && pr.HealthCheckPeriod < time.Second {
 			p.add(at+".health_check_period", "must be at least 1s, or 0 for off")
 		}
@@ -359,6 +360,20 @@ func (s *Server) validate(p *problems) {
 	if s.ReadHeaderTimeout <= 0 {
 		p.add("server.read_header_timeout", "must be positive")
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"server.read_timeout", s.ReadTimeout}, {"server.write_timeout", s.WriteTimeout}, {"server.idle_timeout", s.IdleTimeout}} {
+		if d.v <= 0 {
+			p.add(d.key, "must be positive")
+		}
+	}
+	if s.MaxAnswerBytes < 1<<10 {
+		p.add("server.max_answer_bytes", "must be at least 1024")
+	}
+	if s.MaxEventBytes < 1<<10 {
+		p.add("server.max_event_bytes", "must be at least 1024")
+	}
 }
 
 func (l *Log) validate(p *problems) {
@@ -417,16 +432,49 @@ func checkURL(p *problems, at, s string) {
 // checkEnvName requires a plausible environment variable name. The value
 // is never echoed: a key pasted here by mistake must not reach a log.
 func checkEnvName(p *problems, at, name string) {
-	if name == "" {
-		return
+	if name != "" && !isEnvName(name) {
+		p.add(at, "not an environment variable name (give the variable's name, not the key)")
 	}
+}
+
+func isEnvName(name string) bool {
 	for i, r := range name {
 		if r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || i > 0 && r >= '0' && r <= '9' {
 			continue
 		}
-		p.add(at, "not an environment variable name (give the variable's name, not the key)")
-		return
+		return false
 	}
+	return name != ""
+}
+
+// Warnings reports what a valid config will do that is likely unintended
+// but not wrong, given the environment getenv reads: an api_key_env or
+// headers_env naming a variable that is unset or empty, so that the
+// upstream gets no key or no header. Each warning starts with the key's
+// path and names the variable, never its value. admin.token_env is left
+// out: serve reports it itself, as it turns the admin endpoints off.
+func (c *Config) Warnings(getenv func(string) string) []string {
+	var out []string
+	unset := func(at, name, what string) {
+		// A name that is not a variable's (a pasted key) fails Validate;
+		// it is not echoed here either.
+		if isEnvName(name) && getenv(name) == "" {
+			out = append(out, fmt.Sprintf("%s: %s is unset or empty, so %s", at, name, what))
+		}
+	}
+	if c.Embedder.Kind == EmbedderOpenAI && c.Embedder.APIKeyEnv != "" {
+		unset("embedder.api_key_env", c.Embedder.APIKeyEnv, "the embedder sends no API key")
+	}
+	for i, pr := range c.Providers {
+		at := "providers[" + strconv.Itoa(i) + "]"
+		if pr.APIKeyEnv != "" {
+			unset(at+".api_key_env", pr.APIKeyEnv, fmt.Sprintf("provider %q sends no API key", pr.Name))
+		}
+		for _, h := range keysOf(pr.HeadersEnv) {
+			unset(at+".headers_env["+h+"]", pr.HeadersEnv[h], fmt.Sprintf("provider %q sends no %s header", pr.Name, h))
+		}
+	}
+	return out
 }
 
 // checkHeader requires an HTTP token and refuses headers switchyard sets

@@ -130,7 +130,7 @@ func TestValidate(t *testing.T) {
 		{"routing turns", func(c *Config) { c.Routing.Turns = 0 }, []string{"routing.turns"}},
 
 		{"server limits", func(c *Config) { c.Server = Server{} },
-			[]string{"server.max_body_bytes", "server.read_header_timeout", "server.shutdown_grace"}},
+			[]string{"server.idle_timeout", "server.max_answer_bytes", "server.max_body_bytes", "server.max_event_bytes", "server.read_header_timeout", "server.read_timeout", "server.shutdown_grace", "server.write_timeout"}},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, []string{"log.level"}},
 		{"log format", func(c *Config) { c.Log.Format = "xml" }, []string{"log.format"}},
 		{"log console debug", func(c *Config) { c.Log = Log{Level: "debug", Format: "console"} }, nil},
@@ -185,5 +185,53 @@ func TestValidateReportsEverything(t *testing.T) {
 	}
 	if got := fieldPaths(t, err); !slices.Equal(got, want) {
 		t.Errorf("problems at\n%q\nwant\n%q\nerror:\n%v", got, want, err)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	set := func(vars ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(vars); i += 2 {
+				if vars[i] == k {
+					return vars[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		getenv func(string) string
+		want   []string // warnings, in order; nil = none
+	}{
+		{"every variable set", func(c *Config) {}, set("OPENAI_API_KEY", "sk-secret"), nil},
+		{"api_key_env unset", func(c *Config) {}, set(),
+			[]string{`providers[0].api_key_env: OPENAI_API_KEY is unset or empty, so provider "openai" sends no API key`}},
+		{"api_key_env empty", func(c *Config) {}, set("OPENAI_API_KEY", ""),
+			[]string{`providers[0].api_key_env: OPENAI_API_KEY is unset or empty, so provider "openai" sends no API key`}},
+		{"no api_key_env is no warning", func(c *Config) { c.Providers[0].APIKeyEnv = "" }, set(), nil},
+		{"a MAS key needs no variable", func(c *Config) { c.Providers[0].APIKeyEnv, c.Providers[0].APIKey = "", "sk-mas" }, set(), nil},
+		{"headers_env unset", func(c *Config) {
+			c.Providers[1].HeadersEnv = map[string]string{"X-Token": "GW_TOKEN", "X-Org": "GW_ORG"}
+		}, set("OPENAI_API_KEY", "sk-secret", "GW_ORG", "org"),
+			[]string{`providers[1].headers_env[X-Token]: GW_TOKEN is unset or empty, so provider "home" sends no X-Token header`}},
+		{"embedder api_key_env unset", func(c *Config) {
+			c.Embedder = Embedder{Kind: EmbedderOpenAI, Model: "text-embedding-3-small", URL: "https://api.openai.com/v1", APIKeyEnv: "EMB_KEY"}
+		}, set("OPENAI_API_KEY", "sk-secret"),
+			[]string{"embedder.api_key_env: EMB_KEY is unset or empty, so the embedder sends no API key"}},
+		{"admin token_env is serve's to report", func(c *Config) { c.Admin.TokenEnv = "ADMIN_TOKEN" }, set("OPENAI_API_KEY", "sk-secret"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.mutate(c)
+			if err := c.Validate(); err != nil {
+				t.Fatalf("the case's config is invalid: %v", err)
+			}
+			if got := c.Warnings(tt.getenv); !slices.Equal(got, tt.want) {
+				t.Errorf("warnings\n%q\nwant\n%q", got, tt.want)
+			}
+		})
 	}
 }

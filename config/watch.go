@@ -11,9 +11,13 @@ import (
 // Watch timings. A change is reported once the file has been quiet for
 // watchDebounce: editors and tools write a file in several steps
 // (truncate, then a few writes), and reporting each step would load a
-// half-written file. watchRetry is how often a missing file is looked for.
+// half-written file, which may well parse (a YAML file cut at a line end
+// is valid YAML with fewer routes). Half a second covers a tool that
+// writes in parts a few hundred milliseconds apart; a rename over the
+// file (what editors do, and `config` commands) is complete at once.
+// watchRetry is how often a missing file is looked for.
 const (
-	watchDebounce = 100 * time.Millisecond
+	watchDebounce = 500 * time.Millisecond
 	watchRetry    = 50 * time.Millisecond
 )
 

@@ -79,6 +79,34 @@ func TestWatchCoalescesPartialWrites(t *testing.T) {
 	expectChanges(t, changes, 1, 300*time.Millisecond)
 }
 
+// TestWatchWaitsForATwoPartWrite: a tool that writes the config in two
+// parts 0.4 s apart gets one change, after the second part: the first
+// part alone (a valid YAML file with half the routes) is never reported.
+func TestWatchWaitsForATwoPartWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	write(t, path, "listen: 127.0.0.1:8080\n")
+	changes := watchFile(t, path)
+
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("routes:\n  - {name: a}\n")
+	time.Sleep(400 * time.Millisecond)
+	select {
+	case <-changes:
+		t.Fatal("the first part was reported as a change")
+	default:
+	}
+	f.WriteString("  - {name: b}\n")
+	f.Close()
+	expectChanges(t, changes, 1, 700*time.Millisecond)
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "name: b") {
+		t.Fatal("test wrote the wrong file")
+	}
+}
+
 func TestWatchSurvivesDeleteAndRecreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	write(t, path, "listen: 127.0.0.1:8080\n")

@@ -45,6 +45,10 @@ type Target struct {
 	// with content; on expiry the attempt is abandoned and the next target
 	// tried. 0 means no bound (the provider's own timeout still applies).
 	FirstByteTimeout time.Duration
+	// IdleTimeout bounds, for a stream that has sent content, the wait for
+	// each next chunk; on expiry the stream ends with a 504 (no failover:
+	// the client has part of an answer). 0 means no bound.
+	IdleTimeout time.Duration
 }
 
 // Chain runs a request over its targets: by priority, weighted at random
@@ -96,8 +100,21 @@ func (c *Chain) Complete(ctx context.Context, req *Request) (*Response, error) {
 	return resp, nil
 }
 
-// errFirstByte cancels an attempt whose stream sent no content in time.
-var errFirstByte = errors.New("first byte timeout")
+// Errors an attempt's context is cancelled with.
+var (
+	errFirstByte = errors.New("first byte timeout")  // no content in time
+	errIdle      = errors.New("stream idle timeout") // no chunk in time, after content
+)
+
+// Held-back chunks are bounded: of the chunks without content (role-only
+// deltas, pings) an upstream sends before its first content, the first
+// maxHeldChunks, up to maxHeldBytes, are kept for the client and the rest
+// dropped, so an upstream that sends them forever costs no memory and can
+// still be failed over when FirstByteTimeout expires.
+const (
+	maxHeldChunks = 64
+	maxHeldBytes  = 1 << 20
+)
 
 // Stream states of one attempt.
 const (
@@ -107,12 +124,15 @@ const (
 )
 
 // Stream is Complete for streams. Chunks without content (a role-only
-// first delta) are held back until the first chunk with content arrives;
-// until then the attempt can still fail over, on an error or when the
-// target's FirstByteTimeout expires. Once content has been emitted the
+// first delta) are held back until the first chunk with content (text,
+// reasoning, a tool call, a finish reason, usage) arrives; until then the
+// attempt can still fail over, on an error or when the target's
+// FirstByteTimeout expires. At most 64 chunks or 1 MiB are held; further
+// chunks without content are dropped. Once content has been emitted the
 // stream is committed to its target, and a later failure is returned as
 // is, with no retry or failover, because the client has already received
-// part of an answer and a second one would duplicate it.
+// part of an answer and a second one would duplicate it. After content,
+// IdleTimeout bounds the wait for each next chunk.
 func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error) error {
 	tr := TraceFrom(ctx)
 	return c.run(ctx, req, func(ctx context.Context, t Target, r *Request) (bool, error) {
@@ -127,7 +147,14 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 			})
 			defer timer.Stop()
 		}
+		var idle *time.Timer
+		defer func() {
+			if idle != nil {
+				idle.Stop()
+			}
+		}()
 		var held []Chunk
+		heldBytes := 0
 		commit := func() error {
 			if !state.CompareAndSwap(streamWaiting, streamCommitted) {
 				return errFirstByte
@@ -141,17 +168,25 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 				}
 			}
 			held = nil
+			if t.IdleTimeout > 0 {
+				idle = time.AfterFunc(t.IdleTimeout, func() { cancel(errIdle) })
+			}
 			return nil
 		}
 		err := t.Provider.Stream(actx, r, func(ch Chunk) error {
 			if state.Load() != streamCommitted {
 				if !ch.HasContent() {
-					held = append(held, ch)
+					if len(held) < maxHeldChunks && heldBytes+len(ch.Raw) <= maxHeldBytes {
+						held = append(held, ch)
+						heldBytes += len(ch.Raw)
+					}
 					return nil
 				}
 				if err := commit(); err != nil {
 					return err
 				}
+			} else if idle != nil {
+				idle.Reset(t.IdleTimeout)
 			}
 			return emit(ch)
 		})
@@ -160,18 +195,21 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 			// answer) is still an answer.
 			err = commit()
 		}
-		if state.Load() == streamTimedOut && ctx.Err() == nil {
-			err = &Error{Provider: t.Name, Status: http.StatusGatewayTimeout, Retryable: true,
-				Err: fmt.Errorf("no content within first_byte_timeout %v", t.FirstByteTimeout)}
+		switch {
+		case ctx.Err() != nil:
+		case state.Load() == streamTimedOut:
+			err = Timeout(t.Name, fmt.Errorf("no content within first_byte_timeout %v", t.FirstByteTimeout))
+		case err != nil && context.Cause(actx) == errIdle:
+			err = Timeout(t.Name, fmt.Errorf("no chunk for stream_idle_timeout %v", t.IdleTimeout))
 		}
 		return state.Load() == streamCommitted, err
 	})
 }
 
-// HasContent reports whether a chunk carries part of the answer: text, a
-// tool call, a finish reason or usage.
+// HasContent reports whether a chunk carries part of the answer: text,
+// reasoning, a tool call, a finish reason or usage.
 func (ch Chunk) HasContent() bool {
-	return ch.Text != "" || len(ch.ToolCalls) > 0 || ch.FinishReason != "" || ch.Usage != nil
+	return ch.Text != "" || ch.Reasoning != "" || len(ch.ToolCalls) > 0 || ch.FinishReason != "" || ch.Usage != nil
 }
 
 // order returns the targets in the order this request tries them.
@@ -234,6 +272,7 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 	tr := TraceFrom(ctx)
 	order := c.order()
 	var last error
+	var failedOn []string // targets this request failed on: a retry there is not another failure
 	retries := 0
 	for round := 0; ; round++ {
 		if round > 0 {
@@ -274,11 +313,14 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 				if ctx.Err() != nil {
 					t.Health.Release(probe) // the client left: says nothing of the upstream
 				} else {
-					t.Health.Report(time.Now(), err, took, probe)
+					t.Health.Report(time.Now(), err, took, probe, slices.Contains(failedOn, t.Name))
 				}
 			}
+			if err != nil {
+				failedOn = append(failedOn, t.Name)
+			}
 			if tr != nil {
-				tr.Attempts = append(tr.Attempts, Attempt{Target: t.Name, Status: statusOf(err), Err: err, Duration: took})
+				tr.Attempts = append(tr.Attempts, Attempt{Target: t.Name, Status: upstreamStatusOf(err), Err: err, Duration: took})
 				if err == nil && tr.Target == "" {
 					tr.Target, tr.Model = t.Name, t.Model
 				}
@@ -348,13 +390,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func statusOf(err error) int {
+func upstreamStatusOf(err error) int {
 	if err == nil {
 		return http.StatusOK
 	}
 	var pe *Error
 	if errors.As(err, &pe) {
-		return pe.Status
+		return pe.Upstream
 	}
 	return 0
 }

@@ -29,8 +29,10 @@ type Source struct {
 	// Health is the circuit-breaker policy of the source's discovered
 	// targets.
 	Health HealthPolicy
-	// FirstByteTimeout is copied into the source's targets (see Target).
+	// FirstByteTimeout and IdleTimeout are copied into the source's
+	// targets (see Target).
 	FirstByteTimeout time.Duration
+	IdleTimeout      time.Duration
 }
 
 // CatalogOptions tunes a Catalog. Zero values are the documented defaults.
@@ -158,7 +160,7 @@ func (c *Catalog) newChain(model string, names []string) *Chain {
 			continue
 		}
 		key := HealthKey{Provider: s.Name, Model: model}
-		t := Target{Name: key.String(), Provider: s.Provider, Model: model, Weight: 1, FirstByteTimeout: s.FirstByteTimeout}
+		t := Target{Name: key.String(), Provider: s.Provider, Model: model, Weight: 1, FirstByteTimeout: s.FirstByteTimeout, IdleTimeout: s.IdleTimeout}
 		if c.reg != nil {
 			t.Health = c.reg.Get(key, s.Health)
 		}

@@ -23,9 +23,16 @@ var ErrNoTargets = errors.New("no targets")
 // Error is every upstream failure an adapter reports.
 type Error struct {
 	Provider string // adapter name from config
-	// Status is the HTTP status to report downstream: the upstream's own
-	// for its 4xx, 502 for garbage or a cut connection, 504 for a timeout.
+	// Status is the HTTP status of the failure: the upstream's own when it
+	// answered with an error status, 502 for garbage, a redirect or a cut
+	// connection, 504 for a timeout. What a client is shown is decided by
+	// the proxy from Status and Upstream (see Public).
 	Status int
+	// Upstream is the HTTP status the upstream answered with (its error
+	// status, a redirect's 3xx, or the code of an in-band stream error); 0
+	// when it sent none: a refused or cut connection, a timeout, a
+	// malformed answer, or a failure switchyard detected itself.
+	Upstream int
 	// Retryable: another attempt, here or on the next target, may succeed.
 	Retryable bool
 	// Type and Message are the upstream's own error type and message when it
@@ -45,9 +52,16 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // FromStatus is the one place that decides which upstream statuses are
 // worth another attempt: rate limits, request timeouts and server errors.
+// status is what the upstream answered (Upstream).
 func FromStatus(provider string, status int, msg string) *Error {
 	retry := status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
-	return &Error{Provider: provider, Status: status, Retryable: retry, Err: errors.New(msg)}
+	return &Error{Provider: provider, Status: status, Upstream: status, Retryable: retry, Err: errors.New(msg)}
+}
+
+// Timeout is a retryable 504 for an upstream that did not answer within
+// its bound; nothing came from the upstream (Upstream 0).
+func Timeout(provider string, err error) *Error {
+	return &Error{Provider: provider, Status: http.StatusGatewayTimeout, Retryable: true, Err: err}
 }
 
 // Transport wraps a failure to reach the upstream or to read its answer (a
@@ -76,8 +90,7 @@ func CallError(ctx, callCtx context.Context, provider string, timeout time.Durat
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case context.Cause(callCtx) == ErrCallTimeout:
-		return &Error{Provider: provider, Status: http.StatusGatewayTimeout, Retryable: true,
-			Err: fmt.Errorf("no answer within %v", timeout)}
+		return Timeout(provider, fmt.Errorf("no answer within %v", timeout))
 	default:
 		return Transport(provider, err)
 	}
@@ -149,7 +162,7 @@ func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider strin
 	}
 	if resp.StatusCode/100 == 3 {
 		resp.Body.Close()
-		return nil, &Error{Provider: provider, Status: http.StatusBadGateway, Retryable: true,
+		return nil, &Error{Provider: provider, Status: http.StatusBadGateway, Upstream: resp.StatusCode, Retryable: true,
 			Err: fmt.Errorf("upstream answered %d, a redirect; upstream redirects are not followed", resp.StatusCode)}
 	}
 	defer resp.Body.Close()
@@ -160,3 +173,36 @@ func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider strin
 
 // refuseRedirect makes a client return a redirect response as it is.
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// DefaultMaxAnswer bounds an upstream's non-streamed answer when an
+// adapter's MaxAnswer is 0: 16 MiB.
+const DefaultMaxAnswer = 16 << 20
+
+// ReadAnswer reads a non-streamed answer of at most max bytes (0 means
+// DefaultMaxAnswer), reading no further than max+1 bytes: an endless or
+// huge answer is never buffered. A longer one is an error for the
+// adapter to classify (CallError makes it a retryable 502).
+//
+// size is the answer's Content-Length (-1 when unknown).
+func ReadAnswer(r io.Reader, size, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxAnswer
+	}
+	if size > 0 && size <= max {
+		// The announced length, read into one buffer of its size: no
+		// doubling growth that leaves twice the answer behind as garbage.
+		body := make([]byte, size)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return nil, err // cut short: io.ErrUnexpectedEOF or the transport's error
+		}
+		return body, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > max {
+		return nil, fmt.Errorf("answer over %d bytes (server.max_answer_bytes)", max)
+	}
+	return body, nil
+}

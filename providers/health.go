@@ -16,6 +16,10 @@ const (
 	CircuitClosed   = "closed"    // requests flow
 	CircuitOpen     = "open"      // failing: skipped until the recovery interval has passed
 	CircuitHalfOpen = "half-open" // one probe request decides
+	// CircuitPaused is a closed circuit whose upstream asked, with
+	// Retry-After on a 429 or 503, not to be called until Until. It is a
+	// state of the report only: the breaker itself is closed.
+	CircuitPaused = "paused"
 )
 
 // Health defaults, the values HealthPolicy's zero fields stand for.
@@ -56,8 +60,13 @@ const statsWindow = 100
 // Health is the circuit breaker and the recent record of one target (one
 // model at one provider). It is safe for concurrent use.
 //
-// Closed, it lets every request through and counts consecutive failures;
-// at MaxFailures it opens. Open, it lets nothing through until
+// Closed, it lets every request through and counts consecutive failed
+// requests; at MaxFailures it opens. A request counts once however many
+// times the chain retries it on this target (Report's repeat), so a few
+// requests whose content makes an upstream fail cannot open the circuit
+// for everyone: it takes MaxFailures distinct requests in a row, with no
+// success in between (Envoy's consecutive-5xx outlier detection, by
+// request rather than by attempt). Open, it lets nothing through until
 // RecoveryInterval has passed; then it is half-open and lets exactly one
 // request through, a real one: success closes the circuit, failure opens
 // it for another interval. Independently, an upstream's Retry-After on a
@@ -159,8 +168,12 @@ func (h *Health) Available(now time.Time) bool {
 }
 
 // Report records the outcome of a request Acquire let through: err nil or
-// not a failure (see Health) counts as success.
-func (h *Health) Report(now time.Time, err error, latency time.Duration, probe bool) {
+// not a failure (see Health) counts as success. repeat says this request
+// already failed on this target (the chain's second round): the attempt
+// is recorded in the statistics, and a refused key or a failed probe
+// still opens the circuit, but it does not count towards MaxFailures
+// again.
+func (h *Health) Report(now time.Time, err error, latency time.Duration, probe, repeat bool) {
 	fail := IsFailure(err)
 	h.mu.Lock()
 	from := h.state
@@ -182,7 +195,9 @@ func (h *Health) Report(now time.Time, err error, latency time.Duration, probe b
 	}
 	h.failed++
 	h.lastErr, h.lastErrAt = err.Error(), now
-	h.failures++
+	if !repeat {
+		h.failures++
+	}
 	var pe *Error
 	isPE := errors.As(err, &pe)
 	switch {
@@ -247,7 +262,7 @@ func (h *Health) Recover() {
 
 // HealthStatus is a snapshot of one target's Health.
 type HealthStatus struct {
-	State string `json:"state"` // CircuitClosed, CircuitOpen or CircuitHalfOpen
+	State string `json:"state"` // CircuitClosed, CircuitOpen, CircuitHalfOpen or CircuitPaused
 	// ConsecutiveFailures counts failures since the last success.
 	ConsecutiveFailures int `json:"consecutive_failures"`
 	// Until is when an open circuit half-opens, or a Retry-After pause
@@ -283,6 +298,9 @@ func (h *Health) Status(now time.Time) HealthStatus {
 	}
 	if now.Before(h.until) {
 		s.Until = h.until
+		if h.state == CircuitClosed {
+			s.State = CircuitPaused
+		}
 	}
 	if h.n > 0 {
 		lat := make([]time.Duration, 0, h.n)
@@ -335,31 +353,76 @@ type Registry struct {
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry { return &Registry{m: map[HealthKey]*Health{}} }
 
-// Get returns the Health of k, creating it with policy p, or updating an
-// existing one to p.
+// Get returns the Health of k, creating it with policy p if k has none.
+// An existing one keeps its policy: a runtime under construction takes
+// its breakers from a Pending instead, whose Commit applies the new
+// policies only once the runtime is sure to serve.
 func (r *Registry) Get(k HealthKey, p HealthPolicy) *Health {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.m[k]
 	if !ok {
-		h = NewHealth(p)
-		if r.OnChange != nil {
-			h.notify = func(from, to string, reason error) { r.OnChange(k, from, to, reason) }
-		}
+		h = r.newHealth(k, p)
 		r.m[k] = h
-		return h
 	}
-	h.SetPolicy(p)
 	return h
 }
 
-// Keep forgets every target not in keep (after a reload removed them).
-func (r *Registry) Keep(keep map[HealthKey]bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for k := range r.m {
-		if !keep[k] {
-			delete(r.m, k)
+func (r *Registry) newHealth(k HealthKey, p HealthPolicy) *Health {
+	h := NewHealth(p)
+	if r.OnChange != nil {
+		h.notify = func(from, to string, reason error) { r.OnChange(k, from, to, reason) }
+	}
+	return h
+}
+
+// Pending is the set of circuit breakers a runtime under construction
+// will use. Building it changes nothing in the Registry: a reload that
+// fails leaves every policy, and the list of targets, as they were. Its
+// methods are not safe for concurrent use.
+type Pending struct {
+	r        *Registry
+	health   map[HealthKey]*Health
+	policies map[HealthKey]HealthPolicy
+}
+
+// Pending starts a set of breakers for a new runtime.
+func (r *Registry) Pending() *Pending {
+	return &Pending{r: r, health: map[HealthKey]*Health{}, policies: map[HealthKey]HealthPolicy{}}
+}
+
+// Get returns the breaker of k for the new runtime: the Registry's own
+// when it has one (what was learnt is kept), else a new one, registered
+// only by Commit. The policy p is applied by Commit.
+func (p *Pending) Get(k HealthKey, pol HealthPolicy) *Health {
+	p.policies[k] = pol
+	if h, ok := p.health[k]; ok {
+		return h
+	}
+	p.r.mu.Lock()
+	h, ok := p.r.m[k]
+	p.r.mu.Unlock()
+	if !ok {
+		h = p.r.newHealth(k, pol)
+	}
+	p.health[k] = h
+	return h
+}
+
+// Commit installs the new runtime's breakers: it registers the new ones,
+// applies every policy, and forgets the targets neither in the set nor
+// in keep (the discovering providers' models, whose breakers are made
+// later). Call it once the runtime will be swapped in.
+func (p *Pending) Commit(keep map[HealthKey]bool) {
+	p.r.mu.Lock()
+	defer p.r.mu.Unlock()
+	for k, h := range p.health {
+		p.r.m[k] = h
+		h.SetPolicy(p.policies[k])
+	}
+	for k := range p.r.m {
+		if _, ok := p.health[k]; !ok && !keep[k] {
+			delete(p.r.m, k)
 		}
 	}
 }
@@ -428,6 +491,6 @@ var ErrUnavailable = errors.New("every target is unavailable")
 
 // unavailable builds the 503 for a chain whose targets are all skipped.
 func unavailable(chain string, skipped []string) *Error {
-	msg := fmt.Sprintf("%s: every target is unavailable (circuit open or paused): %v", chain, skipped)
-	return &Error{Provider: chain, Status: http.StatusServiceUnavailable, Retryable: false, Err: fmt.Errorf("%w: %s", ErrUnavailable, msg)}
+	return &Error{Provider: chain, Status: http.StatusServiceUnavailable, Retryable: false,
+		Err: fmt.Errorf("%s: %w (circuit open or paused): %v", chain, ErrUnavailable, skipped)}
 }

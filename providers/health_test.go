@@ -1,6 +1,7 @@
 package providers_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -34,7 +35,7 @@ func TestCircuitOpensAfterMaxFailuresAndRecovers(t *testing.T) {
 	now := t0
 	for i := range 3 {
 		probe := mustAcquire(t, h, now)
-		h.Report(now, fail503, time.Millisecond, probe)
+		h.Report(now, fail503, time.Millisecond, probe, false)
 		if want := i < 2; h.Available(now) != want {
 			t.Fatalf("after %d failures: available %v, want %v", i+1, !want, want)
 		}
@@ -55,13 +56,13 @@ func TestCircuitOpensAfterMaxFailuresAndRecovers(t *testing.T) {
 		t.Fatal("a second request got through while the probe is out")
 	}
 	// A failed probe opens it again for a whole interval.
-	h.Report(now, transErr, time.Millisecond, probe)
+	h.Report(now, transErr, time.Millisecond, probe, false)
 	if ok, _ := h.Acquire(now.Add(5 * time.Second)); ok {
 		t.Fatal("circuit not re-opened by a failed probe")
 	}
 	now = now.Add(10 * time.Second)
 	probe = mustAcquire(t, h, now)
-	h.Report(now, nil, time.Millisecond, probe)
+	h.Report(now, nil, time.Millisecond, probe, false)
 	if st := h.Status(now); st.State != providers.CircuitClosed || st.ConsecutiveFailures != 0 {
 		t.Fatalf("after a good probe: %+v", st)
 	}
@@ -71,7 +72,7 @@ func TestCircuitOpensAfterMaxFailuresAndRecovers(t *testing.T) {
 
 func TestUnusedProbeIsReleased(t *testing.T) {
 	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 1, RecoveryInterval: time.Second})
-	h.Report(t0, fail503, 0, false)
+	h.Report(t0, fail503, 0, false, false)
 	now := t0.Add(time.Second)
 	probe := mustAcquire(t, h, now)
 	h.Release(probe)
@@ -82,9 +83,9 @@ func TestUnusedProbeIsReleased(t *testing.T) {
 
 func TestClientErrorsAreSignsOfLife(t *testing.T) {
 	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 2})
-	h.Report(t0, fail503, 0, false)
-	h.Report(t0, fail400, 0, false) // the request's fault: resets the count
-	h.Report(t0, fail503, 0, false)
+	h.Report(t0, fail503, 0, false, false)
+	h.Report(t0, fail400, 0, false, false) // the request's fault: resets the count
+	h.Report(t0, fail503, 0, false, false)
 	if !h.Available(t0) {
 		t.Fatalf("opened on non-consecutive failures: %+v", h.Status(t0))
 	}
@@ -95,7 +96,7 @@ func TestClientErrorsAreSignsOfLife(t *testing.T) {
 
 func TestAuthFailureOpensAtOnce(t *testing.T) {
 	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 5, RecoveryInterval: time.Minute})
-	h.Report(t0, fail401, 0, false)
+	h.Report(t0, fail401, 0, false, false)
 	if h.Available(t0.Add(59 * time.Second)) {
 		t.Fatal("a refused key did not open the circuit")
 	}
@@ -108,12 +109,12 @@ func TestRetryAfterPauses(t *testing.T) {
 	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 5})
 	e := providers.FromStatus("p", 429, "slow down")
 	e.RetryAfter = 7
-	h.Report(t0, e, 0, false)
+	h.Report(t0, e, 0, false, false)
 	if h.Available(t0.Add(6 * time.Second)) {
 		t.Fatal("Retry-After not honoured")
 	}
-	if st := h.Status(t0); st.State != providers.CircuitClosed || !st.Until.Equal(t0.Add(7*time.Second)) {
-		t.Fatalf("status %+v: want closed, paused for 7s", st)
+	if st := h.Status(t0); st.State != providers.CircuitPaused || !st.Until.Equal(t0.Add(7*time.Second)) {
+		t.Fatalf("status %+v: want paused for 7s", st)
 	}
 	if !h.Available(t0.Add(7 * time.Second)) {
 		t.Fatal("still paused after Retry-After")
@@ -127,7 +128,7 @@ func TestHealthStats(t *testing.T) {
 		if i%5 == 0 {
 			err = fail503
 		}
-		h.Report(t0, err, time.Duration(i+1)*time.Millisecond, false)
+		h.Report(t0, err, time.Duration(i+1)*time.Millisecond, false, false)
 	}
 	st := h.Status(t0)
 	if st.Recent != 10 || st.ErrorRate != 0.2 || st.LatencyP50 != 5 || st.Requests != 10 || st.Failures != 2 {
@@ -139,7 +140,7 @@ func TestRegistryKeepsStateAcrossGets(t *testing.T) {
 	r := providers.NewRegistry()
 	k := providers.HealthKey{Provider: "a", Model: "m"}
 	h := r.Get(k, providers.HealthPolicy{MaxFailures: 1})
-	h.Report(t0, fail503, 0, false)
+	h.Report(t0, fail503, 0, false, false)
 	if r.Get(k, providers.HealthPolicy{MaxFailures: 9}) != h {
 		t.Fatal("Get made a new Health for a known target")
 	}
@@ -155,10 +156,72 @@ func TestRegistryKeepsStateAcrossGets(t *testing.T) {
 		t.Fatalf("states %v, want %v", got, want)
 	}
 	r.RecoverProvider("a")
-	r.Keep(map[providers.HealthKey]bool{k: true})
+	p := r.Pending()
+	p.Get(k, providers.HealthPolicy{})
+	p.Commit(nil)
 	st := r.Status(t0)
 	if len(st) != 1 || st[0].State != "closed" {
-		t.Fatalf("after recover and keep: %+v", st)
+		t.Fatalf("after recover and commit: %+v", st)
+	}
+}
+
+// TestPendingChangesNothingUntilCommit: a runtime under construction (a
+// reload that may still fail) neither changes a running target's policy
+// nor adds or removes targets; Commit does all three.
+func TestPendingChangesNothingUntilCommit(t *testing.T) {
+	r := providers.NewRegistry()
+	k := providers.HealthKey{Provider: "a", Model: "m"}
+	gone := providers.HealthKey{Provider: "old", Model: "m"}
+	h := r.Get(k, providers.HealthPolicy{MaxFailures: 5, RecoveryInterval: time.Minute})
+	r.Get(gone, providers.HealthPolicy{})
+
+	p := r.Pending()
+	if p.Get(k, providers.HealthPolicy{MaxFailures: 1, RecoveryInterval: time.Hour}) != h {
+		t.Fatal("a pending runtime got a new breaker for a known target")
+	}
+	p.Get(providers.HealthKey{Provider: "new", Model: "m"}, providers.HealthPolicy{})
+	// The reload fails here: p is dropped without Commit.
+	h.Report(t0, fail503, 0, false, false)
+	if st := h.Status(t0); st.State != providers.CircuitClosed {
+		t.Fatalf("one failure opened the circuit under the uncommitted policy: %+v", st)
+	}
+	if got := len(r.Status(t0)); got != 2 {
+		t.Fatalf("registry lists %d targets before Commit, want the 2 it had", got)
+	}
+
+	p.Commit(nil)
+	h.Report(t0, fail503, 0, false, false)
+	if st := h.Status(t0); st.State != providers.CircuitOpen || !st.Until.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after Commit, want the new policy (open at one failure, for an hour): %+v", st)
+	}
+	var names []string
+	for _, s := range r.Status(t0) {
+		names = append(names, s.Provider)
+	}
+	if fmt.Sprint(names) != "[a new]" {
+		t.Fatalf("after Commit the registry lists %v, want [a new]", names)
+	}
+}
+
+// TestRepeatedFailuresOfOneRequestCountOnce: a request retried on the same
+// target counts as one failure, so MaxFailures takes that many distinct
+// requests.
+func TestRepeatedFailuresOfOneRequestCountOnce(t *testing.T) {
+	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 3})
+	for req := range 2 {
+		h.Report(t0, fail503, 0, false, false)
+		h.Report(t0, fail503, 0, false, true)
+		h.Report(t0, fail503, 0, false, true)
+		if st := h.Status(t0); st.State != providers.CircuitClosed || st.ConsecutiveFailures != req+1 {
+			t.Fatalf("after %d requests (3 attempts each): %+v, want closed with %d failures", req+1, st, req+1)
+		}
+	}
+	h.Report(t0, fail503, 0, false, false)
+	if st := h.Status(t0); st.State != providers.CircuitOpen {
+		t.Fatalf("3 distinct failed requests: %+v, want open", st)
+	}
+	if st := h.Status(t0); st.Failures != 7 {
+		t.Errorf("failures recorded %d, want every attempt (7)", st.Failures)
 	}
 }
 
@@ -169,10 +232,10 @@ func TestRegistryReportsStateChanges(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s->%s %v", k, from, to, reason != nil))
 	}
 	h := r.Get(providers.HealthKey{Provider: "a", Model: "m"}, providers.HealthPolicy{MaxFailures: 2, RecoveryInterval: time.Second})
-	h.Report(t0, fail503, 0, false)
-	h.Report(t0, fail401, 0, false)
+	h.Report(t0, fail503, 0, false, false)
+	h.Report(t0, fail401, 0, false, false)
 	probe := mustAcquire(t, h, t0.Add(time.Second))
-	h.Report(t0.Add(time.Second), nil, 0, probe)
+	h.Report(t0.Add(time.Second), nil, 0, probe, false)
 	want := []string{"a/m closed->open true", "a/m half-open->closed false"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("changes %q, want %q", got, want)
@@ -316,11 +379,39 @@ func TestRetryAfterIsCapped(t *testing.T) {
 	h := providers.NewHealth(providers.HealthPolicy{MaxFailures: 5})
 	e := providers.FromStatus("p", 503, "come back in ten years")
 	e.RetryAfter = 315360000
-	h.Report(t0, e, 0, false)
+	h.Report(t0, e, 0, false, false)
 	if h.Available(t0.Add(providers.MaxRetryAfterPause - time.Second)) {
 		t.Fatal("not paused")
 	}
 	if !h.Available(t0.Add(providers.MaxRetryAfterPause)) {
 		t.Fatalf("still paused after %v: status %+v", providers.MaxRetryAfterPause, h.Status(t0))
+	}
+}
+
+// TestTwoBadRequestsCannotOpenTheCircuit: an upstream that answers 500 to
+// whatever two requests contain, each tried 1 + max_retries times on the
+// one target, leaves the circuit closed for everyone else; five distinct
+// failing requests in a row (a sick upstream) open it.
+func TestTwoBadRequestsCannotOpenTheCircuit(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Status: 500})
+	tg := target("up", up.URL, up.Client(), 0)
+	tg.Health = providers.NewHealth(providers.HealthPolicy{}) // default: 5
+	c := &providers.Chain{Targets: []providers.Target{tg}, Retries: 2, Backoff: time.Millisecond}
+	for range 2 {
+		if _, err := c.Complete(context.Background(), newRequest(false)); err == nil {
+			t.Fatal("a 500 succeeded")
+		}
+	}
+	if n := up.Requests(); n != 6 {
+		t.Fatalf("upstream saw %d attempts, want 6 (2 requests × 3)", n)
+	}
+	if st := tg.Health.Status(time.Now()); st.State != providers.CircuitClosed {
+		t.Fatalf("two bad requests opened the circuit: %+v", st)
+	}
+	for range 3 {
+		c.Complete(context.Background(), newRequest(false))
+	}
+	if st := tg.Health.Status(time.Now()); st.State != providers.CircuitOpen {
+		t.Fatalf("five failed requests in a row left it %s, want open", st.State)
 	}
 }

@@ -149,11 +149,16 @@ type Chunk struct {
 	// DialectAnthropic.
 	RawDialect string
 	// The parsed delta, always set.
-	ID           string
-	Model        string
-	Created      int64
-	Role         string // set on the first chunk
-	Text         string // content delta
+	ID      string
+	Model   string
+	Created int64
+	Role    string // set on the first chunk
+	Text    string // content delta
+	// Reasoning is a reasoning delta some upstreams stream before the
+	// answer (OpenAI-compatible reasoning_content or reasoning). It counts
+	// as content (it ends the wait for the first chunk) and reaches
+	// clients of the upstream's dialect in Raw; it is not translated.
+	Reasoning    string `json:",omitempty"`
 	ToolCalls    json.RawMessage
 	FinishReason string
 	Usage        *Usage // on the final chunk when the upstream reports it

@@ -8,9 +8,10 @@ import (
 // Attempt is one call a Chain made to one target.
 type Attempt struct {
 	Target string // the target's Name, "provider/model"
-	// Status is 200 for a success, the *Error's Status for a failure, and 0
-	// for a failure that carried no status (a cancelled context, an error
-	// from emit).
+	// Status is 200 for a success, the status the upstream answered with
+	// for a failure (the *Error's Upstream), and 0 for a failure with no
+	// upstream status (a refused or cut connection, a timeout, a malformed
+	// answer, a cancelled context, an error from emit).
 	Status   int
 	Err      error // nil for a success
 	Duration time.Duration

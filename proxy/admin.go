@@ -104,7 +104,7 @@ type CacheStats struct {
 // the mux so that, while admin is off, every method on every /admin path
 // gets the same 404 as an unknown path, not a 405 revealing the route.
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
-	a := s.runtime().Admin
+	a := s.runtime(r).Admin
 	if a == nil || a.Token == "" || a.Control == nil {
 		notFound(w, r)
 		return
@@ -218,7 +218,7 @@ type routeScore struct {
 // handleExplain serves POST /admin/explain: parse and decide like a chat
 // completion, then report the decision instead of running it.
 func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request) {
-	rt := s.runtime()
+	rt := s.runtime(r)
 	req, err := openai.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
 	if err != nil {
 		writeOpenAIError(w, requestError(err, rt.maxBody()))

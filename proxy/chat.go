@@ -3,7 +3,9 @@ package proxy
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -34,7 +36,7 @@ type clientAPI struct {
 	encode     func(*providers.Response) []byte
 	// stream relays a streamed answer; started reports whether the client
 	// got a 200 and events.
-	stream func(s *Server, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error)
+	stream func(s *Server, rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error)
 	// inspect, if set, looks at a parsed request before it is served.
 	inspect func(log *zerolog.Logger, req *providers.Request)
 }
@@ -55,7 +57,7 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 // run the chain, encode, log.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI) {
 	start := time.Now()
-	rt := s.runtime()
+	rt := s.runtime(r)
 	ctx := r.Context()
 	log := zerolog.Ctx(ctx)
 
@@ -69,7 +71,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	req.Session = r.Header.Get(HeaderSession)
 	dec, err := rt.Router.Decide(ctx, req)
 	if err != nil {
-		log.Info().Err(err).Str("model", req.Model).Int("status", statusOf(err)).Msg("no route")
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
 		api.writeError(w, err)
 		return
 	}
@@ -83,7 +85,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	sent := 0 // the status the client got, when it differs from statusOf(err)
 	if req.Stream {
 		var started bool
-		started, err = api.stream(s, w, r.WithContext(ctx), req, dec, trace)
+		started, err = api.stream(s, rt, w, r.WithContext(ctx), req, dec, trace)
 		if started {
 			sent = http.StatusOK
 		}
@@ -93,7 +95,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
-			w.Write(api.encode(resp))
+			rt.writeDeadline(w)
+			w.Write(validUTF8(api.encode(resp)))
 		} else {
 			api.writeError(w, err)
 		}
@@ -106,8 +109,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 // real status and a JSON error; after it, the error is sent in-band and the
 // stream ends without [DONE], so the client cannot mistake it for a
 // complete answer.
-func (s *Server) streamOpenAI(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
-	sse := newSSE(w)
+func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
+	sse := newSSE(w, rt.WriteTimeout)
 	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
 		if skipOpenAIChunk(c) {
 			return nil
@@ -152,12 +155,20 @@ func setDecisionHeaders(h http.Header, d router.Decision) {
 }
 
 // requestError turns a parse failure into a client error: 413 for an
-// oversize body, else 400 with the parser's message.
+// oversize body, 408 for a body not sent within server.read_timeout (or a
+// connection that failed while sending it), else 400 with the parser's
+// message.
 func requestError(err error, limit int64) error {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
 		return &httpError{status: http.StatusRequestEntityTooLarge,
 			msg: "request body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes", err: err}
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return &httpError{status: http.StatusRequestTimeout, msg: "request body not received in time (server.read_timeout)", err: err}
+	case errors.As(err, new(*net.OpError)):
+		return &httpError{status: http.StatusBadRequest, msg: "request body could not be read", err: err}
 	}
 	return &httpError{status: http.StatusBadRequest, msg: err.Error(), err: err}
 }

@@ -147,10 +147,11 @@ func TestChatStreamCut(t *testing.T) {
 }
 
 // TestChatStreamInBandError: an error event from the upstream after the
-// first chunk is passed on in-band with the upstream's status.
+// first chunk is passed on in-band with the upstream's status, in
+// switchyard's words (the upstream's 5xx text is not shown).
 func TestChatStreamInBandError(t *testing.T) {
 	body := `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}` + "\n\n" +
-		`data: {"error":{"message":"overloaded","type":"server_error","code":503}}` + "\n\n"
+		`data: {"error":{"message":"overloaded at 10.0.0.7, password=hunter2","type":"server_error","code":503}}` + "\n\n"
 	up := providertest.OpenAI(t, providertest.Script{Body: body})
 	ts, _ := serve(t, &proxy.Runtime{Router: &stubRouter{dec: routed(target("up", up))}})
 
@@ -167,8 +168,8 @@ func TestChatStreamInBandError(t *testing.T) {
 	if err := json.Unmarshal([]byte(evs[1]), &e); err != nil {
 		t.Fatalf("last event = %s: %v", evs[1], err)
 	}
-	if e.Error.Code != "503" || !strings.Contains(e.Error.Message, "overloaded") || e.Error.Type != "server_error" {
-		t.Errorf("error = %+v, want 503 server_error saying overloaded", e.Error)
+	if e.Error.Code != "503" || !strings.Contains(e.Error.Message, "upstream up: is overloaded") || strings.Contains(string(res.body), "hunter2") || strings.Contains(string(res.body), "10.0.0.7") {
+		t.Errorf("error = %+v, want 503 saying overloaded in switchyard's words", e.Error)
 	}
 }
 
@@ -207,11 +208,13 @@ func TestChatUpstreamErrors(t *testing.T) {
 		wantMsg    string // substring
 	}{
 		{"400 passed through", &providertest.Script{Status: 400, Body: tooLong}, 400, "invalid_request_error", "maximum context length is 8192 tokens"},
-		{"401 passed through", &providertest.Script{Status: 401}, 401, "invalid_request_error", "fake upstream: status 401"},
-		{"429 passed through", &providertest.Script{Status: 429}, 429, "rate_limit_error", "fake upstream: status 429"},
-		{"503", &providertest.Script{Status: 503}, 503, "server_error", "fake upstream: status 503"},
+		// The gateway's key was refused, not the client's: a 502 that says so.
+		{"401 is the gateway's", &providertest.Script{Status: 401}, 502, "api_error", "refused switchyard's credentials for it (HTTP 401)"},
+		{"429 in switchyard's words", &providertest.Script{Status: 429}, 429, "rate_limit_error", "is rate limiting switchyard (HTTP 429)"},
+		{"503 in switchyard's words", &providertest.Script{Status: 503}, 503, "api_error", "is overloaded or unavailable (HTTP 503)"},
+		{"500 becomes 502", &providertest.Script{Status: 500, Body: `{"error":{"message":"db password=hunter2 at 10.1.2.3:5432, key sk-UPSTREAM-abcdef123456","type":"server_error"}}`}, 502, "api_error", "failed (HTTP 500)"},
 		{"malformed answer", &providertest.Script{Malformed: true}, 502, "api_error", "malformed"},
-		{"connection refused", nil, 502, "api_error", "upstream up"},
+		{"connection refused", nil, 502, "api_error", "upstream up: connection refused"},
 	}
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
@@ -234,6 +237,11 @@ func TestChatUpstreamErrors(t *testing.T) {
 				}
 				if !strings.HasPrefix(e.Error.Message, "upstream up: ") {
 					t.Errorf("message %q does not name the upstream", e.Error.Message)
+				}
+				for _, secret := range []string{"hunter2", "sk-UPSTREAM", "10.1.2.3", "127.0.0.1", "http://", "fake upstream"} {
+					if tt.wantStatus != 400 && strings.Contains(string(res.body), secret) {
+						t.Errorf("the client sees %q: %s", secret, res.body)
+					}
 				}
 				if res.header.Get(proxy.HeaderRoute) != "code" {
 					t.Errorf("%s = %q, want the decision's route even on failure", proxy.HeaderRoute, res.header.Get(proxy.HeaderRoute))

@@ -41,8 +41,8 @@ var anthropicAPI = clientAPI{
 // error; after it, the error is an "error" event and the stream ends
 // without message_stop, so the client cannot mistake it for a complete
 // answer.
-func (s *Server) streamAnthropic(w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
-	sse := newSSE(w)
+func (s *Server) streamAnthropic(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
+	sse := newSSE(w, rt.WriteTimeout)
 	enc := anthropic.NewStreamEncoder()
 	write := func(evs []anthropic.Event) error {
 		if len(evs) > 0 && !sse.started {
@@ -79,6 +79,7 @@ func (s *Server) streamAnthropic(w http.ResponseWriter, r *http.Request, req *pr
 func writeAnthropicError(w http.ResponseWriter, err error) {
 	status := statusOf(err)
 	w.Header().Set("Content-Type", "application/json")
+	setRetryAfter(w.Header(), err)
 	w.WriteHeader(status)
 	w.Write(anthropic.NewError(status, publicMessage(err), anthropicErrorType(err)))
 }

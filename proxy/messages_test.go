@@ -477,7 +477,7 @@ func TestMessagesErrors(t *testing.T) {
 		if !ok {
 			t.Fatal("a new circuit is closed")
 		}
-		h.Report(time.Now(), &providers.Error{Provider: name, Status: 503, Retryable: true, Err: fmt.Errorf("down")}, time.Millisecond, probe)
+		h.Report(time.Now(), &providers.Error{Provider: name, Status: 503, Retryable: true, Err: fmt.Errorf("down")}, time.Millisecond, probe, false)
 		return h
 	}
 	tests := []struct {
@@ -500,13 +500,13 @@ func TestMessagesErrors(t *testing.T) {
 		}, 503, "overloaded_error", `route "code"`},
 		{"upstream 429", func(t *testing.T) *proxy.Runtime {
 			return &proxy.Runtime{Router: &stubRouter{dec: routed(target("up", providertest.OpenAI(t, providertest.Script{Status: 429})))}}
-		}, 429, "rate_limit_error", "upstream up: fake upstream: status 429"},
+		}, 429, "rate_limit_error", "upstream up: is rate limiting switchyard (HTTP 429)"},
 		{"upstream 500", func(t *testing.T) *proxy.Runtime {
 			return &proxy.Runtime{Router: &stubRouter{dec: routed(target("up", providertest.OpenAI(t, providertest.Script{Status: 500})))}}
-		}, 500, "api_error", "upstream up"},
+		}, 502, "api_error", "upstream up: failed (HTTP 500)"},
 		{"connection refused", func(t *testing.T) *proxy.Runtime {
 			return &proxy.Runtime{Router: &stubRouter{dec: routed(targetURL("up", providertest.Refused(t)))}}
-		}, 502, "api_error", "upstream up"},
+		}, 502, "api_error", "upstream up: connection refused"},
 		{"internal", func(t *testing.T) *proxy.Runtime {
 			return &proxy.Runtime{Router: &stubRouter{err: fmt.Errorf("router: something broke")}}
 		}, 500, "api_error", "internal error"},
@@ -524,6 +524,9 @@ func TestMessagesErrors(t *testing.T) {
 				}
 				if strings.Contains(e.Error.Message, "broke") {
 					t.Errorf("message %q leaks an internal error", e.Error.Message)
+				}
+				if strings.Contains(e.Error.Message, "127.0.0.1") || strings.Contains(e.Error.Message, "http://") {
+					t.Errorf("message %q shows an upstream address", e.Error.Message)
 				}
 			})
 		}

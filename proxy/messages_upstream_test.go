@@ -113,15 +113,17 @@ func TestMessagesStreamCutFromAnthropicUpstream(t *testing.T) {
 }
 
 // TestMessagesAnthropicUpstreamErrors: an Anthropic upstream's error keeps
-// its status, type and message, before a stream starts.
+// its status and type before a stream starts; its message passes through
+// for a 4xx about the request, and is switchyard's own otherwise.
 func TestMessagesAnthropicUpstreamErrors(t *testing.T) {
 	tests := []struct {
 		status   int
 		wantType string
+		wantMsg  string
 	}{
-		{429, "rate_limit_error"},
-		{529, "overloaded_error"},
-		{400, "invalid_request_error"},
+		{429, "rate_limit_error", "upstream up: is rate limiting switchyard (HTTP 429)"},
+		{529, "overloaded_error", "upstream up: is overloaded or unavailable (HTTP 529)"},
+		{400, "invalid_request_error", "upstream up: fake upstream: status 400"},
 	}
 	for _, tt := range tests {
 		for _, body := range []string{messagesBody, messagesStream} {
@@ -131,8 +133,7 @@ func TestMessagesAnthropicUpstreamErrors(t *testing.T) {
 
 				e := wantAnthropicError(t, messages(t, ts, ts.URL, body), tt.status)
 
-				if e.Error.Type != tt.wantType || !strings.Contains(e.Error.Message, fmt.Sprintf("fake upstream: status %d", tt.status)) ||
-					!strings.HasPrefix(e.Error.Message, "upstream up: ") {
+				if e.Error.Type != tt.wantType || !strings.Contains(e.Error.Message, tt.wantMsg) {
 					t.Errorf("error = %+v, want %s naming the upstream and its message", e.Error, tt.wantType)
 				}
 			})

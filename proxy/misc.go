@@ -19,7 +19,7 @@ func (s *Server) withRequestLogger(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
-		log := s.log.With().Str("request_id", id).Str("method", r.Method).Str("path", r.URL.Path).Logger()
+		log := s.log.With().Str("request_id", id).Str("method", clip(r.Method, 16)).Str("path", clip(r.URL.Path, maxEchoed)).Logger()
 		next.ServeHTTP(w, r.WithContext(log.WithContext(r.Context())))
 	})
 }

@@ -40,7 +40,7 @@ func (s *Server) models(rt *Runtime) []model {
 
 // handleModels serves GET /v1/models in OpenAI's list format.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": s.models(s.runtime())})
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": s.models(s.runtime(r))})
 }
 
 // handleRefreshModels serves POST /admin/models/refresh: every
@@ -49,7 +49,7 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 // provider that fails keeps its previous list, so the status is 200
 // either way.
 func (s *Server) handleRefreshModels(w http.ResponseWriter, r *http.Request) {
-	rt := s.runtime()
+	rt := s.runtime(r)
 	body := map[string]any{"object": "list"}
 	errs := map[string]string{}
 	if rt.Discovery != nil {
@@ -72,7 +72,7 @@ func (s *Server) handleRefreshModels(w http.ResponseWriter, r *http.Request) {
 // handleProviders serves GET /admin/providers: every target's circuit
 // breaker and recent record, and each discovering provider's listings.
 func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) {
-	rt := s.runtime()
+	rt := s.runtime(r)
 	body := map[string]any{"targets": []any{}, "discovery": []any{}}
 	if rt.Health != nil {
 		body["targets"] = rt.Health.Status(time.Now())

@@ -158,8 +158,8 @@ func TestAdminProviders(t *testing.T) {
 	reg := providers.NewRegistry()
 	h := reg.Get(providers.HealthKey{Provider: "openai", Model: "gpt-4o"}, providers.HealthPolicy{MaxFailures: 1})
 	now := time.Now()
-	h.Report(now, nil, 120*time.Millisecond, false)
-	h.Report(now, &providers.Error{Provider: "openai", Status: 503, Retryable: true, Err: errors.New("overloaded")}, 80*time.Millisecond, false)
+	h.Report(now, nil, 120*time.Millisecond, false, false)
+	h.Report(now, &providers.Error{Provider: "openai", Status: 503, Retryable: true, Err: errors.New("overloaded")}, 80*time.Millisecond, false, false)
 	reg.Get(providers.HealthKey{Provider: "anthropic", Model: "claude"}, providers.HealthPolicy{})
 	ol := &lister{models: []string{"llama3.2", "qwen"}}
 	cat := catalog(t, reg, "ollama", ol)

@@ -7,6 +7,7 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,16 @@ type Runtime struct {
 	Router Router
 	// MaxBody bounds request bodies in bytes; 0 means 4 MiB.
 	MaxBody int64
+	// ReadTimeout bounds reading a request's body, from the start of its
+	// handler; 0 means no bound but the server's own.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a non-streamed answer, and each event of
+	// a stream; 0 means no bound.
+	WriteTimeout time.Duration
+
+	// inflight counts the requests serving on this runtime (see
+	// Server.acquire and Drained).
+	inflight atomic.Int64
 	// Models lists what GET /v1/models reports: route names and served
 	// model names, in order.
 	Models []ModelInfo
@@ -82,7 +93,7 @@ func (s *Server) Handler() http.Handler {
 	r.PathPrefix("/admin/").HandlerFunc(s.handleAdmin) // methods checked inside: see handleAdmin
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := &httpError{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " is not allowed on " + r.URL.Path}
+		err := &httpError{status: http.StatusMethodNotAllowed, msg: "method " + clip(r.Method, 16) + " is not allowed on " + clip(r.URL.Path, maxEchoed)}
 		if isAnthropicPath(r.URL.Path) {
 			writeAnthropicError(w, err)
 			return
@@ -91,11 +102,108 @@ func (s *Server) Handler() http.Handler {
 	})
 	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
 	// id and logger too: mux runs middleware only on matched routes.
-	return s.withRequestLogger(r)
+	return s.withRequestLogger(s.withRuntime(s.withBodyDeadline(r)))
+}
+
+// runtimeKey is the context key of the Runtime a request serves on.
+type runtimeKey struct{}
+
+// withRuntime pins the runtime in force to the request for its whole
+// life, counted, so that a replaced runtime is released (its embedder
+// closed) only once its last request is done (Runtime.Drained).
+func (s *Server) withRuntime(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt := s.acquire()
+		// The context holds the runtime through a reference cleared at the
+		// end: net/http keeps a keep-alive connection's last request (and
+		// so its context) until the next one, which must not keep a
+		// replaced runtime's embedder alive.
+		ref := &runtimeRef{rt: rt}
+		defer func() {
+			ref.rt = nil
+			rt.inflight.Add(-1)
+		}()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), runtimeKey{}, ref)))
+	})
+}
+
+// runtimeRef is what withRuntime puts in a request's context.
+type runtimeRef struct{ rt *Runtime }
+
+// acquire returns the runtime in force, counted as in use. A runtime
+// swapped out between the load and the count is given back and the new
+// one taken, so once Swap has returned no request can newly count on the
+// old runtime.
+func (s *Server) acquire() *Runtime {
+	for {
+		rt := s.rt.Load()
+		rt.inflight.Add(1)
+		if s.rt.Load() == rt {
+			return rt
+		}
+		rt.inflight.Add(-1)
+	}
+}
+
+// Drained returns once no request is serving on rt any more, or with
+// ctx's error. Call it after rt was swapped out, before releasing what
+// rt holds.
+func (rt *Runtime) Drained(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for rt.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// withBodyDeadline bounds the time a client may take to send its body
+// (Runtime.ReadTimeout). The deadline is lifted once the body has been
+// read, so a long answer (a stream of minutes) is not cut by it: the
+// server's own ReadTimeout would cancel the request's context then.
+func (s *Server) withBodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := s.runtime(r).ReadTimeout; d > 0 && r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody lifts the connection's read deadline at the end of the
+// body.
+type deadlineBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.done {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+// writeDeadline bounds the writing of an answer that is about to be
+// written whole.
+func (rt *Runtime) writeDeadline(w http.ResponseWriter) {
+	if rt.WriteTimeout > 0 {
+		http.NewResponseController(w).SetWriteDeadline(time.Now().Add(rt.WriteTimeout))
+	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	err := &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + r.Method + " " + r.URL.Path}
+	err := &httpError{status: http.StatusNotFound, msg: "no such endpoint: " + clip(r.Method, 16) + " " + clip(r.URL.Path, maxEchoed)}
 	if isAnthropicPath(r.URL.Path) {
 		writeAnthropicError(w, err)
 		return
@@ -103,7 +211,14 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	writeOpenAIError(w, err)
 }
 
-func (s *Server) runtime() *Runtime { return s.rt.Load() }
+// runtime is the runtime r serves on: the one pinned by withRuntime, else
+// (a handler called outside Handler, in tests) the one in force.
+func (s *Server) runtime(r *http.Request) *Runtime {
+	if ref, ok := r.Context().Value(runtimeKey{}).(*runtimeRef); ok && ref.rt != nil {
+		return ref.rt
+	}
+	return s.rt.Load()
+}
 
 func (rt *Runtime) maxBody() int64 {
 	if rt.MaxBody > 0 {

@@ -1,10 +1,20 @@
 package proxy_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -125,4 +135,175 @@ func TestCountTokensBadRequest(t *testing.T) {
 			t.Errorf("%s: error = %+v, want invalid_request_error naming %s", body, e.Error, field)
 		}
 	}
+}
+
+// maxBody is the default limit on a request body, 4 MiB.
+const maxBody = 4 << 20
+
+// hugeTexts make text for bodies of the default limit that costs most to
+// count: one word (a single piece for tiktoken's pre-tokenizer, whose
+// merges were quadratic in its length), random letters, base64, Unicode
+// and CJK, a run of spaces; and, for comparison, English and Go.
+var hugeTexts = []struct {
+	name string
+	text func(tb testing.TB, rng *rand.Rand, n int) string
+}{
+	{"word", func(_ testing.TB, _ *rand.Rand, n int) string { return strings.Repeat("a", n) }},
+	{"letters", func(_ testing.TB, rng *rand.Rand, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+		}
+		return string(b)
+	}},
+	{"base64", func(_ testing.TB, rng *rand.Rand, n int) string { return randomBase64(rng, n) }},
+	{"unicode", func(_ testing.TB, rng *rand.Rand, n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			if r := rune(rng.IntN(utf8.MaxRune + 1)); utf8.ValidRune(r) && r >= ' ' {
+				b.WriteRune(r)
+			}
+		}
+		return b.String()
+	}},
+	{"cjk", func(_ testing.TB, rng *rand.Rand, n int) string {
+		var b strings.Builder
+		for b.Len() < n {
+			b.WriteRune(rune(0x4E00 + rng.IntN(0x9FFF-0x4E00)))
+		}
+		return b.String()
+	}},
+	{"spaces", func(_ testing.TB, _ *rand.Rand, n int) string { return strings.Repeat(" ", n) }},
+	{"english", func(tb testing.TB, _ *rand.Rand, n int) string {
+		return repeatFiles(tb, n, filepath.Join("..", "README.md"))
+	}},
+	{"code", func(tb testing.TB, _ *rand.Rand, n int) string {
+		files, _ := filepath.Glob("*.go")
+		return repeatFiles(tb, n, files...)
+	}},
+}
+
+// randomBase64 returns n bytes of the base64 of random bytes.
+func randomBase64(rng *rand.Rand, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return base64.StdEncoding.EncodeToString(b)[:n]
+}
+
+// repeatFiles returns the files' contents, repeated to at least n bytes.
+func repeatFiles(tb testing.TB, n int, files ...string) string {
+	tb.Helper()
+	var b strings.Builder
+	for b.Len() < n {
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			b.Write(data)
+		}
+	}
+	return b.String()
+}
+
+// hugeBody is a count_tokens request of one user message, text cut so
+// that the body is at most size bytes.
+func hugeBody(tb testing.TB, text string, size int) []byte {
+	tb.Helper()
+	for {
+		body, err := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": text}}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		over := len(body) - size
+		if over <= 0 {
+			return body
+		}
+		cut := len(text) - over
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+}
+
+// manyMessages is a body of maxBody bytes made of short messages.
+func manyMessages(tb testing.TB) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	b.WriteString(`{"messages":[`)
+	msg := `{"role":"user","content":"What is the weather in Paris today? I'm packing for a trip."},`
+	for b.Len()+len(msg)+2 <= maxBody {
+		b.WriteString(msg)
+	}
+	b.Truncate(b.Len() - 1)
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// TestCountTokensHugeBody: a body of the default limit, one word or
+// random base64, is answered with a plausible count (how fast is for
+// BenchmarkCountTokens4MiB). Under the race detector the body is a
+// sixteenth of that, still a word tiktoken-go took minutes over.
+func TestCountTokensHugeBody(t *testing.T) {
+	ts, _ := serve(t, &proxy.Runtime{Router: &stubRouter{}})
+	size := maxBody
+	if raceEnabled {
+		size /= 16
+	}
+	for _, tt := range []struct {
+		name string
+		text string
+	}{
+		{"word", strings.Repeat("a", size)},
+		{"base64", randomBase64(rand.New(rand.NewChaCha8([32]byte{})), size)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body := hugeBody(t, tt.text, size)
+			res := do(t, t.Context(), ts.Client(), http.MethodPost, ts.URL+"/v1/messages/count_tokens", string(body))
+			var got struct {
+				InputTokens int `json:"input_tokens"`
+			}
+			if res.status != http.StatusOK || json.Unmarshal(res.body, &got) != nil {
+				t.Fatalf("status %d, body %.200s", res.status, res.body)
+			}
+			// Such text averages at most 16 bytes a token (the word: 8
+			// a's a token), and no token is shorter than a byte.
+			if n := len(body); got.InputTokens < n/16 || got.InputTokens > n {
+				t.Errorf("%d tokens for a body of %d bytes, want between %d and %d", got.InputTokens, n, n/16, n)
+			}
+		})
+	}
+}
+
+// BenchmarkCountTokens4MiB posts bodies of the default 4 MiB limit to
+// count_tokens: parsing, counting and answering, which must stay well
+// under a second for any text.
+func BenchmarkCountTokens4MiB(b *testing.B) {
+	ts := httptest.NewServer(proxy.NewServer(zerolog.Nop(), &proxy.Runtime{Router: &stubRouter{}}).Handler())
+	b.Cleanup(ts.Close)
+	run := func(b *testing.B, body []byte) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			res, err := ts.Client().Post(ts.URL+"/v1/messages/count_tokens", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			answer, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				b.Fatalf("status %d, body %.200s", res.StatusCode, answer)
+			}
+		}
+	}
+	for _, tt := range hugeTexts {
+		b.Run(tt.name, func(b *testing.B) {
+			text := tt.text(b, rand.New(rand.NewChaCha8([32]byte{})), maxBody)
+			run(b, hugeBody(b, text, maxBody))
+		})
+	}
+	b.Run("messages", func(b *testing.B) { run(b, manyMessages(b)) })
 }

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/providers"
@@ -217,7 +218,7 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 				return Decision{Model: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
 			}
 		}
-		return Decision{}, fmt.Errorf("%w: model %q is not a route, alias or served model", ErrNoRoute, req.Model)
+		return Decision{}, fmt.Errorf("%w: model %q is not a route, alias or served model", ErrNoRoute, clipName(req.Model))
 	}
 	if len(r.routes) == 0 {
 		return Decision{}, fmt.Errorf("%w: no routes are configured; name a model", ErrNoRoute)
@@ -299,4 +300,20 @@ func (r *Router) Models() []string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// maxEchoedName bounds how much of a client's model name an error repeats.
+const maxEchoedName = 200
+
+// clipName cuts a client's model name for an error message: a 3 MB name
+// is not echoed back, or logged, whole.
+func clipName(s string) string {
+	if len(s) <= maxEchoedName {
+		return s
+	}
+	cut := maxEchoedName
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

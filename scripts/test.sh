@@ -2,8 +2,8 @@
 # The test command (README.md): installs the embedding model if it is missing,
 # then checks formatting, vets, runs the interop suite of the official Python
 # SDKs against the built binary (scripts/interop), runs every Go test with
-# the race detector, and, where a local LLM is cached, the tests against it
-# (scripts/llm-e2e.sh).
+# the race detector, then the abuse suite (bench/abuse), and, where a local
+# LLM is cached, the tests against it (scripts/llm-e2e.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +45,11 @@ GOARCH=arm64 go vet ./embed/...
 status=0
 PYTHONDONTWRITEBYTECODE=1 "$SWITCHYARD_INTEROP_PYTHON" -m pytest -q scripts/interop || status=1
 go test -race -count=1 ./... || status=1
+# The abuse suite (bench/abuse): hostile upstreams and clients against the
+# built binary, each case checking what the client got, how long it took
+# and how far the server's RSS rose. About a minute; skipped by the run
+# above, which leaves SWITCHYARD_ABUSE unset.
+SWITCHYARD_ABUSE=1 go test -count=1 ./bench/abuse || status=1
 # The LLM judge against a real local model (llama.cpp's server): only where
 # scripts/fetch-llm.sh --wheel has cached the model and the wheel, as it is
 # too slow to set up on every run; llm-e2e.sh prints "skipped" otherwise.

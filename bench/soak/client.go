@@ -191,8 +191,13 @@ func (c *client) stream(ctx context.Context, model string) result {
 }
 
 // trim keeps reasons short and groups similar ones: numbers and
-// addresses vary from request to request.
+// addresses vary from request to request. A message that shows what the
+// hostile upstream hid in its error body (or any address) is marked, and
+// the run fails on it (see leaked).
 func trim(s string) string {
+	if strings.Contains(s, secret) || strings.Contains(s, "10.9.8.7") || strings.Contains(s, "sk-UPSTREAM") || strings.Contains(s, "http://") {
+		return leakedMark + s
+	}
 	s = portRE.ReplaceAllString(s, ":*")
 	if len(s) > 160 {
 		s = s[:160] + "…"
@@ -201,3 +206,7 @@ func trim(s string) string {
 }
 
 var portRE = regexp.MustCompile(`:[0-9]{2,5}\b`)
+
+// leakedMark starts the reason of a result whose error showed the client
+// an upstream's secret or an address.
+const leakedMark = "LEAKED: "

@@ -455,11 +455,15 @@ type report struct {
 	samples                   []sample
 	reloadsAsked, reloadsSeen int
 	reloadErrors              []string
+	leaks                     int64 // results whose error showed an upstream's secret or an address
 	exit                      string
 	mu                        sync.Mutex
 }
 
 func (r *report) add(res result) {
+	if strings.HasPrefix(res.reason, leakedMark) {
+		r.leaks++
+	}
 	kind := "non-stream"
 	if res.stream {
 		kind = "stream"
@@ -531,7 +535,7 @@ func (r *report) heapOK() bool {
 }
 
 func (r *report) pass() bool {
-	return r.outcome(outcomeFailedEarly) == 0 && r.outcome(outcomeOther) == 0 &&
+	return r.outcome(outcomeFailedEarly) == 0 && r.outcome(outcomeOther) == 0 && r.leaks == 0 &&
 		r.goroutinesOK() && r.heapOK() && r.reloadsSeen == r.reloadsAsked && r.reloadsAsked > 0 && !r.interrupted
 }
 
@@ -654,6 +658,7 @@ func (r *report) tables(md bool) string {
 	head("Checks", "check", "figures", "result")
 	row("client-visible failures a healthy target could have served", n(r.outcome(outcomeFailedEarly)), verdict(r.outcome(outcomeFailedEarly) == 0))
 	row("other anomalies (wrong answer, cut without error event)", n(r.outcome(outcomeOther)), verdict(r.outcome(outcomeOther) == 0))
+	row("client-visible errors showing an upstream's secret, key or address", n(r.leaks), verdict(r.leaks == 0))
 	if ok {
 		row(fmt.Sprintf("goroutines: idle end ≤ start + %d", goroutineSlack), fmt.Sprintf("%d → %d (under load %d)", s.Goroutines, i.Goroutines, e.Goroutines), verdict(r.goroutinesOK()))
 		row("heap: end ≤ 1.5 × start + 32 MiB", fmt.Sprintf("%s → %s", mib(s.HeapBytes), mib(e.HeapBytes)), verdict(r.heapOK()))
@@ -688,9 +693,13 @@ The exit status is 0 only when every check passes.
   process. *flaky* fails 5 % of its requests before sending any content,
   in one of these ways: 500, 502, 503, 503 with ` + "`Retry-After: 1`" + `, a TCP
   reset before the headers, a connection closed before the headers, a
-  malformed body (truncated JSON, or an SSE event that is not JSON), or a
+  malformed body (truncated JSON, or an SSE event that is not JSON), a
   stall after a role-only chunk (past ` + "`first_byte_timeout`" + ` for streams, past
-  ` + "`timeout`" + ` otherwise). It also cuts 2 % of its streams after the first
+  ` + "`timeout`" + ` otherwise), or in one of the hostile ways of issue 12: a 500
+  whose body holds a password, an address and a key (no client may see
+  them), a 307 redirect (never followed), ` + "`data:`" + ` lines that never end their
+  event (or an endless non-streamed body), endless role-only chunks, or
+  8 MiB of CRs. It also cuts 2 % of its streams after the first
   content chunk (half by dropping the connection, half by ending the body
   without ` + "`[DONE]`" + `). *healthy* never fails. Both answer the same nine-word
   text, streamed one word per chunk 3 ms apart, prefixed with their name.

@@ -20,15 +20,26 @@ var faultKinds = []struct {
 	name  string
 	share int
 }{
-	{"500", 25},
-	{"502", 10},
-	{"503", 8},
+	{"500", 15},
+	{"502", 5},
+	{"503", 5},
 	{"503+Retry-After:1", 2},
-	{"reset (RST before headers)", 15},
-	{"closed before headers", 10},
-	{"malformed body", 20},
-	{"stall before first content", 10},
+	{"reset (RST before headers)", 10},
+	{"closed before headers", 8},
+	{"malformed body", 18},
+	{"stall before first content", 8},
+	// Hostile upstreams (issue 12): each must cost switchyard bounded
+	// memory and time, and show the client nothing of it.
+	{"500 with secrets in its body", 8},
+	{"redirect (307)", 6},
+	{"data lines without end of event / endless body", 6},
+	{"endless role-only chunks", 6},
+	{"8 MiB of CRs", 3},
 }
+
+// secret is what the hostile upstream puts in its error bodies; no client
+// may ever see it.
+const secret = "hunter2"
 
 // answerWords is what every upstream answers, one word per stream chunk.
 var answerWords = strings.Fields("The quick brown fox jumps over the lazy dog.")
@@ -187,6 +198,46 @@ func (u *upstream) fail(w http.ResponseWriter, r *http.Request, f string, stream
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"id":"chatcmpl-soak","choices":[{"message":`)
 		}
+	case "500 with secrets in its body":
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(500)
+		fmt.Fprintf(w, `{"error":{"message":"db password=%s at 10.9.8.7:5432, key sk-UPSTREAM-0123456789abcdef","type":"server_error"}}`, secret)
+	case "redirect (307)":
+		w.Header().Set("Location", "http://127.0.0.1:9/steal")
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	case "data lines without end of event / endless body":
+		line := []byte("data: " + strings.Repeat("x", 1000) + "\n")
+		if stream {
+			w.Header().Set("Content-Type", "text/event-stream")
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+			line = []byte(`{"id":"` + strings.Repeat("x", 1000) + `",`)
+		}
+		for r.Context().Err() == nil {
+			if _, err := w.Write(line); err != nil {
+				return
+			}
+		}
+	case "endless role-only chunks":
+		if !stream {
+			sleepCtx(r, time.Minute)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := []byte(`data: {"id":"chatcmpl-soak","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}` + "\n\n")
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	case "8 MiB of CRs":
+		if stream {
+			w.Header().Set("Content-Type", "text/event-stream")
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.Write([]byte(strings.Repeat("\r", 8<<20)))
+		sleepCtx(r, time.Minute)
 	case "stall before first content":
 		if stream {
 			w.Header().Set("Content-Type", "text/event-stream")

@@ -37,10 +37,10 @@ const (
 // the cache; unchanged ones are hits).
 //
 // A replaced embedder is not closed at once: a request that loaded the old
-// runtime may still be embedding with it, and nothing counts them. Its
-// closer is kept and run by close, after the server has drained. A
-// process that changes its local embedder often thus holds the old models
-// until exit; changing the embedder is rare.
+// runtime may still be embedding with it. The proxy counts the requests
+// on each runtime; the old embedder is closed, and its model let go, as
+// soon as the old runtime's last request is done (or at exit, after the
+// server has drained, whichever comes first).
 //
 // reloader implements proxy.Control and is safe for concurrent use.
 type reloader struct {
@@ -62,7 +62,14 @@ type reloader struct {
 	gen      int64
 	loadedAt time.Time
 	last     *proxy.ReloadResult
-	retired  []func() error // closers of replaced embedders, run by close
+
+	// retiring closes replaced embedders once their runtime has drained;
+	// close cancels the wait (the server has drained by then) and waits
+	// for them.
+	retiring     sync.WaitGroup
+	retireCtx    context.Context
+	stopRetiring context.CancelFunc
+	retireErrs   []error // guarded by mu
 
 	// health holds every target's circuit breaker across reloads.
 	health *providers.Registry
@@ -73,6 +80,7 @@ var _ proxy.Control = (*reloader)(nil)
 func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
 	r := &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry()}
 	r.health.OnChange = r.logCircuit
+	r.retireCtx, r.stopRetiring = context.WithCancel(context.Background())
 	return r
 }
 
@@ -195,10 +203,11 @@ func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResu
 		return res, err
 	}
 	old, oldCfg := r.cur, r.cfg
+	retired := false
 	if reused {
 		next.close = old.close // the embedder, and so its closer, carried over
 	} else if old.close != nil {
-		r.retired = append(r.retired, old.close)
+		retired = true
 	}
 	if old.stop != nil {
 		old.stop()
@@ -210,7 +219,13 @@ func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResu
 	r.mu.Unlock()
 
 	r.srv.Swap(next.proxy)
+	if retired {
+		r.retire(old) // after the swap: no request can newly start on old
+	}
 	r.warnRestartOnly(oldCfg, cfg)
+	for _, w := range cfg.Warnings(r.env.getenv) {
+		r.log.Warn().Str("trigger", trigger).Msg(w)
+	}
 	r.log.Info().Str("trigger", trigger).Int64("generation", res.Generation).Strs("routes", next.router.Routes()).
 		Str("embedder", next.embed.ID()).Bool("embedder_reused", reused).Float64("took_ms", res.TookMS).
 		Msg("reloaded")
@@ -274,6 +289,9 @@ func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
 	if old.Server.ReadHeaderTimeout != cfg.Server.ReadHeaderTimeout {
 		keys = append(keys, "server.read_header_timeout")
 	}
+	if old.Server.IdleTimeout != cfg.Server.IdleTimeout {
+		keys = append(keys, "server.idle_timeout")
+	}
 	if old.Server.ShutdownGrace != cfg.Server.ShutdownGrace {
 		keys = append(keys, "server.shutdown_grace")
 	}
@@ -288,13 +306,12 @@ func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
 // close releases the runtime in force and every replaced embedder. Call it
 // once the server has drained.
 func (r *reloader) close() error {
+	r.stopRetiring()
+	r.retiring.Wait()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var errs []error
-	for _, c := range r.retired {
-		errs = append(errs, c())
-	}
-	r.retired = nil
+	errs := r.retireErrs
+	r.retireErrs = nil
 	if r.cur != nil && r.cur.stop != nil {
 		r.cur.stop()
 		r.cur.stop = nil
@@ -303,6 +320,22 @@ func (r *reloader) close() error {
 		errs = append(errs, r.cur.close())
 	}
 	return errors.Join(errs...)
+}
+
+// retire closes old's embedder once no request serves on old any more.
+// Call it after old's runtime was swapped out of the server.
+func (r *reloader) retire(old *serving) {
+	closeEmbedder, rt := old.close, old.proxy
+	r.retiring.Go(func() {
+		rt.Drained(r.retireCtx) // ends early at exit: the server has drained then
+		err := closeEmbedder()
+		r.mu.Lock()
+		if err != nil {
+			r.retireErrs = append(r.retireErrs, err)
+		}
+		r.mu.Unlock()
+		r.log.Debug().Msg("replaced embedder closed: its last request is done")
+	})
 }
 
 // problems lists an error's problems: config.Load joins every problem it

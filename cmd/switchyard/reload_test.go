@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -401,5 +403,49 @@ func TestProblems(t *testing.T) {
 	_, err = config.Load(path, nil, nil)
 	if got := problems(err); len(got) != 1 || !strings.Contains(got[0], "routing.top_k") {
 		t.Errorf("problems = %q", got)
+	}
+}
+
+// TestReloadReleasesReplacedEmbedders: twenty reloads that each build a
+// new embedder (the model loaded afresh) leave the heap within 20 % of
+// its level with one: a replaced embedder is closed and let go once its
+// runtime's last request is done, not kept until exit.
+func TestReloadReleasesReplacedEmbedders(t *testing.T) {
+	a := providertest.OpenAI(t, providertest.Script{Text: "a"})
+	b := providertest.OpenAI(t, providertest.Script{Text: "b"})
+	addr, path, _ := startReloadable(t, withMath(a, b))
+	gen := int64(1)
+	reloadWith := func(cacheSize int) {
+		t.Helper()
+		replaceFile(t, path, withMath(a, b)+fmt.Sprintf("embedder: {cache_size: %d}\n", cacheSize))
+		gen++
+		want := gen
+		st := waitStatus(t, addr, fmt.Sprintf("generation %d", want), func(s proxy.Status) bool { return s.Generation >= want })
+		gen = st.Generation
+		if !st.LastReload.OK || st.LastReload.EmbedderReused {
+			t.Fatalf("reload %+v, want ok with a new embedder", st.LastReload)
+		}
+		if _, model := ask(t, addr, mathQuestion); model != "b/b-math" {
+			t.Fatalf("after reload %d: %q, want b/b-math", gen, model)
+		}
+	}
+	heap := func() uint64 {
+		// Retired embedders close within a poll of their runtime's drain.
+		time.Sleep(300 * time.Millisecond)
+		runtime.GC()
+		debug.FreeOSMemory()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	reloadWith(100)
+	base := heap()
+	for i := range 20 {
+		reloadWith(101 + i)
+	}
+	after := heap()
+	t.Logf("heap in use: %d MB with one replaced embedder, %d MB after 20 more", base>>20, after>>20)
+	if float64(after) > 1.2*float64(base) {
+		t.Errorf("heap in use grew from %d MB to %d MB over 20 embedder reloads, want within 20%%", base>>20, after>>20)
 	}
 }

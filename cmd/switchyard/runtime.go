@@ -161,12 +161,14 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 		case config.ProviderOpenAI:
 			c := openai.New(p.Name, p.BaseURL, key, hc)
 			c.Timeout = p.Timeout
+			c.MaxAnswer, c.MaxEvent = cfg.Server.MaxAnswerBytes, int(cfg.Server.MaxEventBytes)
 			c.Exclude = p.ExcludeParams
 			c.Headers = providerHeaders(p, e)
 			out[p.Name] = c
 		case config.ProviderAnthropic:
 			c := anthropic.New(p.Name, p.BaseURL, key, hc) // "" = api.anthropic.com
 			c.Timeout = p.Timeout
+			c.MaxAnswer, c.MaxEvent = cfg.Server.MaxAnswerBytes, int(cfg.Server.MaxEventBytes)
 			c.Exclude = p.ExcludeParams
 			c.Headers = providerHeaders(p, e)
 			// A configured anthropic-version header replaces
@@ -186,6 +188,7 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 		case config.ProviderOllama:
 			c := ollama.New(p.Name, p.BaseURL, hc)
 			c.Timeout = p.Timeout
+			c.MaxLine = int(cfg.Server.MaxEventBytes)
 			out[p.Name] = c
 		default:
 			return nil, fmt.Errorf("providers[%s]: unknown kind %q", p.Name, p.Kind)
@@ -226,6 +229,10 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		pcfg[p.Name] = p
 	}
 	live := map[providers.HealthKey]bool{}
+	// The new targets' breakers: the registry is changed only by Commit,
+	// once nothing can fail, so a failed reload leaves every policy as it
+	// was.
+	health := reg.Pending()
 	chainOf := func(name string, ts []config.Target) *providers.Chain {
 		c := &providers.Chain{Name: name, Retries: cfg.Routing.MaxRetries}
 		for _, t := range ts {
@@ -238,8 +245,9 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 				Model:            t.Model,
 				Priority:         p.Priority,
 				Weight:           p.Weight,
-				Health:           reg.Get(key, providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval}),
+				Health:           health.Get(key, providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval}),
 				FirstByteTimeout: p.FirstByteTimeout,
+				IdleTimeout:      p.StreamIdleTimeout,
 			}
 			if t.Priority != nil {
 				pt.Priority = *t.Priority
@@ -353,7 +361,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	if err != nil {
 		return nil, err
 	}
-	reg.Keep(live)
+	health.Commit(live)
 	stopChecks := startHealthChecks(cfg, provs, reg)
 	stop := stopChecks
 	if cat != nil {
@@ -364,7 +372,8 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		}
 	}
 	return &serving{
-		proxy:    &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat},
+		proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
+			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout},
 		router:   rtr,
 		embed:    emb,
 		judge:    jdg,
@@ -412,6 +421,7 @@ func buildCatalog(cfg *config.Config, provs map[string]providers.Provider, reg *
 			Lister:           l,
 			Health:           providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval},
 			FirstByteTimeout: p.FirstByteTimeout,
+			IdleTimeout:      p.StreamIdleTimeout,
 		})
 	}
 	if len(srcs) == 0 {

@@ -75,6 +75,9 @@ func serveCmd(e env) *cobra.Command {
 				return err
 			}
 			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			for _, w := range cfg.Warnings(e.getenv) {
+				log.Warn().Msg(w)
+			}
 			e.log = &log
 			rl := newReloader(path, cmd.Flags(), e, cf.models, log)
 			// SIGHUP reloads the config. Registered here, for serve's
@@ -123,8 +126,11 @@ func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		// No WriteTimeout: it would cut long streams. Deadlines come from
-		// the upstream timeouts and the client's own cancellation.
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		// No ReadTimeout or WriteTimeout: they would cut long streams. The
+		// proxy bounds the body's read and each write itself
+		// (server.read_timeout, server.write_timeout), and the upstream
+		// bounds end a stream that brings nothing.
 		ErrorLog: nil,
 	}
 	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.router.Routes()).

@@ -17,8 +17,9 @@ import (
 	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
-// Body limits: an answer over maxBody is treated as garbage rather than
-// buffered; an error body is only read for its message.
+// Body limits: a model list over maxBody is treated as garbage rather
+// than buffered (answers are bounded by MaxAnswer); an error body is only
+// read for its message.
 const (
 	maxBody      = 64 << 20
 	maxErrorBody = 1 << 20
@@ -48,6 +49,12 @@ type Client struct {
 	// dialect leaves out, for a debug log. It is called during Complete
 	// and Stream, possibly concurrently for concurrent calls.
 	Dropped func(field string)
+	// MaxAnswer bounds a non-streamed answer, in bytes; 0 means
+	// providers.DefaultMaxAnswer (16 MiB).
+	MaxAnswer int64
+	// MaxEvent bounds one event of a stream, in bytes; 0 means
+	// sse.DefaultMaxEvent (4 MiB).
+	MaxEvent int
 
 	name   string
 	base   string // API root, no trailing slash and no /v1
@@ -98,12 +105,9 @@ func (c *Client) Complete(ctx context.Context, req *providers.Request) (*provide
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := providers.ReadAnswer(resp.Body, resp.ContentLength, c.MaxAnswer)
 	if err != nil {
 		return nil, c.readError(ctx, callCtx, err)
-	}
-	if len(body) > maxBody {
-		return nil, providers.Transport(c.name, fmt.Errorf("answer over %d bytes", maxBody))
 	}
 	out, err := parseAnswer(body)
 	if err != nil {
@@ -140,7 +144,7 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		}
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	events := sse.NewReader(resp.Body)
+	events := sse.NewReaderSize(resp.Body, c.MaxEvent)
 	dec := &streamDecoder{created: time.Now().Unix()}
 	for {
 		ev, err := events.Next()

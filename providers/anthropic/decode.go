@@ -152,6 +152,7 @@ func (d *streamDecoder) decode(data []byte) (providers.Chunk, bool, error) {
 		var delta struct {
 			Type        string `json:"type"`
 			Text        string `json:"text"`
+			Thinking    string `json:"thinking"`
 			PartialJSON string `json:"partial_json"`
 		}
 		if kind(ev.Delta) != '{' || json.Unmarshal(ev.Delta, &delta) != nil {
@@ -160,6 +161,8 @@ func (d *streamDecoder) decode(data []byte) (providers.Chunk, bool, error) {
 		switch delta.Type {
 		case "text_delta":
 			ch.Text = delta.Text
+		case "thinking_delta":
+			ch.Reasoning = delta.Thinking // content: it ends the wait for the first chunk
 		case "input_json_delta":
 			if i, ok := d.tools[ev.Index]; ok && delta.PartialJSON != "" {
 				ch.ToolCalls = mustMarshal([]oaToolCall{{Index: &i, Function: oaFunctionCall{Arguments: delta.PartialJSON}}})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -189,5 +191,117 @@ func FuzzStreamDecoder(f *testing.F) {
 				t.Fatalf("event %s data %q", ev.Name, ev.Data)
 			}
 		}
+
+		// Memory: the body repeated to 8 times a 1 KiB event bound,
+		// decoded and encoded as Client.Stream and the proxy do, holds one
+		// event's worth per field at most, and only events with content
+		// add state. The SSE reader's own bound is FuzzSSEReader's.
+		const bound = 1 << 10
+		events := sse.NewReaderSize(&repeatReader{unit: body, left: 8 * bound}, bound)
+		dec := &streamDecoder{created: 1}
+		through, translated = NewStreamEncoder(), NewStreamEncoder()
+		withContent := 0
+		for {
+			ev, err := events.Next()
+			if err != nil {
+				break
+			}
+			// Past an error or message_stop Client.Stream would stop;
+			// going on gives state more events to grow on.
+			ch, _, err := dec.decode(ev.Data)
+			if err != nil {
+				continue
+			}
+			if ch.HasContent() {
+				withContent++
+			}
+			through.Encode(ch)
+			ch.Raw, ch.RawDialect = nil, ""
+			translated.Encode(ch)
+			if len(dec.tools) > withContent || len(dec.id)+len(dec.model) > 2*bound ||
+				len(through.openID) > bound || len(translated.openID) > bound {
+				t.Fatalf("state grew: %d tool blocks for %d events with content, id and model %d bytes, open ids %d and %d bytes",
+					len(dec.tools), withContent, len(dec.id)+len(dec.model), len(through.openID), len(translated.openID))
+			}
+		}
 	})
+}
+
+// TestStreamPingsHoldNothing: an upstream that sends ping after ping adds
+// nothing to what the reader, the decoder and the encoders hold. (Such an
+// upstream was seen to grow a request to 1.6 GB: the chunks were the
+// caller's, held back by providers.Chain until content came.)
+func TestStreamPingsHoldNothing(t *testing.T) {
+	start := "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"m\",\"usage\":{\"input_tokens\":1}}}\n\n"
+	ping := "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+	const pings = 200_000 // 7.2 MB
+	events := sse.NewReader(io.MultiReader(strings.NewReader(start), &repeatReader{unit: []byte(ping), left: pings * len(ping)}))
+	dec := &streamDecoder{created: 1}
+	through, translated := NewStreamEncoder(), NewStreamEncoder()
+	next := func() bool {
+		ev, err := events.Next()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, _, err := dec.decode(ev.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch.HasContent() {
+			t.Fatalf("chunk with content: %+v", ch)
+		}
+		through.Encode(ch)
+		ch.Raw, ch.RawDialect = nil, ""
+		translated.Encode(ch)
+		return true
+	}
+	next() // message_start
+	next() // the first ping
+	decBefore, throughBefore, translatedBefore := *dec, *through, *translated
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n := 2
+	for next() {
+		n++
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n != pings+1 {
+		t.Errorf("%d events, want %d", n, pings+1)
+	}
+	if dec.id != decBefore.id || dec.model != decBefore.model || dec.prompt != decBefore.prompt || len(dec.tools) != 0 {
+		t.Errorf("decoder state changed: %+v, was %+v", *dec, decBefore)
+	}
+	if *through != throughBefore || *translated != translatedBefore {
+		t.Errorf("encoder state changed: %+v and %+v, was %+v and %+v", *through, *translated, throughBefore, translatedBefore)
+	}
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 1<<20 {
+		t.Errorf("the heap grew by %d bytes over %d pings, want at most 1 MiB", grew, pings)
+	}
+	runtime.KeepAlive(events)
+}
+
+// repeatReader yields unit again and again, left bytes in all.
+type repeatReader struct {
+	unit []byte
+	left int
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.left <= 0 || len(r.unit) == 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && r.left > 0 {
+		c := min(copy(p[n:], r.unit[r.off:]), r.left)
+		n += c
+		r.left -= c
+		r.off = (r.off + c) % len(r.unit)
+	}
+	return n, nil
 }

@@ -45,9 +45,9 @@ var (
 // Client talks to one Ollama server. Set its fields before the first call;
 // after that it is safe for concurrent use.
 type Client struct {
-	// Timeout bounds each call, from sending the request to the last line
-	// of the reply, stream included. A call that runs out reports a
-	// retryable 504. Zero means no bound beyond the caller's context.
+	// Timeout bounds each call: a whole non-streamed reply, or a stream's
+	// wait for its first line. A call that runs out reports a retryable
+	// 504. Zero means no bound beyond the caller's context.
 	Timeout time.Duration
 	// KeepAlive is how long Ollama keeps the model loaded after the
 	// request. Zero leaves Ollama's default (5 minutes); negative keeps the
@@ -57,9 +57,16 @@ type Client struct {
 	// (options.num_ctx). Zero leaves the model's default, which is often
 	// much smaller than the model can take.
 	NumCtx int
+	// MaxLine bounds one line of a streamed reply (one chunk), in bytes:
+	// a longer line fails the call as a broken reply, a retryable 502.
+	// Zero means DefaultMaxLine (4 MiB). The ollama/api client stops at
+	// 8 MB whatever this says.
+	MaxLine int
 
 	name   string
 	client *api.Client
+	base   *url.URL
+	hc     *http.Client
 	err    error // a bad base URL, reported by every call
 }
 
@@ -81,6 +88,7 @@ func New(name, baseURL string, hc *http.Client) *Client {
 		return c
 	}
 	c.client = api.NewClient(u, hc)
+	c.base, c.hc = u, hc // for stream calls, whose lines chat bounds
 	return c
 }
 
@@ -120,12 +128,23 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 	if err != nil {
 		return err
 	}
-	callCtx, cancel := c.withTimeout(ctx)
+	// Timeout covers the wait for the first line only, as for the other
+	// dialects: a long generation is not cut by it (the chain's
+	// stream_idle_timeout bounds the gaps after it).
+	callCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var first *time.Timer
+	if c.Timeout > 0 {
+		first = time.AfterFunc(c.Timeout, cancel)
+		defer first.Stop()
+	}
 	dec := c.decoder()
 	var emitErr error
 	done := false
-	err = c.client.Chat(callCtx, cr, func(r api.ChatResponse) error {
+	err = c.chat(callCtx, cr, func(r api.ChatResponse) error {
+		if first != nil {
+			first.Stop()
+		}
 		if done {
 			return nil // nothing follows done; ignore it if something does
 		}
@@ -225,7 +244,7 @@ func (c *Client) failure(ctx, callCtx context.Context, err error) error {
 		return ctx.Err()
 	}
 	if callCtx.Err() != nil {
-		return providers.FromStatus(c.name, http.StatusGatewayTimeout, fmt.Sprintf("no complete answer within %s", c.Timeout))
+		return providers.Timeout(c.name, fmt.Errorf("no complete answer within %s", c.Timeout))
 	}
 	var se api.StatusError
 	if errors.As(err, &se) {
@@ -233,11 +252,11 @@ func (c *Client) failure(ctx, callCtx context.Context, err error) error {
 		if msg == "" {
 			msg = http.StatusText(se.StatusCode)
 		}
-		return providers.FromStatus(c.name, se.StatusCode, msg)
+		return providers.StatusError(c.name, se.StatusCode, msg, "", nil)
 	}
 	var ae api.AuthorizationError
 	if errors.As(err, &ae) {
-		return providers.FromStatus(c.name, ae.StatusCode, http.StatusText(ae.StatusCode))
+		return providers.StatusError(c.name, ae.StatusCode, "", "", nil)
 	}
 	return providers.Transport(c.name, err)
 }

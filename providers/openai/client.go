@@ -18,8 +18,8 @@ import (
 	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
-// maxBody bounds an answer: a larger one is treated as garbage rather
-// than buffered (error bodies are bounded by providers.Send).
+// maxBody bounds a model list (answers are bounded by MaxAnswer, error
+// bodies by providers.Send).
 const maxBody = 64 << 20
 
 // Client is a providers.Provider for an OpenAI-compatible chat-completions
@@ -37,6 +37,12 @@ type Client struct {
 	// servers that reject fields others accept ("thinking", "logprobs").
 	// "model" and "messages" are always sent.
 	Exclude []string
+	// MaxAnswer bounds a non-streamed answer, in bytes; 0 means
+	// providers.DefaultMaxAnswer (16 MiB).
+	MaxAnswer int64
+	// MaxEvent bounds one event of a stream, in bytes; 0 means
+	// sse.DefaultMaxEvent (4 MiB).
+	MaxEvent int
 
 	name   string
 	base   string // API root, no trailing slash
@@ -142,12 +148,9 @@ func (c *Client) Complete(ctx context.Context, req *providers.Request) (*provide
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := providers.ReadAnswer(resp.Body, resp.ContentLength, c.MaxAnswer)
 	if err != nil {
 		return nil, c.readError(ctx, callCtx, err)
-	}
-	if len(body) > maxBody {
-		return nil, providers.Transport(c.name, fmt.Errorf("answer over %d bytes", maxBody))
 	}
 	out, err := parseCompletion(body)
 	if err != nil {
@@ -172,7 +175,7 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	events := sse.NewReader(resp.Body)
+	events := sse.NewReaderSize(resp.Body, c.MaxEvent)
 	for {
 		ev, err := events.Next()
 		if err == io.EOF {
@@ -422,6 +425,7 @@ func parseChunk(data []byte) (providers.Chunk, error) {
 		if kind(c.Delta.ToolCalls) == '[' {
 			ch.ToolCalls = c.Delta.ToolCalls
 		}
+		ch.Reasoning = c.Delta.ReasoningContent + c.Delta.Reasoning
 		if c.FinishReason != nil {
 			ch.FinishReason = *c.FinishReason
 		}

@@ -37,6 +37,11 @@ type wireMessage struct {
 	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
 	ToolCallID string          `json:"tool_call_id,omitempty"`
 	Name       string          `json:"name,omitempty"`
+	// Reasoning text some servers stream before the answer (DeepSeek,
+	// vLLM, llama.cpp: reasoning_content; OpenRouter, Ollama: reasoning).
+	// Read from answers only.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Reasoning        string `json:"reasoning,omitempty"`
 }
 
 type wirePart struct {
