@@ -128,6 +128,8 @@ func publicMessage(err error) string {
 	switch {
 	case errors.As(err, &he):
 		return scrub(he.msg)
+	case errors.As(err, &pe) && errors.Is(pe.Err, providers.ErrUnavailable):
+		return scrub(pe.Err.Error()) // switchyard's own: the chain and its target names
 	case errors.As(err, &pe):
 		return scrub("upstream " + pe.Provider + ": " + describeUpstream(pe))
 	case errors.Is(err, router.ErrNoRoute):
@@ -144,8 +146,6 @@ func publicMessage(err error) string {
 func describeUpstream(pe *providers.Error) string {
 	u := pe.Upstream
 	switch {
-	case errors.Is(pe, providers.ErrUnavailable):
-		return pe.Err.Error() // switchyard's own: the chain and its target names
 	case passesThrough(pe):
 		return pe.Err.Error()
 	case refusedKey(u):

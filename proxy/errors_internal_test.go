@@ -58,3 +58,14 @@ func TestTransportReasonShowsNoAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestUnavailableNamedOnce: the 503 of a chain with every target skipped
+// names the chain once, not as an upstream.
+func TestUnavailableNamedOnce(t *testing.T) {
+	err := &providers.Error{Provider: `route "code"`, Status: 503,
+		Err: fmt.Errorf("%s: %w (circuit open or paused): %v", `route "code"`, providers.ErrUnavailable, []string{"a/m"})}
+	got := publicMessage(err)
+	if want := `route "code": every target is unavailable (circuit open or paused): [a/m]`; got != want {
+		t.Errorf("publicMessage = %q, want %q", got, want)
+	}
+}

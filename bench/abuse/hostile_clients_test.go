@@ -320,13 +320,14 @@ func caseNonReadingClients(t *testing.T, su *suite) {
 	} else if afterWrite > writeTimeout+slack {
 		t.Errorf("server: want the non-reading clients dropped within write_timeout %v + %v of its last write's start; took %v", writeTimeout, slack, afterWrite)
 	}
-	// What the server holds is bounded by the answers it is writing: about
-	// two copies of each (the upstream's body and its parsed text). Once
+	// What the server holds is bounded by the answers it is writing: the
+	// upstream's body, its decoded content and the parsed text, some three
+	// copies of each (issue 17's decode-once work is to lower it). Once
 	// the clients are dropped it is garbage, which Go's collector frees at
 	// its next cycle (with no allocation, the runtime's forced one within
 	// two minutes) and its scavenger returns to the OS over the minutes
 	// after: RSS figures after the drop are reported, not asserted.
-	bound := int64(clients) * full * 5 / 2
+	bound := int64(clients) * full * 7 / 2
 	_, backWait := waitFor(t.Context(), 3*time.Second, func() bool { return srv.rss()-m.base < 100*mb })
 	after := srv.rss() - m.base
 	heap := srv.heapBytes(t)
@@ -334,7 +335,7 @@ func caseNonReadingClients(t *testing.T, su *suite) {
 	r.note = fmt.Sprintf("writes began %v–%v after the requests; server held %d client conns; RSS rise %s at the peak, %s %v after the drop (Go heap in use then %s)",
 		slices.Min(firstByte).Round(time.Millisecond), lastWrite.Round(time.Millisecond), held, mib(peak), mib(after), backWait.Round(time.Millisecond), mib(heap))
 	if peak > bound {
-		t.Errorf("RSS: want a peak rise under %s (2.5 × the %d answers being written); it rose %s", mib(bound), clients, mib(peak))
+		t.Errorf("RSS: want a peak rise under %s (3.5 × the %d answers being written); it rose %s", mib(bound), clients, mib(peak))
 	}
 	// Each client, reading now, gets part of the answer and then the end.
 	var truncated int

@@ -1,4 +1,4 @@
-package proxy
+package tokencount
 
 import (
 	"context"
@@ -12,8 +12,6 @@ import (
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktokenloader "github.com/pkoukk/tiktoken-go-loader"
-
-	"github.com/switchyard-router/switchyard/providers"
 )
 
 // tokenizerSamples are texts whose pieces the pre-tokenizer must split as
@@ -45,7 +43,7 @@ var tokenizerSamples = []string{
 func tiktokenReference(t testing.TB) *tiktoken.Tiktoken {
 	t.Helper()
 	tiktoken.SetBpeLoader(tiktokenloader.NewOfflineLoader())
-	enc, err := tiktoken.GetEncoding(TokenEncoding)
+	enc, err := tiktoken.GetEncoding(Encoding)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +57,8 @@ func countText(t testing.TB, s string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := tally{tok: tok}
-	c.add(context.Background(), s)
+	c := Tally{tok: tok}
+	c.Add(context.Background(), s)
 	return c.n
 }
 
@@ -70,7 +68,7 @@ func countText(t testing.TB, s string) int {
 func TestTokenizerMatchesTiktoken(t *testing.T) {
 	ref := tiktokenReference(t)
 	texts := slices.Clone(tokenizerSamples)
-	for _, f := range []string{filepath.Join("..", "README.md"), "tokens.go", "tokens_internal_test.go"} {
+	for _, f := range []string{filepath.Join("..", "README.md"), "tokencount.go", "tokencount_test.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -153,23 +151,22 @@ func (c *looksCancelled) Err() error {
 	return nil
 }
 
-func TestCountTokensStopsWhenCancelled(t *testing.T) {
+func TestCountStopsWhenCancelled(t *testing.T) {
 	tok, err := cl100k()
 	if err != nil {
 		t.Fatal(err)
 	}
 	word := strings.Repeat("a", 4<<20)
-	req := &providers.Request{Messages: []providers.Message{
-		{Role: "user", Parts: []providers.Part{{Type: "text", Text: word}}},
-		{Role: "user", Parts: []providers.Part{{Type: "text", Text: word}}},
-	}}
 	for _, n := range []int{1, 2, 5} {
 		ctx := &looksCancelled{Context: context.Background(), n: n}
-		got, err := countTokens(ctx, tok, req)
+		c := tok.NewTally()
+		c.Add(ctx, word)
+		c.Add(ctx, word)
+		got, err := c.Total()
 		if !errors.Is(err, context.Canceled) || got != 0 {
 			t.Errorf("cancelled at look %d: count %d, error %v; want 0, context.Canceled", n, got, err)
 		}
-		// The first look is before any work, then one per cancelCheckBytes.
+		// One look per cancelCheckBytes counted, none once stopped.
 		if ctx.looks != n {
 			t.Errorf("cancelled at look %d: went on to look %d", n, ctx.looks)
 		}
