@@ -90,6 +90,42 @@ type Config struct {
 
 	// Admin configures the /admin endpoints (status, reload, explain).
 	Admin Admin `koanf:"admin" yaml:"admin"`
+
+	// APIKeys are the client keys the API accepts. None, the default,
+	// leaves the API open to anyone who can reach it (as a local gateway);
+	// with any, every request needs one.
+	APIKeys []APIKey `koanf:"api_keys" yaml:"api_keys,omitempty"`
+}
+
+// APIKey is one client key: the secret itself is never in the config,
+// only the name of the environment variable holding it (KeyEnv) or its
+// SHA-256 (SHA256); exactly one of the two is set.
+type APIKey struct {
+	// Name identifies the key in logs, errors and usage. Required, unique.
+	Name string `koanf:"name" yaml:"name"`
+	// KeyEnv names the environment variable holding the secret.
+	KeyEnv string `koanf:"key_env" yaml:"key_env,omitempty"`
+	// SHA256 is the secret's SHA-256, 64 hex digits (sha256sum of the
+	// key without a newline).
+	SHA256 string `koanf:"sha256" yaml:"sha256,omitempty"`
+	// Roles are user (the API) and admin (the /admin endpoints too).
+	// Default [user].
+	Roles []string `koanf:"roles" yaml:"roles,omitempty"`
+	// Disabled turns the key off without removing it. Default false.
+	Disabled bool `koanf:"disabled" yaml:"disabled,omitempty"`
+	// Expires is when the key stops working, RFC 3339
+	// ("2027-01-01T00:00:00Z"); empty = never.
+	Expires string `koanf:"expires" yaml:"expires,omitempty"`
+	// Models lists the models, routes and aliases the key may ask for
+	// ("auto", or no model, is allowed when the route it is sent to is
+	// listed, or "auto" is); empty = any.
+	Models []string `koanf:"models" yaml:"models,omitempty"`
+	// Limits, counted per key over sliding windows; 0 = none. Tokens are
+	// the upstream's reported prompt + completion tokens.
+	RequestsPerMinute int `koanf:"requests_per_minute" yaml:"requests_per_minute,omitempty"`
+	TokensPerMinute   int `koanf:"tokens_per_minute" yaml:"tokens_per_minute,omitempty"`
+	RequestsPerDay    int `koanf:"requests_per_day" yaml:"requests_per_day,omitempty"`
+	TokensPerDay      int `koanf:"tokens_per_day" yaml:"tokens_per_day,omitempty"`
 }
 
 // Admin configures the /admin endpoints. They are off (404, like any

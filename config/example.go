@@ -343,9 +343,28 @@ log:
 # The /admin endpoints: GET /admin/status, POST /admin/reload (the config
 # also reloads when this file changes, and on SIGHUP) and POST
 # /admin/explain (the routing decision for a chat request, no upstream
-# call). Off unless the variable named here holds a token; requests then
-# need "Authorization: Bearer <token>".
+# call). Off unless the variable named here holds a token, or a client
+# key has the admin role; requests then need "Authorization: Bearer" with
+# the token or that key.
 admin:
   # The NAME of the environment variable holding the token.
   token_env: SWITCHYARD_ADMIN_TOKEN
+
+# Client API keys. None (the default): the API is open to anyone who can
+# reach it, and serve says so at start. With any, every API request needs
+# one, as "Authorization: Bearer <key>", "x-api-key: <key>" or a bare
+# "Authorization: sk-...": 401 without, 403 for a model the key may not
+# use, 429 with Retry-After past a limit. A key is given as the NAME of
+# the variable holding it or as its SHA-256, never itself.
+# api_keys:
+#   - name: alice                    # in logs and errors
+#     key_env: ALICE_API_KEY         # or sha256: <64 hex digits of sha256sum>
+#     roles: [user]                  # user (the API); admin (and /admin)
+#     disabled: false
+#     expires: 2027-01-01T00:00:00Z  # RFC 3339; absent = never
+#     models: [code, gpt-4o-mini]    # models, routes, aliases; absent = any
+#     requests_per_minute: 60        # limits, over sliding windows; 0 = none
+#     tokens_per_minute: 100000      # prompt + completion, as upstreams report
+#     requests_per_day: 5000
+#     tokens_per_day: 2000000
 `

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -52,7 +53,53 @@ func (c *Config) Validate() error {
 	c.Server.validate(&p)
 	c.Log.validate(&p)
 	checkEnvName(&p, "admin.token_env", c.Admin.TokenEnv)
+	c.validateAPIKeys(&p)
 	return errors.Join(p...)
+}
+
+func (c *Config) validateAPIKeys(p *problems) {
+	names := map[string]bool{}
+	for i, k := range c.APIKeys {
+		at := fmt.Sprintf("api_keys[%d]", i)
+		switch {
+		case k.Name == "":
+			p.add(at+".name", "required")
+		case names[k.Name]:
+			p.add(at+".name", "duplicate key name %q", clip(k.Name))
+		}
+		names[k.Name] = true
+		switch {
+		case k.KeyEnv == "" && k.SHA256 == "":
+			p.add(at, "set key_env (the variable holding the key) or sha256 (its hash); never the key itself")
+		case k.KeyEnv != "" && k.SHA256 != "":
+			p.add(at, "set key_env or sha256, not both")
+		case k.KeyEnv != "":
+			checkEnvName(p, at+".key_env", k.KeyEnv)
+		default:
+			if b, err := hex.DecodeString(k.SHA256); err != nil || len(b) != 32 {
+				p.add(at+".sha256", "want 64 hex digits (sha256sum of the key)")
+			}
+		}
+		for j, r := range k.Roles {
+			if r != "admin" && r != "user" {
+				p.add(fmt.Sprintf("%s.roles[%d]", at, j), "unknown role %q (want admin or user)", clip(r))
+			}
+		}
+		if k.Expires != "" {
+			if _, err := time.Parse(time.RFC3339, k.Expires); err != nil {
+				p.add(at+".expires", "want an RFC 3339 time such as 2027-01-01T00:00:00Z")
+			}
+		}
+		for _, l := range []struct {
+			key string
+			v   int
+		}{{"requests_per_minute", k.RequestsPerMinute}, {"tokens_per_minute", k.TokensPerMinute},
+			{"requests_per_day", k.RequestsPerDay}, {"tokens_per_day", k.TokensPerDay}} {
+			if l.v < 0 {
+				p.add(at+"."+l.key, "must not be negative (0 = no limit)")
+			}
+		}
+	}
 }
 
 func (c *Config) validateListen(p *problems) {
@@ -472,6 +519,11 @@ func (c *Config) Warnings(getenv func(string) string) []string {
 		}
 		for _, h := range keysOf(pr.HeadersEnv) {
 			unset(at+".headers_env["+h+"]", pr.HeadersEnv[h], fmt.Sprintf("provider %q sends no %s header", pr.Name, h))
+		}
+	}
+	for i, k := range c.APIKeys {
+		if k.KeyEnv != "" {
+			unset("api_keys["+strconv.Itoa(i)+"].key_env", k.KeyEnv, fmt.Sprintf("client key %q is not accepted", k.Name))
 		}
 	}
 	return out

@@ -188,6 +188,9 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 			} else if idle != nil {
 				idle.Reset(t.IdleTimeout)
 			}
+			if ch.Usage != nil && tr != nil {
+				tr.Usage = ch.Usage
+			}
 			return emit(ch)
 		})
 		if err == nil && state.Load() == streamWaiting {

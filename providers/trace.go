@@ -31,6 +31,9 @@ type Trace struct {
 	Model  string // that target's upstream model
 	// Attempts are every call made, in order, the failed ones included.
 	Attempts []Attempt
+	// Usage is the last usage a stream's chunks reported (cumulative, as
+	// upstreams send it); nil when none did.
+	Usage *Usage
 }
 
 type traceKey struct{}

@@ -11,15 +11,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
 )
 
 // Admin turns on the /admin endpoints for a Runtime. With no Admin, no
-// Token or no Control, /admin paths answer 404 like any unknown path.
+// Control, or neither a Token nor a client key with the admin role, /admin
+// paths answer 404 like any unknown path.
 type Admin struct {
-	// Token is the bearer token every /admin request must carry.
+	// Token is a bearer token /admin requests may carry; "" = none (then
+	// only an admin-role client key opens them).
 	Token string
 	// Control reloads the configuration and reports on it.
 	Control Control
@@ -104,12 +107,13 @@ type CacheStats struct {
 // the mux so that, while admin is off, every method on every /admin path
 // gets the same 404 as an unknown path, not a 405 revealing the route.
 func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
-	a := s.runtime(r).Admin
-	if a == nil || a.Token == "" || a.Control == nil {
+	rt := s.runtime(r)
+	a := rt.Admin
+	if a == nil || a.Control == nil || (a.Token == "" && !rt.hasAdminKey()) {
 		notFound(w, r)
 		return
 	}
-	if !authorized(r, a.Token) {
+	if !authorized(r, a.Token) && !rt.adminKey(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="switchyard admin"`)
 		writeOpenAIError(w, &httpError{status: http.StatusUnauthorized, msg: "missing or invalid admin token"})
 		return
@@ -143,8 +147,23 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
+// adminKey reports whether r carries a client key with the admin role.
+func (rt *Runtime) adminKey(r *http.Request) bool {
+	if rt.Keys == nil {
+		return false
+	}
+	k, err := rt.Keys.Check(auth.FromRequest(r), time.Now())
+	return err == nil && k.HasRole(auth.RoleAdmin)
+}
+
+// hasAdminKey reports whether any configured key has the admin role.
+func (rt *Runtime) hasAdminKey() bool { return rt.Keys != nil && rt.Keys.HasRole(auth.RoleAdmin) }
+
 // authorized checks the bearer token in constant time.
 func authorized(r *http.Request, token string) bool {
+	if token == "" {
+		return false
+	}
 	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false

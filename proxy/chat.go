@@ -61,10 +61,21 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	ctx := r.Context()
 	log := zerolog.Ctx(ctx)
 
+	key, err := rt.authenticate(r)
+	if err != nil {
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
+		api.writeError(w, err)
+		return
+	}
 	req, err := api.parse(http.MaxBytesReader(w, r.Body, rt.maxBody()))
 	if err != nil {
 		err = requestError(err, rt.maxBody())
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
+		api.writeError(w, err)
+		return
+	}
+	if err := allowed(key, req, nil); err != nil {
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("model not allowed")
 		api.writeError(w, err)
 		return
 	}
@@ -74,6 +85,20 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
 		api.writeError(w, err)
 		return
+	}
+	if err := allowed(key, req, &dec); err != nil {
+		log.Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
+		api.writeError(w, err)
+		return
+	}
+	reservation, err := rt.reserve(key, req)
+	if err != nil {
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
+		api.writeError(w, err)
+		return
+	}
+	if key != nil {
+		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("key", key.Name) })
 	}
 	if api.inspect != nil {
 		api.inspect(log, req)
@@ -89,9 +114,15 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		if started {
 			sent = http.StatusOK
 		}
+		settle(reservation, req, trace.Usage)
 	} else {
 		var resp *providers.Response
 		resp, err = dec.Chain.Complete(ctx, req)
+		if resp != nil {
+			settle(reservation, req, &resp.Usage)
+		} else {
+			settle(reservation, req, nil)
+		}
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")

@@ -278,6 +278,7 @@ func writeOpenAIError(w http.ResponseWriter, err error) {
 	status := statusOf(err)
 	w.Header().Set("Content-Type", "application/json")
 	setRetryAfter(w.Header(), err)
+	setLimitHeaders(w.Header(), err)
 	w.WriteHeader(status)
 	w.Write(openai.NewError(status, publicMessage(err), errorType(err)))
 }

@@ -80,6 +80,7 @@ func writeAnthropicError(w http.ResponseWriter, err error) {
 	status := statusOf(err)
 	w.Header().Set("Content-Type", "application/json")
 	setRetryAfter(w.Header(), err)
+	setLimitHeaders(w.Header(), err)
 	w.WriteHeader(status)
 	w.Write(anthropic.NewError(status, publicMessage(err), anthropicErrorType(err)))
 }

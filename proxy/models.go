@@ -40,7 +40,12 @@ func (s *Server) models(rt *Runtime) []model {
 
 // handleModels serves GET /v1/models in OpenAI's list format.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": s.models(s.runtime(r))})
+	rt := s.runtime(r)
+	if _, err := rt.authenticate(r); err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": s.models(rt)})
 }
 
 // handleRefreshModels serves POST /admin/models/refresh: every

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/rs/zerolog"
 
+	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
 )
@@ -36,6 +37,12 @@ type Runtime struct {
 	// WriteTimeout bounds writing a non-streamed answer, and each event of
 	// a stream; 0 means no bound.
 	WriteTimeout time.Duration
+	// Keys, when it holds any key, makes every API request carry one of
+	// them (auth.FromRequest); nil or empty leaves the API open.
+	Keys *auth.Keyring
+	// Limits applies the keys' request and token limits; nil = none. One
+	// Limiter outlives reloads, so the counts do too.
+	Limits *auth.Limiter
 
 	// inflight counts the requests serving on this runtime (see
 	// Server.acquire and Drained).

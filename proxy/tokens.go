@@ -35,6 +35,11 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	rt := s.runtime(r)
 	log := zerolog.Ctx(r.Context())
 
+	if _, err := rt.authenticate(r); err != nil {
+		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
+		writeAnthropicError(w, err)
+		return
+	}
 	req, err := anthropic.ParseRequest(http.MaxBytesReader(w, r.Body, rt.maxBody()))
 	if err != nil {
 		err = requestError(err, rt.maxBody())

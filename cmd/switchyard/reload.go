@@ -5,12 +5,14 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -73,12 +75,14 @@ type reloader struct {
 
 	// health holds every target's circuit breaker across reloads.
 	health *providers.Registry
+	// limits counts the client keys' requests and tokens across reloads.
+	limits *auth.Limiter
 }
 
 var _ proxy.Control = (*reloader)(nil)
 
 func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
-	r := &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry()}
+	r := &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry(), limits: auth.NewLimiter()}
 	r.health.OnChange = r.logCircuit
 	r.retireCtx, r.stopRetiring = context.WithCancel(context.Background())
 	return r
@@ -110,6 +114,8 @@ func (r *reloader) start(ctx context.Context, cfg *config.Config) (*serving, err
 		return nil, err
 	}
 	rt.proxy.Admin = r.admin(cfg)
+	rt.proxy.Limits = r.limits
+	r.logKeys(rt)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cur, r.cfg, r.embKey = rt, cfg, r.embedderKey(cfg)
@@ -253,6 +259,7 @@ func (r *reloader) build(ctx context.Context) (next *serving, cfg *config.Config
 		return nil, nil, reused, err
 	}
 	next.proxy.Admin = r.admin(cfg)
+	next.proxy.Limits = r.limits
 	return next, cfg, reused, nil
 }
 
@@ -265,18 +272,33 @@ func (r *reloader) embedderKey(cfg *config.Config) string {
 }
 
 // admin turns on the admin endpoints when cfg names a token variable that
-// is set.
+// is set, or has a client key with the admin role (the proxy checks which
+// the request carries).
 func (r *reloader) admin(cfg *config.Config) *proxy.Admin {
-	name := cfg.Admin.TokenEnv
-	if name == "" {
-		return nil
+	adminKeys := false
+	for _, k := range cfg.APIKeys {
+		adminKeys = adminKeys || slices.Contains(k.Roles, auth.RoleAdmin) && !k.Disabled
 	}
-	tok := r.env.getenv(name)
-	if tok == "" {
-		r.log.Warn().Str("token_env", name).Msg("admin endpoints off: the token variable is not set")
+	name := cfg.Admin.TokenEnv
+	tok := ""
+	if name != "" {
+		if tok = r.env.getenv(name); tok == "" {
+			r.log.Warn().Str("token_env", name).Msg("admin token off: the token variable is not set")
+		}
+	}
+	if tok == "" && !adminKeys {
 		return nil
 	}
 	return &proxy.Admin{Token: tok, Control: r}
+}
+
+// logKeys says at start whether the API needs a key.
+func (r *reloader) logKeys(s *serving) {
+	if s.proxy.Keys == nil || s.proxy.Keys.Len() == 0 {
+		r.log.Warn().Msg("no client API keys configured: the API is open to anyone who can reach it (api_keys)")
+		return
+	}
+	r.log.Info().Int("keys", s.proxy.Keys.Len()).Msg("client API keys required on every API request")
 }
 
 // warnRestartOnly says which changed settings a reload cannot apply: they

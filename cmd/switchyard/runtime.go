@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
@@ -361,6 +362,10 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	if err != nil {
 		return nil, err
 	}
+	keys, err := buildKeyring(cfg, e)
+	if err != nil {
+		return nil, err
+	}
 	health.Commit(live)
 	stopChecks := startHealthChecks(cfg, provs, reg)
 	stop := stopChecks
@@ -373,13 +378,48 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	}
 	return &serving{
 		proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
-			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout},
+			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Keys: keys},
 		router:   rtr,
 		embed:    emb,
 		judge:    jdg,
 		grounded: grounded,
 		stop:     stop,
 	}, nil
+}
+
+// buildKeyring returns the client keys cfg accepts. A key whose key_env
+// variable is unset is left out (config.Warnings says so); a ring of no
+// keys leaves the API open.
+func buildKeyring(cfg *config.Config, e env) (*auth.Keyring, error) {
+	var keys []auth.Key
+	for _, c := range cfg.APIKeys {
+		k := auth.Key{
+			Name: c.Name, Roles: c.Roles, Enabled: !c.Disabled, Models: c.Models,
+			RequestsPerMinute: c.RequestsPerMinute, TokensPerMinute: c.TokensPerMinute,
+			RequestsPerDay: c.RequestsPerDay, TokensPerDay: c.TokensPerDay,
+		}
+		if len(k.Roles) == 0 {
+			k.Roles = []string{auth.RoleUser}
+		}
+		if c.Expires != "" {
+			k.Expires, _ = time.Parse(time.RFC3339, c.Expires) // validated
+		}
+		if c.KeyEnv != "" {
+			secret := e.getenv(c.KeyEnv)
+			if secret == "" {
+				continue
+			}
+			k = k.WithHash(auth.Hash(secret))
+		} else {
+			h, err := auth.ParseHash(c.SHA256)
+			if err != nil {
+				return nil, fmt.Errorf("api_keys[%s].sha256: %w", c.Name, err)
+			}
+			k = k.WithHash(h)
+		}
+		keys = append(keys, k)
+	}
+	return auth.NewKeyring(keys)
 }
 
 // buildJudge returns the configured LLM judge, or nil when there is none.

@@ -1,0 +1,186 @@
+package auth
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+// LimitError reports a request refused by one of its key's limits.
+type LimitError struct {
+	Key   string        // the key's name
+	Limit string        // "requests per minute", "tokens per day", …
+	Max   int           // the limit
+	Retry time.Duration // when the request would fit again
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("API key %q is over its limit of %d %s; retry in %ds", e.Key, e.Max, e.Limit, e.RetryAfter())
+}
+
+// RetryAfter is Retry in whole seconds, at least 1.
+func (e *LimitError) RetryAfter() int { return max(1, int(math.Ceil(e.Retry.Seconds()))) }
+
+// window counts what was spent in the last span (a minute, a day) as a
+// sliding window over two fixed ones: the current one's count plus the
+// previous one's, weighted by how much of it still overlaps the span.
+// This is the approximation Cloudflare and nginx use; it never lets
+// through more than the limit over any span-long interval that starts at
+// a window boundary, and at most the limit plus the previous window's
+// share otherwise.
+type window struct {
+	span      time.Duration
+	start     time.Time // of the current fixed window
+	prev, cur float64
+}
+
+func (w *window) advance(now time.Time) {
+	if w.start.IsZero() {
+		w.start = now.Truncate(w.span)
+		return
+	}
+	for !now.Before(w.start.Add(w.span)) {
+		w.prev, w.cur = w.cur, 0
+		w.start = w.start.Add(w.span)
+		if !now.Before(w.start.Add(w.span)) { // more than one window passed
+			w.prev = 0
+			w.start = now.Truncate(w.span)
+		}
+	}
+}
+
+// used is what the window counts at now.
+func (w *window) used(now time.Time) float64 {
+	w.advance(now)
+	overlap := 1 - float64(now.Sub(w.start))/float64(w.span)
+	return w.cur + w.prev*overlap
+}
+
+// retry is how long until n more fit under limit, if nothing else is
+// spent: while the current window's own count leaves room, the previous
+// window's share decays until it fits; otherwise the request waits at
+// least for the next window.
+func (w *window) retry(now time.Time, n, limit float64) time.Duration {
+	w.advance(now)
+	end := w.start.Add(w.span)
+	if room := limit - w.cur - n; room >= 0 && w.prev > 0 {
+		// Fits once prev × (1 - elapsed/span) ≤ room.
+		at := w.start.Add(time.Duration((1 - room/w.prev) * float64(w.span)))
+		return max(at.Sub(now), time.Second)
+	}
+	// At the next boundary the current count becomes the previous one,
+	// and decays from there.
+	wait := end.Sub(now)
+	if w.cur > 0 {
+		frac := min(1, max(0, 1-(limit-n)/w.cur))
+		wait += time.Duration(frac * float64(w.span))
+	}
+	return max(wait, time.Second)
+}
+
+// keyState is one key's windows.
+type keyState struct {
+	reqMin, reqDay, tokMin, tokDay window
+}
+
+// Limiter applies each key's request and token limits. Tokens are
+// reserved before the upstream call (an estimate) and settled after it
+// with the real usage, so concurrent requests cannot overshoot a token
+// limit by more than their estimates' error. It is safe for concurrent
+// use; one Limiter serves every runtime, so a reload keeps the counts.
+type Limiter struct {
+	mu   sync.Mutex
+	keys map[string]*keyState
+	now  func() time.Time
+}
+
+// NewLimiter returns an empty limiter.
+func NewLimiter() *Limiter {
+	return &Limiter{keys: map[string]*keyState{}, now: time.Now}
+}
+
+// Reservation is what Reserve took for one request; Settle gives back
+// the difference between the estimate and the real tokens.
+type Reservation struct {
+	key     string
+	tokens  int
+	at      time.Time
+	settled bool
+	limiter *Limiter
+}
+
+// Reserve counts one request of about tokens tokens against k's limits,
+// or returns a *LimitError naming the first limit it would break (and
+// counts nothing).
+func (l *Limiter) Reserve(k *Key, tokens int) (*Reservation, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	st := l.keys[k.Name]
+	if st == nil {
+		st = &keyState{
+			reqMin: window{span: time.Minute}, tokMin: window{span: time.Minute},
+			reqDay: window{span: 24 * time.Hour}, tokDay: window{span: 24 * time.Hour},
+		}
+		l.keys[k.Name] = st
+	}
+	checks := []struct {
+		w     *window
+		limit int
+		n     float64
+		name  string
+	}{
+		{&st.reqMin, k.RequestsPerMinute, 1, "requests per minute"},
+		{&st.reqDay, k.RequestsPerDay, 1, "requests per day"},
+		{&st.tokMin, k.TokensPerMinute, float64(tokens), "tokens per minute"},
+		{&st.tokDay, k.TokensPerDay, float64(tokens), "tokens per day"},
+	}
+	for _, c := range checks {
+		if c.limit <= 0 {
+			continue
+		}
+		// A request always fits an empty window, however large: a token
+		// limit below one request's size must not lock the key out.
+		used := c.w.used(now)
+		if used > 0 && used+c.n > float64(c.limit) {
+			return nil, &LimitError{Key: k.Name, Limit: c.name, Max: c.limit, Retry: c.w.retry(now, c.n, float64(c.limit))}
+		}
+	}
+	for _, c := range checks {
+		c.w.cur += c.n
+	}
+	return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l}, nil
+}
+
+// Settle replaces the reservation's estimate with the tokens the request
+// really used (from the upstream's usage; the estimate when it reported
+// none). It is safe to call once; later calls do nothing.
+func (r *Reservation) Settle(tokens int) {
+	if r == nil {
+		return
+	}
+	l := r.limiter
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.settled {
+		return
+	}
+	r.settled = true
+	st := l.keys[r.key]
+	if st == nil {
+		return
+	}
+	d := float64(tokens - r.tokens)
+	for _, w := range []*window{&st.tokMin, &st.tokDay} {
+		w.advance(l.now())
+		// The reservation was counted in the window of its time: correct
+		// that window, or the current one if it has moved on (the
+		// difference then lands a little late, never lost).
+		if r.at.Before(w.start) && !r.at.Before(w.start.Add(-w.span)) {
+			w.prev = max(0, w.prev+d)
+		} else {
+			w.cur = max(0, w.cur+d)
+		}
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/switchyard-router/switchyard/providers/providertest"
+)
+
+// keysStack serves explicit model m (and alias "other") from a fake
+// upstream, with the client keys of TestClientKeys.
+func keysStack(t *testing.T, upstreamURL string, extraKeys string) (addr string) {
+	t.Helper()
+	bobHash := sha256.Sum256([]byte("sk-bob"))
+	cfg := fmt.Sprintf(`
+listen: 127.0.0.1:0
+providers:
+  - {name: up, kind: openai, base_url: %s, models: [m, other]}
+api_keys:
+  - {name: alice, key_env: ALICE_KEY, models: [m], requests_per_minute: 2}
+  - {name: bob, sha256: %s, expires: "2020-01-01T00:00:00Z"}
+  - {name: carol, key_env: CAROL_KEY, disabled: true}
+  - {name: root, key_env: ROOT_KEY, roles: [admin]}
+%s`, upstreamURL, hex.EncodeToString(bobHash[:]), extraKeys)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"ALICE_KEY": "sk-alice", "CAROL_KEY": "sk-carol", "ROOT_KEY": "sk-root", "TOK_KEY": "sk-tok"}
+	addr, stop, logs := startServe(t, vars, "--config", path)
+	t.Cleanup(func() {
+		if code := stop(); code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, logs.String())
+		}
+	})
+	return addr
+}
+
+func openAIWith(addr, key string) openai.Client {
+	opts := []option.RequestOption{option.WithBaseURL("http://" + addr + "/v1/"), option.WithMaxRetries(0)}
+	if key != "" {
+		opts = append(opts, option.WithAPIKey(key))
+	}
+	return openai.NewClient(opts...)
+}
+
+func statusOfSDK(err error) (int, string) {
+	var oe *openai.Error
+	if errors.As(err, &oe) {
+		return oe.StatusCode, oe.Message
+	}
+	var ae *anthropic.Error
+	if errors.As(err, &ae) {
+		return ae.StatusCode, ae.Error()
+	}
+	return 0, fmt.Sprint(err)
+}
+
+// TestClientKeys: with keys configured, every API request needs a valid
+// one, in either dialect, and gets each dialect's own 401, 403 and 429.
+func TestClientKeys(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Text: "ok", Usage: true})
+	addr := keysStack(t, up.URL, "")
+	ask := func(key, model string) error {
+		c := openAIWith(addr, key)
+		_, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		return err
+	}
+	for _, tt := range []struct {
+		name, key string
+	}{{"missing", ""}, {"wrong", "sk-wrong"}, {"expired", "sk-bob"}, {"disabled", "sk-carol"}} {
+		if code, msg := statusOfSDK(ask(tt.key, "m")); code != http.StatusUnauthorized {
+			t.Errorf("%s key: status %d (%s), want 401", tt.name, code, msg)
+		}
+	}
+	if code, msg := statusOfSDK(ask("sk-alice", "other")); code != http.StatusForbidden {
+		t.Errorf("alice asking for a model outside her list: %d (%s), want 403", code, msg)
+	}
+	if err := ask("sk-alice", "m"); err != nil {
+		t.Fatalf("alice, model m: %v", err)
+	}
+	// Her second request of the minute fits; the third does not.
+	if err := ask("sk-alice", "m"); err != nil {
+		t.Fatalf("alice, second request: %v", err)
+	}
+	var resp *http.Response
+	alice := openAIWith(addr, "sk-alice")
+	_, err := alice.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+		Model: "m", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}}, option.WithResponseInto(&resp))
+	code, msg := statusOfSDK(err)
+	if code != http.StatusTooManyRequests || resp == nil {
+		t.Fatalf("third request in a minute: %d (%s), want 429", code, msg)
+	}
+	if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra < 1 || ra > 120 {
+		t.Errorf("Retry-After %q, want 1–120 s", resp.Header.Get("Retry-After"))
+	}
+	// The Anthropic SDK sends x-api-key; a bare "Authorization: sk-…"
+	// (ModelSwitch's clients) works too.
+	ac := anthropic.NewClient(aoption.WithBaseURL("http://"+addr), aoption.WithAPIKey("sk-root"), aoption.WithMaxRetries(0))
+	if _, err := ac.Messages.New(t.Context(), anthropic.MessageNewParams{Model: "other", MaxTokens: 16,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}); err != nil {
+		t.Errorf("anthropic client with an x-api-key: %v", err)
+	}
+	ac = anthropic.NewClient(aoption.WithBaseURL("http://"+addr), aoption.WithAPIKey("sk-nope"), aoption.WithMaxRetries(0))
+	_, err = ac.Messages.New(t.Context(), anthropic.MessageNewParams{Model: "m", MaxTokens: 16,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var ae *anthropic.Error
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anthropic client with a wrong key: %v, want a 401 in Anthropic's shape", err)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/v1/models", nil)
+	req.Header.Set("Authorization", "sk-root")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusOK {
+		t.Errorf("bare Authorization: sk-…: %v %v, want 200", res, err)
+	} else {
+		res.Body.Close()
+	}
+	// Admin endpoints: an admin-role key opens them, a user key does not.
+	for key, want := range map[string]int{"sk-root": 200, "sk-alice": 401, "": 401} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/admin/status", nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("/admin/status with key %q: %d, want %d", key, res.StatusCode, want)
+		}
+	}
+}
+
+// TestTokenLimitUnderConcurrency: 200 concurrent streamed requests
+// against 10,000 tokens per minute, each using 99 tokens (the fake
+// upstream's usage: 4 prompt, 95 completion, max_tokens 95): the tokens
+// the granted requests used exceed the limit by at most one request's.
+func TestTokenLimitUnderConcurrency(t *testing.T) {
+	const perRequest, limit = 99, 10000
+	var served atomic.Int64
+	srv := httptest.NewServer(usageUpstream(perRequest, &served))
+	t.Cleanup(srv.Close)
+	addr := keysStack(t, srv.URL+"/v1", "  - {name: tok, key_env: TOK_KEY, tokens_per_minute: "+strconv.Itoa(limit)+"}\n")
+	c := openAIWith(addr, "sk-tok")
+	var wg sync.WaitGroup
+	var granted, refused atomic.Int64
+	for range 200 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			s := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+				Model: "m", MaxTokens: openai.Int(95),
+				Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+			for s.Next() {
+			}
+			if err := s.Err(); err != nil {
+				if code, _ := statusOfSDK(err); code == http.StatusTooManyRequests {
+					refused.Add(1)
+					return
+				}
+				t.Errorf("stream: %v", err)
+				return
+			}
+			granted.Add(1)
+		})
+	}
+	wg.Wait()
+	used := served.Load() * perRequest
+	t.Logf("granted %d, refused %d; tokens used %d of %d", granted.Load(), refused.Load(), used, limit)
+	if used > limit+perRequest {
+		t.Errorf("tokens used %d, want at most the limit %d + one request's %d", used, limit, perRequest)
+	}
+	if granted.Load() < limit/perRequest/2 {
+		t.Errorf("only %d requests granted; the limit allows about %d", granted.Load(), limit/perRequest)
+	}
+}
+
+// usageUpstream streams a two-word answer whose final chunk reports
+// total tokens (4 of prompt), and counts the answers it sent in full.
+func usageUpstream(total int, served *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		chunk := func(delta, finish string) {
+			fmt.Fprintf(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":%s,"finish_reason":%s}]}`+"\n\n", delta, finish)
+		}
+		chunk(`{"role":"assistant","content":"to"}`, "null")
+		chunk(`{"content":"kens"}`, `"stop"`)
+		fmt.Fprintf(w, `data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":%d,"total_tokens":%d}}`+"\n\n", total-4, total)
+		io.WriteString(w, "data: [DONE]\n\n")
+		served.Add(1)
+	})
+}

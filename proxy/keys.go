@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/router"
+)
+
+// defaultCompletionReserve is how many completion tokens a request that
+// sets no max_tokens is assumed to spend, for its reservation against a
+// token limit; it is settled with the upstream's real usage afterwards.
+const defaultCompletionReserve = 1024
+
+// authenticate returns the key a request carries when rt requires keys,
+// nil when it does not; the error is a 401 in any dialect.
+func (rt *Runtime) authenticate(r *http.Request) (*auth.Key, error) {
+	if rt.Keys == nil || rt.Keys.Len() == 0 {
+		return nil, nil
+	}
+	k, err := rt.Keys.Check(auth.FromRequest(r), time.Now())
+	if err != nil {
+		return nil, &httpError{status: http.StatusUnauthorized, msg: err.Error(), err: err}
+	}
+	return k, nil
+}
+
+// allowed checks the key's allowlist for the model the client asked for
+// (an explicit model, route or alias), or, for a routed request ("auto"
+// or none), the route it was sent to: a 403 when the key may not.
+func allowed(k *auth.Key, req *providers.Request, dec *router.Decision) error {
+	if k == nil {
+		return nil
+	}
+	asked, auto := req.Model, router.IsAuto(req.Model)
+	if auto {
+		asked = "auto"
+	}
+	switch {
+	case k.Allows(asked):
+		return nil
+	case auto && dec == nil:
+		return nil // decided once the route is known
+	case auto && dec.Route != "" && k.Allows(dec.Route):
+		return nil
+	}
+	return &httpError{status: http.StatusForbidden,
+		msg: "API key " + strconv.Quote(k.Name) + " may not use model " + strconv.Quote(clip(asked, maxEchoed))}
+}
+
+// reserve counts the request against its key's limits, with an estimate
+// of its tokens (the prompt's bytes / 4, plus max_tokens or
+// defaultCompletionReserve); a 429 with Retry-After when a limit is hit.
+func (rt *Runtime) reserve(k *auth.Key, req *providers.Request) (*auth.Reservation, error) {
+	if k == nil || rt.Limits == nil {
+		return nil, nil
+	}
+	res, err := rt.Limits.Reserve(k, estimateTokens(req))
+	if err != nil {
+		return nil, &httpError{status: http.StatusTooManyRequests, msg: err.Error(), err: err}
+	}
+	return res, nil
+}
+
+// estimateTokens is a request's likely prompt + completion tokens.
+func estimateTokens(req *providers.Request) int {
+	n := 0
+	for _, m := range req.Messages {
+		n += len(m.Text())/4 + 4
+	}
+	f := req.OpenAI()
+	completion := defaultCompletionReserve
+	for _, name := range []string{"max_completion_tokens", "max_tokens"} {
+		if raw, ok := f[name]; ok {
+			if v, err := strconv.Atoi(string(raw)); err == nil && v > 0 {
+				completion = v
+				break
+			}
+		}
+	}
+	if raw, ok := req.Fields["max_tokens"]; ok { // an Anthropic request's own
+		if v, err := strconv.Atoi(string(raw)); err == nil && v > 0 {
+			completion = v
+		}
+	}
+	return n + completion
+}
+
+// settle replaces a reservation's estimate with the tokens the upstream
+// reported (the estimate stands when it reported none).
+func settle(res *auth.Reservation, req *providers.Request, u *providers.Usage) {
+	if res == nil {
+		return
+	}
+	if u == nil || u.PromptTokens+u.CompletionTokens == 0 {
+		res.Settle(estimateTokens(req))
+		return
+	}
+	res.Settle(u.PromptTokens + u.CompletionTokens)
+}
+
+// setLimitHeaders adds Retry-After to a 429 from a key's limit.
+func setLimitHeaders(h http.Header, err error) {
+	if le := limitError(err); le != nil {
+		h.Set("Retry-After", strconv.Itoa(le.RetryAfter()))
+	}
+}
+
+func limitError(err error) *auth.LimitError {
+	var he *httpError
+	if e, ok := err.(*httpError); ok {
+		he = e
+	}
+	if he == nil {
+		return nil
+	}
+	le, _ := he.err.(*auth.LimitError)
+	return le
+}
