@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -142,8 +143,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 // complete answer.
 func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
 	sse := newSSE(w, rt.WriteTimeout)
+	wantsUsage := asksForUsage(req)
 	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
-		if skipOpenAIChunk(c) {
+		if skipOpenAIChunk(c) || (!wantsUsage && usageOnly(c)) {
 			return nil
 		}
 		if !sse.started {
@@ -173,6 +175,24 @@ func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Reques
 func skipOpenAIChunk(c providers.Chunk) bool {
 	return c.RawDialect != "" && !providers.SameDialect(c.RawDialect, providers.DialectOpenAI) &&
 		!c.HasContent() && c.Role == ""
+}
+
+// asksForUsage reports whether an OpenAI client asked for the final usage
+// chunk (stream_options.include_usage). switchyard asks every OpenAI
+// upstream for it, for its own accounting, and drops it for clients that
+// did not.
+func asksForUsage(req *providers.Request) bool {
+	var opts struct {
+		IncludeUsage bool `json:"include_usage"`
+	}
+	raw, ok := req.OpenAI()["stream_options"]
+	return ok && json.Unmarshal(raw, &opts) == nil && opts.IncludeUsage
+}
+
+// usageOnly reports a chunk that carries nothing but usage, as OpenAI's
+// final usage chunk (empty choices) does.
+func usageOnly(c providers.Chunk) bool {
+	return c.Usage != nil && c.Text == "" && c.Reasoning == "" && len(c.ToolCalls) == 0 && c.FinishReason == "" && c.Role == ""
 }
 
 func setDecisionHeaders(h http.Header, d router.Decision) {

@@ -70,3 +70,37 @@ func TestEchoedInputIsClipped(t *testing.T) {
 		t.Errorf("100 KB path: status %d, %d bytes of body; want a 404 under 2 KB", res.status, len(res.body))
 	}
 }
+
+// TestStreamUsageAskedAndStripped: switchyard asks an OpenAI upstream for
+// its usage chunk (for limits and accounting) whatever the client asked,
+// and passes that chunk on only to a client that asked for it.
+func TestStreamUsageAskedAndStripped(t *testing.T) {
+	for _, asked := range []bool{false, true} {
+		up := providertest.OpenAI(t, providertest.Script{Chunks: []string{"Hel", "lo"}, Usage: true})
+		ts, _ := serve(t, &proxy.Runtime{Router: &stubRouter{dec: routed(target("up", up))}})
+		body := streamBody
+		if asked {
+			body = `{"model":"auto","messages":[{"role":"user","content":"hi"}],"stream":true,"stream_options":{"include_usage":true}}`
+		}
+
+		res := chat(t, ts, body)
+
+		var sent struct {
+			StreamOptions struct {
+				IncludeUsage bool `json:"include_usage"`
+			} `json:"stream_options"`
+		}
+		if err := json.Unmarshal(up.LastBody(), &sent); err != nil || !sent.StreamOptions.IncludeUsage {
+			t.Errorf("client asked %v: upstream got %s, want stream_options.include_usage true", asked, up.LastBody())
+		}
+		usageChunks := 0
+		for _, ev := range events(t, res.body) {
+			if strings.Contains(ev, `"usage":{`) {
+				usageChunks++
+			}
+		}
+		if want := map[bool]int{false: 0, true: 1}[asked]; usageChunks != want {
+			t.Errorf("client asked %v: %d usage chunks reached it, want %d: %s", asked, usageChunks, want, res.body)
+		}
+	}
+}

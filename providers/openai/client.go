@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -320,6 +321,12 @@ func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte,
 	}
 	if stream {
 		fields["stream"] = json.RawMessage("true")
+		if !slices.Contains(exclude, "stream_options") {
+			// Ask for the final usage chunk, whatever the client asked:
+			// token limits and accounting need the real counts. The proxy
+			// drops the chunk for a client that did not ask for it.
+			fields["stream_options"] = withIncludeUsage(fields["stream_options"])
+		}
 	} else {
 		// a stream_options without stream is a 400 at OpenAI
 		delete(fields, "stream")
@@ -330,6 +337,17 @@ func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte,
 		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	return b, nil
+}
+
+// withIncludeUsage returns a stream_options object with include_usage
+// true and the client's other options kept.
+func withIncludeUsage(raw json.RawMessage) json.RawMessage {
+	opts := map[string]json.RawMessage{}
+	if kind(raw) == '{' {
+		json.Unmarshal(raw, &opts)
+	}
+	opts["include_usage"] = json.RawMessage("true")
+	return mustMarshal(opts)
 }
 
 // upstreamError is an error object found where an answer was expected.
