@@ -95,6 +95,35 @@ type Config struct {
 	// leaves the API open to anyone who can reach it (as a local gateway);
 	// with any, every request needs one.
 	APIKeys []APIKey `koanf:"api_keys" yaml:"api_keys,omitempty"`
+
+	// Usage configures the usage store: one row per request.
+	Usage Usage `koanf:"usage" yaml:"usage"`
+	// Prices are what models' tokens cost, in USD per million, by model
+	// name as the upstream knows it; they replace the shipped list prices
+	// model by model. Cost is computed when a row is written.
+	Prices map[string]Price `koanf:"prices" yaml:"prices,omitempty"`
+}
+
+// Usage configures the usage store.
+type Usage struct {
+	// Enabled writes a row per request. Default true.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Path is the SQLite file. Default "": $XDG_DATA_HOME/switchyard/usage.db,
+	// else ~/.local/share/switchyard/usage.db.
+	Path string `koanf:"path" yaml:"path,omitempty"`
+	// Retention is how long rows are kept; older ones are deleted at
+	// start and hourly. Default 2160h (90 days); 0 keeps them forever.
+	Retention time.Duration `koanf:"retention" yaml:"retention"`
+	// Queue bounds the rows waiting to be written; past it a row is
+	// dropped and counted rather than slowing a request. Default 10000.
+	Queue int `koanf:"queue" yaml:"queue"`
+}
+
+// Price is what a model's tokens cost, in USD per million.
+type Price struct {
+	Input       float64 `koanf:"input" yaml:"input"`
+	Output      float64 `koanf:"output" yaml:"output"`
+	CachedInput float64 `koanf:"cached_input" yaml:"cached_input,omitempty"`
 }
 
 // APIKey is one client key: the secret itself is never in the config,
@@ -492,7 +521,8 @@ func Default() *Config {
 			MaxAnswerBytes:    16 << 20,
 			MaxEventBytes:     4 << 20,
 		},
-		Log: Log{Level: "info", Format: "json"},
+		Log:   Log{Level: "info", Format: "json"},
+		Usage: Usage{Enabled: true, Retention: 90 * 24 * time.Hour, Queue: 10000},
 	}
 }
 

@@ -367,4 +367,18 @@ admin:
 #     tokens_per_minute: 100000      # prompt + completion, as upstreams report
 #     requests_per_day: 5000
 #     tokens_per_day: 2000000
+
+# The usage store: one row per request (key, route, how it was decided,
+# provider, model, status, tokens, latency, cost), written in batches off
+# the request path; read with "switchyard stats" and GET /admin/usage.
+usage:
+  enabled: true
+  # path: /var/lib/switchyard/usage.db  # absent = ~/.local/share/switchyard/usage.db
+  retention: 2160h                   # 90 days; 0 keeps rows forever
+  queue: 10000                       # rows waiting to be written; more are dropped and counted
+
+# Prices in USD per million tokens, by the model name the upstream knows;
+# they replace the shipped list prices (2025) model by model.
+prices:
+  gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
 `

@@ -54,6 +54,18 @@ func (c *Config) Validate() error {
 	c.Log.validate(&p)
 	checkEnvName(&p, "admin.token_env", c.Admin.TokenEnv)
 	c.validateAPIKeys(&p)
+	if c.Usage.Retention < 0 {
+		p.add("usage.retention", "must not be negative (0 keeps rows forever)")
+	}
+	if c.Usage.Queue < 1 {
+		p.add("usage.queue", "must be at least 1")
+	}
+	for _, m := range keysOf(c.Prices) {
+		pr := c.Prices[m]
+		if pr.Input < 0 || pr.Output < 0 || pr.CachedInput < 0 {
+			p.add("prices["+m+"]", "prices must not be negative")
+		}
+	}
 	return errors.Join(p...)
 }
 

@@ -160,7 +160,7 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 				return errFirstByte
 			}
 			if tr != nil {
-				tr.Target, tr.Model = t.Name, t.Model
+				tr.Target, tr.Model, tr.FirstContent = t.Name, t.Model, time.Now()
 			}
 			for _, h := range held {
 				if err := emit(h); err != nil {

@@ -34,6 +34,9 @@ type Trace struct {
 	// Usage is the last usage a stream's chunks reported (cumulative, as
 	// upstreams send it); nil when none did.
 	Usage *Usage
+	// FirstContent is when a stream's first content was emitted; zero for
+	// a whole answer or a stream that sent none.
+	FirstContent time.Time
 }
 
 type traceKey struct{}

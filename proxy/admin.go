@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"runtime"
@@ -11,10 +12,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
+	"github.com/switchyard-router/switchyard/usage"
 )
 
 // Admin turns on the /admin endpoints for a Runtime. With no Admin, no
@@ -26,6 +30,13 @@ type Admin struct {
 	Token string
 	// Control reloads the configuration and reports on it.
 	Control Control
+	// Usage answers GET /admin/usage; nil when the usage store is off.
+	Usage UsageSummary
+}
+
+// UsageSummary is what GET /admin/usage needs of the usage store.
+type UsageSummary interface {
+	Summary(ctx context.Context, since time.Time, by string) ([]usage.Group, error)
 }
 
 // Control is what the admin endpoints need from whoever owns the
@@ -133,9 +144,21 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodPost, s.handleExplain
 	case "/admin/providers":
 		method, h = http.MethodGet, s.handleProviders
+	case "/admin/keys":
+		if r.Method == http.MethodPost {
+			method, h = http.MethodPost, s.handleKeyCreate
+		} else {
+			method, h = http.MethodGet, s.handleKeyList
+		}
+	case "/admin/usage":
+		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleUsage(w, r, a.Usage) }
 	case "/admin/models/refresh":
 		method, h = http.MethodPost, s.handleRefreshModels
 	default:
+		if name, ok := strings.CutPrefix(r.URL.Path, "/admin/keys/"); ok && name != "" {
+			method, h = http.MethodDelete, func(w http.ResponseWriter, r *http.Request) { s.handleKeyRevoke(w, r, name) }
+			break
+		}
 		notFound(w, r)
 		return
 	}
@@ -149,15 +172,19 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 
 // adminKey reports whether r carries a client key with the admin role.
 func (rt *Runtime) adminKey(r *http.Request) bool {
-	if rt.Keys == nil {
+	ring := rt.keyring()
+	if ring == nil {
 		return false
 	}
-	k, err := rt.Keys.Check(auth.FromRequest(r), time.Now())
+	k, err := ring.Check(auth.FromRequest(r), time.Now())
 	return err == nil && k.HasRole(auth.RoleAdmin)
 }
 
 // hasAdminKey reports whether any configured key has the admin role.
-func (rt *Runtime) hasAdminKey() bool { return rt.Keys != nil && rt.Keys.HasRole(auth.RoleAdmin) }
+func (rt *Runtime) hasAdminKey() bool {
+	ring := rt.keyring()
+	return ring != nil && ring.HasRole(auth.RoleAdmin)
+}
 
 // authorized checks the bearer token in constant time.
 func authorized(r *http.Request, token string) bool {
@@ -278,4 +305,140 @@ func explain(d router.Decision) explanation {
 		}
 	}
 	return e
+}
+
+// handleUsage serves GET /admin/usage?days=N&by=G: the usage store's sums
+// over the last N days (default 7), grouped by G (key, model, route,
+// provider, decided_by, dialect, status, day; default none), as
+// `switchyard stats --json` prints them.
+func handleUsage(w http.ResponseWriter, r *http.Request, u UsageSummary) {
+	if u == nil {
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "the usage store is off (usage.enabled)"})
+		return
+	}
+	days := 7
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3660 {
+			writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "days: want a whole number from 1 to 3660"})
+			return
+		}
+		days = n
+	}
+	by := r.URL.Query().Get("by")
+	groups, err := u.Summary(r.Context(), time.Now().Add(-time.Duration(days)*24*time.Hour), by)
+	if errors.Is(err, usage.ErrGroupBy) {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "by: " + err.Error()})
+		return
+	}
+	if err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	if groups == nil {
+		groups = []usage.Group{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"days": days, "by": by, "groups": groups})
+}
+
+// keyStore is the run-time key store, or a 404 written when there is none.
+func (s *Server) keyStore(w http.ResponseWriter, r *http.Request) *auth.Store {
+	rt := s.runtime(r)
+	if rt.Keys == nil || rt.Keys.Store() == nil {
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no key store: keys created at run time live in the usage store (usage.enabled)"})
+		return nil
+	}
+	return rt.Keys.Store()
+}
+
+// handleKeyList serves GET /admin/keys: the keys created at run time, and
+// the names of the config's (which are managed in the config).
+func (s *Server) handleKeyList(w http.ResponseWriter, r *http.Request) {
+	st := s.keyStore(w, r)
+	if st == nil {
+		return
+	}
+	keys, err := st.List(r.Context())
+	if err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+// keyRequest is the body of POST /admin/keys.
+type keyRequest struct {
+	Name              string   `json:"name"`
+	Roles             []string `json:"roles"`
+	Models            []string `json:"models"`
+	Expires           string   `json:"expires"` // RFC 3339; "" = never
+	RequestsPerMinute int      `json:"requests_per_minute"`
+	TokensPerMinute   int      `json:"tokens_per_minute"`
+	RequestsPerDay    int      `json:"requests_per_day"`
+	TokensPerDay      int      `json:"tokens_per_day"`
+}
+
+// handleKeyCreate serves POST /admin/keys: it creates a key and answers
+// its secret, this once.
+func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
+	st := s.keyStore(w, r)
+	if st == nil {
+		return
+	}
+	var kr keyRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&kr); err != nil {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "want a JSON key: " + err.Error()})
+		return
+	}
+	k := auth.Key{Name: kr.Name, Roles: kr.Roles, Models: kr.Models, RequestsPerMinute: kr.RequestsPerMinute,
+		TokensPerMinute: kr.TokensPerMinute, RequestsPerDay: kr.RequestsPerDay, TokensPerDay: kr.TokensPerDay}
+	if kr.Expires != "" {
+		t, err := time.Parse(time.RFC3339, kr.Expires)
+		if err != nil {
+			writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "expires: want an RFC 3339 time"})
+			return
+		}
+		k.Expires = t
+	}
+	if k.RequestsPerMinute < 0 || k.TokensPerMinute < 0 || k.RequestsPerDay < 0 || k.TokensPerDay < 0 {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "limits must not be negative"})
+		return
+	}
+	secret, err := st.Create(r.Context(), k)
+	switch {
+	case errors.Is(err, auth.ErrKeyExists):
+		writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: "a key named " + strconv.Quote(clip(kr.Name, maxEchoed)) + " exists"})
+		return
+	case err != nil:
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: err.Error()})
+		return
+	}
+	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after create")
+	}
+	zerolog.Ctx(r.Context()).Info().Str("key_name", k.Name).Msg("client key created")
+	writeJSON(w, http.StatusCreated, map[string]any{"name": k.Name, "key": secret,
+		"note": "this is the only time the key is shown; switchyard keeps its hash"})
+}
+
+// handleKeyRevoke serves DELETE /admin/keys/{name}.
+func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request, name string) {
+	st := s.keyStore(w, r)
+	if st == nil {
+		return
+	}
+	if err := st.Revoke(r.Context(), name); errors.Is(err, auth.ErrNoSuchKey) {
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no key named " + strconv.Quote(clip(name, maxEchoed)) + " in the key store"})
+		return
+	} else if err != nil {
+		writeOpenAIError(w, err)
+		return
+	}
+	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after revoke")
+	}
+	zerolog.Ctx(r.Context()).Info().Str("key_name", name).Msg("client key revoked")
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "revoked": true})
 }

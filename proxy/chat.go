@@ -8,13 +8,16 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/usage"
 )
 
 // Response headers that explain a routed answer.
@@ -32,6 +35,7 @@ const HeaderSession = "X-Switchyard-Session"
 // clientAPI is what serving one client dialect takes beyond the steps
 // every dialect shares (serveChat).
 type clientAPI struct {
+	dialect    string // providers.DialectOpenAI or DialectAnthropic
 	parse      func(io.Reader) (*providers.Request, error)
 	writeError func(http.ResponseWriter, error)
 	encode     func(*providers.Response) []byte
@@ -43,6 +47,7 @@ type clientAPI struct {
 }
 
 var openAIAPI = clientAPI{
+	dialect:    providers.DialectOpenAI,
 	parse:      openai.ParseRequest,
 	writeError: writeOpenAIError,
 	encode:     openai.Completion,
@@ -121,6 +126,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		resp, err = dec.Chain.Complete(ctx, req)
 		if resp != nil {
 			settle(reservation, req, &resp.Usage)
+			trace.Usage = &resp.Usage
 		} else {
 			settle(reservation, req, nil)
 		}
@@ -133,7 +139,42 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 			api.writeError(w, err)
 		}
 	}
-	logRequest(log, dec, trace, req.Stream, sent, err, time.Since(start))
+	took := time.Since(start)
+	logRequest(log, dec, trace, req.Stream, sent, err, took)
+	if rt.Usage != nil {
+		rt.Usage.Add(usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took))
+	}
+}
+
+// usageRecord is the usage row of one chat request.
+func usageRecord(r *http.Request, prices usage.Prices, dialect string, key *auth.Key, req *providers.Request, dec router.Decision,
+	tr *providers.Trace, sent int, err error, start time.Time, took time.Duration) usage.Record {
+	rec := usage.Record{
+		Time: start, RequestID: r.Header.Get("X-Request-Id"), Dialect: dialect, Route: dec.Route, DecidedBy: dec.DecidedBy,
+		Score: dec.Score, Attempts: len(tr.Attempts), Status: http.StatusOK, Stream: req.Stream, Latency: took,
+	}
+	if id := r.Context().Value(requestIDKey{}); id != nil {
+		rec.RequestID, _ = id.(string)
+	}
+	if key != nil {
+		rec.Key = key.Name
+	}
+	if err != nil {
+		rec.Status = statusOf(err)
+		if sent != 0 {
+			rec.Status = sent
+		}
+	}
+	rec.Provider, _, _ = strings.Cut(tr.Target, "/")
+	rec.Model = tr.Model
+	if u := tr.Usage; u != nil {
+		rec.PromptTokens, rec.CompletionTokens = u.PromptTokens, u.CompletionTokens
+	}
+	if !tr.FirstContent.IsZero() {
+		rec.TTFT = tr.FirstContent.Sub(start)
+	}
+	rec.Cost = prices.Cost(rec.Model, rec.PromptTokens, rec.CompletionTokens, rec.CachedTokens)
+	return rec
 }
 
 // streamOpenAI relays the chain's chunks as server-sent events. Headers go

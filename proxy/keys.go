@@ -15,13 +15,22 @@ import (
 // token limit; it is settled with the upstream's real usage afterwards.
 const defaultCompletionReserve = 1024
 
+// keyring is the keys in force; nil when none are configured.
+func (rt *Runtime) keyring() *auth.Keyring {
+	if rt.Keys == nil {
+		return nil
+	}
+	return rt.Keys.Ring()
+}
+
 // authenticate returns the key a request carries when rt requires keys,
 // nil when it does not; the error is a 401 in any dialect.
 func (rt *Runtime) authenticate(r *http.Request) (*auth.Key, error) {
-	if rt.Keys == nil || rt.Keys.Len() == 0 {
+	ring := rt.keyring()
+	if ring == nil || ring.Len() == 0 {
 		return nil, nil
 	}
-	k, err := rt.Keys.Check(auth.FromRequest(r), time.Now())
+	k, err := ring.Check(auth.FromRequest(r), time.Now())
 	if err != nil {
 		return nil, &httpError{status: http.StatusUnauthorized, msg: err.Error(), err: err}
 	}

@@ -22,6 +22,7 @@ func (s *Server) handleAnthropicMessages(w http.ResponseWriter, r *http.Request)
 }
 
 var anthropicAPI = clientAPI{
+	dialect:    providers.DialectAnthropic,
 	parse:      anthropic.ParseRequest,
 	writeError: writeAnthropicError,
 	encode:     anthropic.Message,

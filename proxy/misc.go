@@ -1,12 +1,16 @@
 package proxy
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"time"
 )
+
+// requestIDKey is the context key of a request's id.
+type requestIDKey struct{}
 
 // withRequestLogger gives every request a logger, carrying its request id
 // (the client's X-Request-Id when it sent one), in the request's context.
@@ -19,6 +23,7 @@ func (s *Server) withRequestLogger(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		log := s.log.With().Str("request_id", id).Str("method", clip(r.Method, 16)).Str("path", clip(r.URL.Path, maxEchoed)).Logger()
 		next.ServeHTTP(w, r.WithContext(log.WithContext(r.Context())))
 	})

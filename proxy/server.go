@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/usage"
 )
 
 // Router is what the proxy needs from routing (stubbed in handler tests).
@@ -38,11 +39,15 @@ type Runtime struct {
 	// a stream; 0 means no bound.
 	WriteTimeout time.Duration
 	// Keys, when it holds any key, makes every API request carry one of
-	// them (auth.FromRequest); nil or empty leaves the API open.
-	Keys *auth.Keyring
+	// them (auth.FromRequest); nil or empty leaves the API open. Its ring
+	// changes as keys are created and revoked at run time.
+	Keys *auth.Live
 	// Limits applies the keys' request and token limits; nil = none. One
 	// Limiter outlives reloads, so the counts do too.
 	Limits *auth.Limiter
+	// Usage, if set, gets one row per chat request; Prices prices them.
+	Usage  Recorder
+	Prices usage.Prices
 
 	// inflight counts the requests serving on this runtime (see
 	// Server.acquire and Drained).
@@ -59,6 +64,12 @@ type Runtime struct {
 	// /v1/models (after Models), POST /admin/models/refresh and GET
 	// /admin/providers; nil when no provider discovers.
 	Discovery *providers.Catalog
+}
+
+// Recorder takes usage rows; it must not block (usage.Writer drops a row
+// rather than wait).
+type Recorder interface {
+	Add(usage.Record)
 }
 
 // ModelInfo is one entry of GET /v1/models.

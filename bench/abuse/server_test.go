@@ -132,6 +132,8 @@ func startServer(t *testing.T, bin string, s setup) *server {
 		// count among the connections the server holds (clientConns).
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	env := childEnv()
+	// The usage store goes to the case's own directory, not the user's.
+	env = append(env, "XDG_DATA_HOME="+t.TempDir())
 	env = append(env, s.env...)
 	if s.admin {
 		srv.token = fmt.Sprintf("abuse-admin-%d", time.Now().UnixNano())

@@ -232,7 +232,8 @@ func run(ctx context.Context, o options) (*report, error) {
 	defer logFile.Close()
 	rep.logPath = logFile.Name()
 	cmd := exec.Command(o.bin, "serve", "--config", cfgPath)
-	cmd.Env = append(os.Environ(), "SOAK_ADMIN_TOKEN="+token)
+	// The usage store lives in the run's work dir, not the user's.
+	cmd.Env = append(os.Environ(), "SOAK_ADMIN_TOKEN="+token, "XDG_DATA_HOME="+filepath.Join(o.workdir, "data"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -209,4 +212,82 @@ func usageUpstream(total int, served *atomic.Int64) http.Handler {
 		io.WriteString(w, "data: [DONE]\n\n")
 		served.Add(1)
 	})
+}
+
+// TestRunTimeKeys: keys created and revoked while the server runs, through
+// /admin/keys (at once) and `switchyard keys` in another process (within
+// the refresh period), are honoured; a revoked key gets a 401.
+func TestRunTimeKeys(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Text: "ok"})
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("listen: 127.0.0.1:0\nproviders:\n  - {name: up, kind: openai, base_url: %s, models: [m]}\n"+
+		"api_keys:\n  - {name: root, key_env: ROOT_KEY, roles: [admin]}\n", up.URL)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, logs := startServe(t, map[string]string{"ROOT_KEY": "sk-root", "XDG_DATA_HOME": dir}, "--config", path)
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, logs.String())
+		}
+	}()
+	call := func(method, path, key, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, strings.NewReader(body))
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, b
+	}
+	chat := func(key string) int {
+		code, _ := call(http.MethodPost, "/v1/chat/completions", key, `{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+		return code
+	}
+	code, b := call(http.MethodPost, "/admin/keys", "sk-root", `{"name":"dave","models":["m"],"requests_per_minute":100}`)
+	var created struct{ Key string }
+	if code != http.StatusCreated || json.Unmarshal(b, &created) != nil || !strings.HasPrefix(created.Key, "sk-sy-") {
+		t.Fatalf("POST /admin/keys: %d %s", code, b)
+	}
+	if code := chat(created.Key); code != http.StatusOK {
+		t.Fatalf("the new key: %d, want 200", code)
+	}
+	if code, b := call(http.MethodGet, "/admin/keys", "sk-root", ""); code != 200 || strings.Contains(string(b), created.Key) || !strings.Contains(string(b), `"dave"`) {
+		t.Errorf("GET /admin/keys: %d %s; want dave listed, its secret not", code, b)
+	}
+	if code, _ := call(http.MethodPost, "/admin/keys", "sk-root", `{"name":"dave"}`); code != http.StatusConflict {
+		t.Errorf("a second key named dave: %d, want 409", code)
+	}
+	if code, _ := call(http.MethodDelete, "/admin/keys/dave", "sk-root", ""); code != http.StatusOK {
+		t.Fatalf("DELETE /admin/keys/dave: %d", code)
+	}
+	if code := chat(created.Key); code != http.StatusUnauthorized {
+		t.Errorf("the revoked key: %d, want 401", code)
+	}
+
+	// Another process: switchyard keys create, against the same file.
+	db := filepath.Join(dir, "switchyard", "usage.db")
+	var out bytes.Buffer
+	cli := env{getenv: func(string) string { return "" }, environ: func() []string { return nil }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}
+	if code := run(t.Context(), []string{"keys", "create", "erin", "--db", db, "--rpm", "5"}, cli); code != 0 {
+		t.Fatalf("keys create exited %d", code)
+	}
+	secret := strings.TrimSpace(out.String())
+	deadline := time.Now().Add(3 * keyRefresh)
+	for chat(secret) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("a key created by another process was not accepted within %v", 3*keyRefresh)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"keys", "list", "--db", db}, cli); code != 0 || !strings.Contains(out.String(), "erin") || !strings.Contains(out.String(), "revoked") {
+		t.Errorf("keys list exited %d:\n%s", code, out.String())
+	}
 }

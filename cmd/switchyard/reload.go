@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/usage"
 )
 
 // What triggered a reload (proxy.ReloadResult.Trigger).
@@ -77,6 +78,27 @@ type reloader struct {
 	health *providers.Registry
 	// limits counts the client keys' requests and tokens across reloads.
 	limits *auth.Limiter
+	// usage takes a row per request, and usageStore answers /admin/usage;
+	// nil when the store is off. Set by serve before start.
+	usage      *usage.Writer
+	usageStore *usage.SQLite
+	// keys are the client keys in force, the config's and the key
+	// store's; set by serve before start.
+	keys *auth.Live
+}
+
+// attach gives a runtime what outlives reloads: the limiter, the usage
+// writer, and the admin endpoints' view of the store.
+func (r *reloader) attach(s *serving, cfg *config.Config) {
+	s.proxy.Keys = r.keys
+	s.proxy.Admin = r.admin(cfg)
+	s.proxy.Limits = r.limits
+	if r.usage != nil {
+		s.proxy.Usage = r.usage
+	}
+	if s.proxy.Admin != nil && r.usageStore != nil {
+		s.proxy.Admin.Usage = r.usageStore
+	}
 }
 
 var _ proxy.Control = (*reloader)(nil)
@@ -113,8 +135,10 @@ func (r *reloader) start(ctx context.Context, cfg *config.Config) (*serving, err
 	if err != nil {
 		return nil, err
 	}
-	rt.proxy.Admin = r.admin(cfg)
-	rt.proxy.Limits = r.limits
+	r.attach(rt, cfg)
+	if err := r.applyKeys(ctx, rt); err != nil {
+		return nil, err
+	}
 	r.logKeys(rt)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -224,6 +248,9 @@ func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResu
 	r.last = &res
 	r.mu.Unlock()
 
+	if err := r.applyKeys(ctx, next); err != nil {
+		r.log.Error().Err(err).Msg("reload: client keys not changed")
+	}
 	r.srv.Swap(next.proxy)
 	if retired {
 		r.retire(old) // after the swap: no request can newly start on old
@@ -258,8 +285,7 @@ func (r *reloader) build(ctx context.Context) (next *serving, cfg *config.Config
 	if err != nil {
 		return nil, nil, reused, err
 	}
-	next.proxy.Admin = r.admin(cfg)
-	next.proxy.Limits = r.limits
+	r.attach(next, cfg)
 	return next, cfg, reused, nil
 }
 
@@ -292,13 +318,28 @@ func (r *reloader) admin(cfg *config.Config) *proxy.Admin {
 	return &proxy.Admin{Token: tok, Control: r}
 }
 
+// applyKeys puts the runtime's config keys in force beside the key
+// store's.
+func (r *reloader) applyKeys(ctx context.Context, s *serving) error {
+	if r.keys == nil {
+		live, err := auth.NewLive(ctx, s.keys, nil)
+		if err != nil {
+			return err
+		}
+		r.keys = live
+		s.proxy.Keys = live
+		return nil
+	}
+	return r.keys.SetConfig(ctx, s.keys)
+}
+
 // logKeys says at start whether the API needs a key.
 func (r *reloader) logKeys(s *serving) {
-	if s.proxy.Keys == nil || s.proxy.Keys.Len() == 0 {
+	if s.proxy.Keys == nil || s.proxy.Keys.Ring().Len() == 0 {
 		r.log.Warn().Msg("no client API keys configured: the API is open to anyone who can reach it (api_keys)")
 		return
 	}
-	r.log.Info().Int("keys", s.proxy.Keys.Len()).Msg("client API keys required on every API request")
+	r.log.Info().Int("keys", s.proxy.Keys.Ring().Len()).Msg("client API keys required on every API request")
 }
 
 // warnRestartOnly says which changed settings a reload cannot apply: they

@@ -42,6 +42,8 @@ type serving struct {
 	// stop ends what this runtime runs in the background (active health
 	// checks); called when it is replaced, and at exit.
 	stop func()
+	// keys are the config's client keys, put in force when the runtime is.
+	keys []auth.Key
 }
 
 // needsEmbedder reports whether cfg has a route to classify against. A
@@ -362,7 +364,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	if err != nil {
 		return nil, err
 	}
-	keys, err := buildKeyring(cfg, e)
+	keys, err := buildKeys(cfg, e)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +380,8 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	}
 	return &serving{
 		proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
-			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Keys: keys},
+			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Prices: prices(cfg)},
+		keys:     keys,
 		router:   rtr,
 		embed:    emb,
 		judge:    jdg,
@@ -387,10 +390,10 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 	}, nil
 }
 
-// buildKeyring returns the client keys cfg accepts. A key whose key_env
-// variable is unset is left out (config.Warnings says so); a ring of no
-// keys leaves the API open.
-func buildKeyring(cfg *config.Config, e env) (*auth.Keyring, error) {
+// buildKeys returns the client keys cfg accepts. A key whose key_env
+// variable is unset is left out (config.Warnings says so); no keys at all
+// (and none created at run time) leave the API open.
+func buildKeys(cfg *config.Config, e env) ([]auth.Key, error) {
 	var keys []auth.Key
 	for _, c := range cfg.APIKeys {
 		k := auth.Key{
@@ -419,7 +422,10 @@ func buildKeyring(cfg *config.Config, e env) (*auth.Keyring, error) {
 		}
 		keys = append(keys, k)
 	}
-	return auth.NewKeyring(keys)
+	if _, err := auth.NewKeyring(keys); err != nil { // two keys with one secret
+		return nil, err
+	}
+	return keys, nil
 }
 
 // buildJudge returns the configured LLM judge, or nil when there is none.

@@ -99,6 +99,19 @@ func serveCmd(e env) *cobra.Command {
 // POST /admin/reload.
 func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.Signal, log zerolog.Logger) error {
 	start := time.Now()
+	store, writer, stopUsage, err := openUsage(ctx, cfg, rl.env, log)
+	if err != nil {
+		return err
+	}
+	// Runs after rl.close, once the server has drained: every request's
+	// row is queued by then, and the queue is flushed.
+	defer stopUsage()
+	rl.usage, rl.usageStore = writer, store
+	stopKeys, err := openKeys(ctx, rl, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopKeys()
 	rt, err := rl.start(ctx, cfg)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ def switchyard(upstreams, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
     env.update(INTEROP_OPENAI_KEY=API_KEYS["openai"],
                INTEROP_ANTHROPIC_KEY=API_KEYS["anthropic"],
-               XDG_CONFIG_HOME=str(work), XDG_CACHE_HOME=str(work))
+               XDG_CONFIG_HOME=str(work), XDG_CACHE_HOME=str(work), XDG_DATA_HOME=str(work))
     with open(work / "switchyard.log", "w+b") as log:
         proc = subprocess.Popen([binary, "serve", "--config", str(cfg)], stdout=log, stderr=log, env=env)
         try:

@@ -1,0 +1,264 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Store keeps the keys created at run time (`switchyard keys create`,
+// POST /admin/keys) in a SQL database the caller opens: the usage store's
+// SQLite file by default. Only hashes are stored. It is safe for
+// concurrent use.
+type Store struct {
+	db *sql.DB
+}
+
+// storeSchema is the keys table; it is created if missing. Columns are
+// only ever added, with defaults, so older rows stay readable.
+const storeSchema = `CREATE TABLE IF NOT EXISTS client_keys (
+	name TEXT PRIMARY KEY,
+	hash TEXT NOT NULL UNIQUE,
+	roles TEXT NOT NULL,          -- JSON array
+	enabled INTEGER NOT NULL,
+	expires INTEGER NOT NULL,     -- unix seconds; 0 = never
+	models TEXT NOT NULL,         -- JSON array
+	rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, rpd INTEGER NOT NULL, tpd INTEGER NOT NULL,
+	created INTEGER NOT NULL,
+	revoked INTEGER NOT NULL DEFAULT 0
+)`
+
+// NewStore returns the key store in db, creating its table if needed.
+func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
+	if _, err := db.ExecContext(ctx, storeSchema); err != nil {
+		return nil, fmt.Errorf("key store: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// ErrKeyExists and ErrNoSuchKey report a name already taken, or unknown.
+var (
+	ErrKeyExists = errors.New("a key of that name exists")
+	ErrNoSuchKey = errors.New("no such key")
+)
+
+// NewSecret returns a fresh key: "sk-sy-" and 48 hex digits (192 bits).
+func NewSecret() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return "sk-sy-" + hex.EncodeToString(b)
+}
+
+// Create stores k under a new secret and returns the secret, which is
+// never stored or shown again.
+func (s *Store) Create(ctx context.Context, k Key) (string, error) {
+	if k.Name == "" {
+		return "", errors.New("a key needs a name")
+	}
+	if len(k.Roles) == 0 {
+		k.Roles = []string{RoleUser}
+	}
+	for _, r := range k.Roles {
+		if r != RoleAdmin && r != RoleUser {
+			return "", fmt.Errorf("unknown role %q (want admin or user)", r)
+		}
+	}
+	secret := NewSecret()
+	h := Hash(secret)
+	roles, _ := json.Marshal(k.Roles)
+	models, _ := json.Marshal(nonNil(k.Models))
+	var exp int64
+	if !k.Expires.IsZero() {
+		exp = k.Expires.Unix()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO client_keys (name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd, created)
+		VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`, k.Name, hex.EncodeToString(h[:]), string(roles), exp, string(models),
+		k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay, time.Now().Unix())
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "PRIMARY KEY") {
+			return "", ErrKeyExists
+		}
+		return "", err
+	}
+	return secret, nil
+}
+
+// Revoke turns the key off for good (it stays listed, revoked).
+func (s *Store) Revoke(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, "UPDATE client_keys SET revoked = 1, enabled = 0 WHERE name = ?", name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoSuchKey
+	}
+	return nil
+}
+
+// KeyInfo is a stored key as listed: never its secret or hash.
+type KeyInfo struct {
+	Name              string    `json:"name"`
+	Roles             []string  `json:"roles"`
+	Enabled           bool      `json:"enabled"`
+	Revoked           bool      `json:"revoked"`
+	Expires           time.Time `json:"expires,omitzero"`
+	Models            []string  `json:"models"`
+	RequestsPerMinute int       `json:"requests_per_minute"`
+	TokensPerMinute   int       `json:"tokens_per_minute"`
+	RequestsPerDay    int       `json:"requests_per_day"`
+	TokensPerDay      int       `json:"tokens_per_day"`
+	Created           time.Time `json:"created"`
+}
+
+// List returns every stored key, by name.
+func (s *Store) List(ctx context.Context) ([]KeyInfo, error) {
+	keys, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyInfo, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k.info)
+	}
+	return out, nil
+}
+
+// Keys returns the stored keys that are not revoked, ready for a Keyring.
+func (s *Store) Keys(ctx context.Context) ([]Key, error) {
+	keys, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Key
+	for _, k := range keys {
+		if !k.info.Revoked {
+			out = append(out, k.key)
+		}
+	}
+	return out, nil
+}
+
+type storedKey struct {
+	info KeyInfo
+	key  Key
+}
+
+func (s *Store) load(ctx context.Context) ([]storedKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd, created, revoked
+		FROM client_keys ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storedKey
+	for rows.Next() {
+		var (
+			i                   KeyInfo
+			hash, roles, models string
+			enabled, revoked    bool
+			expires, created    int64
+		)
+		if err := rows.Scan(&i.Name, &hash, &roles, &enabled, &expires, &models, &i.RequestsPerMinute, &i.TokensPerMinute,
+			&i.RequestsPerDay, &i.TokensPerDay, &created, &revoked); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(roles), &i.Roles)
+		json.Unmarshal([]byte(models), &i.Models)
+		i.Enabled, i.Revoked, i.Created = enabled, revoked, time.Unix(created, 0).UTC()
+		if expires != 0 {
+			i.Expires = time.Unix(expires, 0).UTC()
+		}
+		h, err := ParseHash(hash)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", i.Name, err)
+		}
+		k := Key{Name: i.Name, Roles: i.Roles, Enabled: enabled && !revoked, Expires: i.Expires, Models: i.Models,
+			RequestsPerMinute: i.RequestsPerMinute, TokensPerMinute: i.TokensPerMinute,
+			RequestsPerDay: i.RequestsPerDay, TokensPerDay: i.TokensPerDay}.WithHash(h)
+		out = append(out, storedKey{info: i, key: k})
+	}
+	return out, rows.Err()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Live is the set of keys in force: the config's and the store's,
+// refreshed from the store periodically and after every change made
+// through it. It is safe for concurrent use.
+type Live struct {
+	store *Store // nil: config keys only
+	mu    sync.Mutex
+	cfg   []Key
+	ring  atomic.Pointer[Keyring]
+}
+
+// NewLive returns the keys of the config (cfg) and of store (may be nil).
+func NewLive(ctx context.Context, cfg []Key, store *Store) (*Live, error) {
+	l := &Live{store: store, cfg: cfg}
+	if err := l.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Ring is the keyring in force; never nil.
+func (l *Live) Ring() *Keyring { return l.ring.Load() }
+
+// SetConfig replaces the config's keys (after a reload) and rebuilds the
+// ring.
+func (l *Live) SetConfig(ctx context.Context, cfg []Key) error {
+	l.mu.Lock()
+	old := l.cfg
+	l.cfg = cfg
+	l.mu.Unlock()
+	if err := l.Refresh(ctx); err != nil {
+		l.mu.Lock()
+		l.cfg = old
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Refresh reads the store's keys and rebuilds the ring; on error the ring
+// in force stays.
+func (l *Live) Refresh(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := slices.Clone(l.cfg)
+	if l.store != nil {
+		stored, err := l.store.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		for _, k := range stored {
+			if slices.ContainsFunc(keys, func(c Key) bool { return c.Name == k.Name }) {
+				continue // the config's key of that name wins
+			}
+			keys = append(keys, k)
+		}
+	}
+	r, err := NewKeyring(keys)
+	if err != nil {
+		return err
+	}
+	l.ring.Store(r)
+	return nil
+}
+
+// Store is the run-time key store; nil when there is none.
+func (l *Live) Store() *Store { return l.store }
