@@ -39,6 +39,11 @@ type Key struct {
 	TokensPerMinute   int
 	RequestsPerDay    int
 	TokensPerDay      int
+	// Budgets, in USD, per calendar day and month (UTC) of the cost the
+	// usage rows record; 0 = none. A request is refused once the spend has
+	// reached the budget: the one that crosses it runs to its end.
+	BudgetDay   float64
+	BudgetMonth float64
 
 	hash [sha256.Size]byte
 }

@@ -131,8 +131,8 @@ func TestTokensSettle(t *testing.T) {
 	if _, err := l.Reserve(k, 200); err == nil {
 		t.Fatal("a reservation over the limit was granted")
 	}
-	r.Settle(100) // it used far less than estimated
-	r.Settle(5000)
+	r.Settle(100, 0) // it used far less than estimated
+	r.Settle(5000, 0)
 	if _, err := l.Reserve(k, 800); err != nil {
 		t.Fatalf("after settling at 100, 800 more should fit in 1000: %v", err)
 	}
@@ -171,7 +171,7 @@ func TestConcurrentReservationsHoldTheLimit(t *testing.T) {
 			if err != nil {
 				return
 			}
-			r.Settle(100)
+			r.Settle(100, 0)
 			mu.Lock()
 			granted++
 			mu.Unlock()
@@ -180,5 +180,51 @@ func TestConcurrentReservationsHoldTheLimit(t *testing.T) {
 	wg.Wait()
 	if granted != 50 {
 		t.Errorf("granted %d requests of 100 tokens under 5000 per minute, want 50", granted)
+	}
+}
+
+// TestBudgetStopsTheNextRequest: the request that crosses the daily
+// budget runs (its cost is known only at its end); the next is refused
+// until midnight UTC, and the month's budget holds across days.
+func TestBudgetStopsTheNextRequest(t *testing.T) {
+	now := t0
+	l := limiterAt(&now)
+	k := &Key{Name: "k", BudgetDay: 1.0, BudgetMonth: 1.5}
+	r1, err := l.Reserve(k, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := l.Reserve(k, 10) // in flight beside r1
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1.Settle(10, 0.7)
+	r2.Settle(10, 0.7) // 1.4: over the day's budget, but it was in flight
+	_, err = l.Reserve(k, 10)
+	var le *LimitError
+	if !errors.As(err, &le) || le.Limit != "USD per day" {
+		t.Fatalf("after spending 1.4 of 1.0: %v, want the daily budget", err)
+	}
+	if want := 11*time.Hour + 59*time.Minute + 30*time.Second; le.Retry != want {
+		t.Errorf("retry in %v, want %v (midnight UTC)", le.Retry, want)
+	}
+	now = now.Add(12 * time.Hour) // the next day
+	r3, err := l.Reserve(k, 10)
+	if err != nil {
+		t.Fatalf("next day: %v", err)
+	}
+	r3.Settle(10, 0.2) // 1.6 this month
+	if _, err := l.Reserve(k, 10); !errors.As(err, &le) || le.Limit != "USD per month" {
+		t.Fatalf("after 1.6 of a 1.5 month: %v, want the monthly budget", err)
+	}
+}
+
+// TestSpentSeedsBudgets: spend read from the usage store at start counts.
+func TestSpentSeedsBudgets(t *testing.T) {
+	now := t0
+	l := limiterAt(&now)
+	l.Spent(map[string]float64{"k": 2}, map[string]float64{"k": 2})
+	if _, err := l.Reserve(&Key{Name: "k", BudgetDay: 2}, 1); err == nil {
+		t.Fatal("a key that spent its budget before a restart was let through")
 	}
 }

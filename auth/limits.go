@@ -9,13 +9,17 @@ import (
 
 // LimitError reports a request refused by one of its key's limits.
 type LimitError struct {
-	Key   string        // the key's name
-	Limit string        // "requests per minute", "tokens per day", …
-	Max   int           // the limit
-	Retry time.Duration // when the request would fit again
+	Key    string        // the key's name
+	Limit  string        // "requests per minute", "tokens per day", "USD per day", …
+	Max    int           // the limit, for a count
+	Budget float64       // the limit, for a budget
+	Retry  time.Duration // when the request would fit again
 }
 
 func (e *LimitError) Error() string {
+	if e.Budget > 0 {
+		return fmt.Sprintf("API key %q has spent its budget of %.4g %s; retry in %ds", e.Key, e.Budget, e.Limit, e.RetryAfter())
+	}
 	return fmt.Sprintf("API key %q is over its limit of %d %s; retry in %ds", e.Key, e.Max, e.Limit, e.RetryAfter())
 }
 
@@ -79,9 +83,26 @@ func (w *window) retry(now time.Time, n, limit float64) time.Duration {
 	return max(wait, time.Second)
 }
 
-// keyState is one key's windows.
+// keyState is one key's windows and spend.
 type keyState struct {
 	reqMin, reqDay, tokMin, tokDay window
+	spend                          spend
+}
+
+// spend is a key's cost in the current calendar day and month (UTC).
+type spend struct {
+	day, month       string // "2006-01-02", "2006-01"
+	dayUSD, monthUSD float64
+}
+
+func (s *spend) roll(now time.Time) {
+	now = now.UTC()
+	if d := now.Format("2006-01-02"); d != s.day {
+		s.day, s.dayUSD = d, 0
+	}
+	if m := now.Format("2006-01"); m != s.month {
+		s.month, s.monthUSD = m, 0
+	}
 }
 
 // Limiter applies each key's request and token limits. Tokens are
@@ -117,13 +138,16 @@ func (l *Limiter) Reserve(k *Key, tokens int) (*Reservation, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	st := l.keys[k.Name]
-	if st == nil {
-		st = &keyState{
-			reqMin: window{span: time.Minute}, tokMin: window{span: time.Minute},
-			reqDay: window{span: 24 * time.Hour}, tokDay: window{span: 24 * time.Hour},
-		}
-		l.keys[k.Name] = st
+	st := l.state(k.Name)
+	st.spend.roll(now)
+	day := now.UTC().Truncate(24 * time.Hour)
+	if k.BudgetDay > 0 && st.spend.dayUSD >= k.BudgetDay {
+		return nil, &LimitError{Key: k.Name, Limit: "USD per day", Budget: k.BudgetDay, Retry: day.Add(24 * time.Hour).Sub(now)}
+	}
+	if k.BudgetMonth > 0 && st.spend.monthUSD >= k.BudgetMonth {
+		y, m, _ := now.UTC().Date()
+		next := time.Date(y, m+1, 1, 0, 0, 0, 0, time.UTC)
+		return nil, &LimitError{Key: k.Name, Limit: "USD per month", Budget: k.BudgetMonth, Retry: next.Sub(now)}
 	}
 	checks := []struct {
 		w     *window
@@ -153,10 +177,42 @@ func (l *Limiter) Reserve(k *Key, tokens int) (*Reservation, error) {
 	return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l}, nil
 }
 
+// state returns key's state, made on first use. Call with mu held.
+func (l *Limiter) state(key string) *keyState {
+	st := l.keys[key]
+	if st == nil {
+		st = &keyState{
+			reqMin: window{span: time.Minute}, tokMin: window{span: time.Minute},
+			reqDay: window{span: 24 * time.Hour}, tokDay: window{span: 24 * time.Hour},
+		}
+		l.keys[key] = st
+	}
+	return st
+}
+
+// Spent records what keys spent earlier today and this month (UTC), as
+// the usage store has it, so that budgets hold across restarts.
+func (l *Limiter) Spent(day, month map[string]float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for k, v := range day {
+		st := l.state(k)
+		st.spend.roll(now)
+		st.spend.dayUSD += v
+	}
+	for k, v := range month {
+		st := l.state(k)
+		st.spend.roll(now)
+		st.spend.monthUSD += v
+	}
+}
+
 // Settle replaces the reservation's estimate with the tokens the request
 // really used (from the upstream's usage; the estimate when it reported
-// none). It is safe to call once; later calls do nothing.
-func (r *Reservation) Settle(tokens int) {
+// none), and adds its cost in USD to the key's spend. It is safe to call
+// once; later calls do nothing.
+func (r *Reservation) Settle(tokens int, cost float64) {
 	if r == nil {
 		return
 	}
@@ -171,6 +227,9 @@ func (r *Reservation) Settle(tokens int) {
 	if st == nil {
 		return
 	}
+	st.spend.roll(l.now())
+	st.spend.dayUSD += cost
+	st.spend.monthUSD += cost
 	d := float64(tokens - r.tokens)
 	for _, w := range []*window{&st.tokMin, &st.tokDay} {
 		w.advance(l.now())

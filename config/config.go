@@ -98,6 +98,8 @@ type Config struct {
 
 	// Usage configures the usage store: one row per request.
 	Usage Usage `koanf:"usage" yaml:"usage"`
+	// ConversationLog configures the conversation log. Off by default.
+	ConversationLog ConversationLog `koanf:"conversation_log" yaml:"conversation_log"`
 	// Prices are what models' tokens cost, in USD per million, by model
 	// name as the upstream knows it; they replace the shipped list prices
 	// model by model. Cost is computed when a row is written.
@@ -117,6 +119,24 @@ type Usage struct {
 	// Queue bounds the rows waiting to be written; past it a row is
 	// dropped and counted rather than slowing a request. Default 10000.
 	Queue int `koanf:"queue" yaml:"queue"`
+}
+
+// ConversationLog configures the log of what clients sent and got back:
+// one JSON line per chat request.
+type ConversationLog struct {
+	// Enabled turns the log on. Default false.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Path is the file. Default "": conversations.jsonl beside the usage
+	// store (~/.local/share/switchyard/).
+	Path string `koanf:"path" yaml:"path,omitempty"`
+	// MaxSizeMB rotates the file past this size. Default 100.
+	MaxSizeMB int `koanf:"max_size_mb" yaml:"max_size_mb"`
+	// MaxBackups is how many rotated files are kept. Default 5.
+	MaxBackups int `koanf:"max_backups" yaml:"max_backups"`
+	// Redact is none (log everything) or content (every message's and
+	// the answer's text replaced by its length; roles, models and tool
+	// names stay). Default none.
+	Redact string `koanf:"redact" yaml:"redact"`
 }
 
 // Price is what a model's tokens cost, in USD per million.
@@ -155,6 +175,12 @@ type APIKey struct {
 	TokensPerMinute   int `koanf:"tokens_per_minute" yaml:"tokens_per_minute,omitempty"`
 	RequestsPerDay    int `koanf:"requests_per_day" yaml:"requests_per_day,omitempty"`
 	TokensPerDay      int `koanf:"tokens_per_day" yaml:"tokens_per_day,omitempty"`
+	// Budgets in USD per calendar day and month (UTC), of the cost the
+	// usage store records (prices); 0 = none. The request that crosses a
+	// budget finishes; the next is refused (429) until the day or month
+	// turns. Spend survives restarts (it is read from the usage store).
+	BudgetDay   float64 `koanf:"budget_day" yaml:"budget_day,omitempty"`
+	BudgetMonth float64 `koanf:"budget_month" yaml:"budget_month,omitempty"`
 }
 
 // Admin configures the /admin endpoints. They are off (404, like any
@@ -521,8 +547,9 @@ func Default() *Config {
 			MaxAnswerBytes:    16 << 20,
 			MaxEventBytes:     4 << 20,
 		},
-		Log:   Log{Level: "info", Format: "json"},
-		Usage: Usage{Enabled: true, Retention: 90 * 24 * time.Hour, Queue: 10000},
+		Log:             Log{Level: "info", Format: "json"},
+		Usage:           Usage{Enabled: true, Retention: 90 * 24 * time.Hour, Queue: 10000},
+		ConversationLog: ConversationLog{MaxSizeMB: 100, MaxBackups: 5, Redact: "none"},
 	}
 }
 

@@ -367,6 +367,8 @@ admin:
 #     tokens_per_minute: 100000      # prompt + completion, as upstreams report
 #     requests_per_day: 5000
 #     tokens_per_day: 2000000
+#     budget_day: 5.00               # USD per UTC day, by the usage store's costs; 0 = none
+#     budget_month: 100.00           # USD per UTC month
 
 # The usage store: one row per request (key, route, how it was decided,
 # provider, model, status, tokens, latency, cost), written in batches off
@@ -376,6 +378,15 @@ usage:
   # path: /var/lib/switchyard/usage.db  # absent = ~/.local/share/switchyard/usage.db
   retention: 2160h                   # 90 days; 0 keeps rows forever
   queue: 10000                       # rows waiting to be written; more are dropped and counted
+
+# The conversation log: one JSON line per chat request with what the
+# client sent and got back; read with "switchyard logs". Off by default.
+conversation_log:
+  enabled: false
+  # path: /var/log/switchyard/conversations.jsonl  # absent = beside the usage store
+  max_size_mb: 100                   # rotated past this size
+  max_backups: 5                     # rotated files kept
+  redact: none                       # none, or content: texts replaced by their length
 
 # Prices in USD per million tokens, by the model name the upstream knows;
 # they replace the shipped list prices (2025) model by model.

@@ -57,6 +57,14 @@ func (c *Config) Validate() error {
 	if c.Usage.Retention < 0 {
 		p.add("usage.retention", "must not be negative (0 keeps rows forever)")
 	}
+	switch c.ConversationLog.Redact {
+	case "none", "content":
+	default:
+		p.add("conversation_log.redact", "want none or content, got %q", clip(c.ConversationLog.Redact))
+	}
+	if c.ConversationLog.MaxSizeMB < 1 || c.ConversationLog.MaxBackups < 0 {
+		p.add("conversation_log", "max_size_mb must be at least 1 and max_backups not negative")
+	}
 	if c.Usage.Queue < 1 {
 		p.add("usage.queue", "must be at least 1")
 	}
@@ -110,6 +118,9 @@ func (c *Config) validateAPIKeys(p *problems) {
 			if l.v < 0 {
 				p.add(at+"."+l.key, "must not be negative (0 = no limit)")
 			}
+		}
+		if k.BudgetDay < 0 || k.BudgetMonth < 0 {
+			p.add(at, "budgets must not be negative (0 = none)")
 		}
 	}
 }

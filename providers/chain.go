@@ -188,8 +188,13 @@ func (c *Chain) Stream(ctx context.Context, req *Request, emit func(Chunk) error
 			} else if idle != nil {
 				idle.Reset(t.IdleTimeout)
 			}
-			if ch.Usage != nil && tr != nil {
-				tr.Usage = ch.Usage
+			if tr != nil {
+				if ch.Usage != nil {
+					tr.Usage = ch.Usage
+				}
+				if tr.Observe != nil {
+					tr.Observe(ch)
+				}
 			}
 			return emit(ch)
 		})

@@ -37,6 +37,9 @@ type Trace struct {
 	// FirstContent is when a stream's first content was emitted; zero for
 	// a whole answer or a stream that sent none.
 	FirstContent time.Time
+	// Observe, if the caller sets it, sees every chunk a stream emits,
+	// before the chain's emit does (for the conversation log).
+	Observe func(Chunk)
 }
 
 type traceKey struct{}

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
@@ -73,7 +75,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		api.writeError(w, err)
 		return
 	}
-	req, err := api.parse(http.MaxBytesReader(w, r.Body, rt.maxBody()))
+	var body io.Reader = http.MaxBytesReader(w, r.Body, rt.maxBody())
+	var conv *conversation
+	if rt.Conversations != nil {
+		conv = &conversation{}
+		body = io.TeeReader(body, &conv.request)
+	}
+	req, err := api.parse(body)
 	if err != nil {
 		err = requestError(err, rt.maxBody())
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
@@ -112,6 +120,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	setDecisionHeaders(w.Header(), dec)
 
 	trace := &providers.Trace{}
+	if conv != nil {
+		trace.Observe = conv.observe
+	}
 	ctx = providers.WithTrace(ctx, trace)
 	sent := 0 // the status the client got, when it differs from statusOf(err)
 	if req.Stream {
@@ -120,30 +131,83 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		if started {
 			sent = http.StatusOK
 		}
-		settle(reservation, req, trace.Usage)
+		rt.settle(reservation, req, trace.Model, trace.Usage)
 	} else {
 		var resp *providers.Response
 		resp, err = dec.Chain.Complete(ctx, req)
 		if resp != nil {
-			settle(reservation, req, &resp.Usage)
 			trace.Usage = &resp.Usage
-		} else {
-			settle(reservation, req, nil)
 		}
+		rt.settle(reservation, req, trace.Model, trace.Usage)
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
 			rt.writeDeadline(w)
-			w.Write(validUTF8(api.encode(resp)))
+			answer := validUTF8(api.encode(resp))
+			w.Write(answer)
+			if conv != nil {
+				conv.answer = answer
+			}
 		} else {
 			api.writeError(w, err)
 		}
 	}
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)
-	if rt.Usage != nil {
-		rt.Usage.Add(usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took))
+	if rt.Usage != nil || conv != nil {
+		rec := usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took)
+		if rt.Usage != nil {
+			rt.Usage.Add(rec)
+		}
+		if conv != nil {
+			rt.Conversations.Add(conv.entry(rec, trace, err))
+		}
 	}
+}
+
+// conversation collects one request's body and answer for the
+// conversation log. A streamed answer's text and tool-call deltas are
+// kept up to maxLoggedAnswer bytes.
+type conversation struct {
+	request   bytes.Buffer
+	answer    []byte
+	text      strings.Builder
+	toolCalls []json.RawMessage
+	size      int
+}
+
+const maxLoggedAnswer = 1 << 20
+
+func (c *conversation) observe(ch providers.Chunk) {
+	if c.size > maxLoggedAnswer {
+		return
+	}
+	c.size += len(ch.Text) + len(ch.ToolCalls)
+	c.text.WriteString(ch.Text)
+	if len(ch.ToolCalls) > 0 {
+		c.toolCalls = append(c.toolCalls, ch.ToolCalls)
+	}
+}
+
+func (c *conversation) entry(rec usage.Record, tr *providers.Trace, err error) convlog.Entry {
+	e := convlog.Entry{
+		Time: rec.Time, RequestID: rec.RequestID, Key: rec.Key, Dialect: rec.Dialect, Route: rec.Route,
+		DecidedBy: rec.DecidedBy, Target: tr.Target, Status: rec.Status, Stream: rec.Stream,
+		LatencyMS: float64(rec.Latency.Microseconds()) / 1000, Text: c.text.String(),
+	}
+	if json.Valid(c.request.Bytes()) {
+		e.Request = json.RawMessage(c.request.Bytes())
+	}
+	if json.Valid(c.answer) {
+		e.Answer = c.answer
+	}
+	if len(c.toolCalls) > 0 {
+		e.ToolCalls, _ = json.Marshal(c.toolCalls)
+	}
+	if err != nil {
+		e.Error = publicMessage(err)
+	}
+	return e
 }
 
 // usageRecord is the usage row of one chat request.

@@ -99,16 +99,18 @@ func estimateTokens(req *providers.Request) int {
 }
 
 // settle replaces a reservation's estimate with the tokens the upstream
-// reported (the estimate stands when it reported none).
-func settle(res *auth.Reservation, req *providers.Request, u *providers.Usage) {
+// reported (the estimate stands when it reported none), and adds the
+// request's cost, by rt's prices for the model that answered, to the
+// key's spend.
+func (rt *Runtime) settle(res *auth.Reservation, req *providers.Request, model string, u *providers.Usage) {
 	if res == nil {
 		return
 	}
 	if u == nil || u.PromptTokens+u.CompletionTokens == 0 {
-		res.Settle(estimateTokens(req))
+		res.Settle(estimateTokens(req), 0)
 		return
 	}
-	res.Settle(u.PromptTokens + u.CompletionTokens)
+	res.Settle(u.PromptTokens+u.CompletionTokens, rt.Prices.Cost(model, u.PromptTokens, u.CompletionTokens, 0))
 }
 
 // setLimitHeaders adds Retry-After to a 429 from a key's limit.

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/usage"
@@ -48,6 +49,8 @@ type Runtime struct {
 	// Usage, if set, gets one row per chat request; Prices prices them.
 	Usage  Recorder
 	Prices usage.Prices
+	// Conversations, if set, gets what each chat request sent and got.
+	Conversations ConversationRecorder
 
 	// inflight counts the requests serving on this runtime (see
 	// Server.acquire and Drained).
@@ -70,6 +73,11 @@ type Runtime struct {
 // rather than wait).
 type Recorder interface {
 	Add(usage.Record)
+}
+
+// ConversationRecorder takes conversation log entries; it must not block.
+type ConversationRecorder interface {
+	Add(convlog.Entry)
 }
 
 // ModelInfo is one entry of GET /v1/models.

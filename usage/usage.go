@@ -243,6 +243,25 @@ func (s *SQLite) Heatmap(ctx context.Context, since time.Time, loc *time.Locatio
 	return out, rows.Err()
 }
 
+// SpendByKey sums each key's cost from since on.
+func (s *SQLite) SpendByKey(ctx context.Context, since time.Time) (map[string]float64, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT key, SUM(cost) FROM requests WHERE ts >= ? AND key != '' GROUP BY key", since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]float64{}
+	for rows.Next() {
+		var k string
+		var v float64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
 // Count is the number of rows from since on, for tests and checks.
 func (s *SQLite) Count(ctx context.Context, since time.Time) (int64, error) {
 	var n int64

@@ -291,3 +291,52 @@ func TestRunTimeKeys(t *testing.T) {
 		t.Errorf("keys list exited %d:\n%s", code, out.String())
 	}
 }
+
+// TestDailyBudget: a key's requests run until its spend (the usage rows'
+// cost) reaches its daily budget; the next is refused with a 429, and
+// still is after a restart.
+func TestDailyBudget(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Text: "ok", Usage: true}) // 5 + 1 tokens
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+listen: 127.0.0.1:0
+providers:
+  - {name: up, kind: openai, base_url: %s, models: [m]}
+api_keys:
+  - {name: frugal, key_env: FRUGAL_KEY, budget_day: 0.0001}
+prices:
+  m: {input: 10, output: 10}   # 6 tokens: $0.00006 a request
+`, up.URL)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"FRUGAL_KEY": "sk-frugal", "XDG_DATA_HOME": dir}
+	ask := func(addr string) int {
+		c := openAIWith(addr, "sk-frugal")
+		_, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: "m", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		code, _ := statusOfSDK(err)
+		if err == nil {
+			code = 200
+		}
+		return code
+	}
+	addr, stop, logs := startServe(t, vars, "--config", path)
+	got := []int{ask(addr), ask(addr), ask(addr)}
+	if fmt.Sprint(got) != "[200 200 429]" {
+		t.Errorf("three requests at $0.00006 under a $0.0001 day: %v, want [200 200 429]", got)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, logs.String())
+	}
+	addr, stop, logs = startServe(t, vars, "--config", path)
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, logs.String())
+		}
+	}()
+	if code := ask(addr); code != http.StatusTooManyRequests {
+		t.Errorf("after a restart: %d, want 429 (the day's spend is read from the usage store)", code)
+	}
+}

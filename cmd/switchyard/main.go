@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
-	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e))
+	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/usage"
@@ -85,6 +86,9 @@ type reloader struct {
 	// keys are the client keys in force, the config's and the key
 	// store's; set by serve before start.
 	keys *auth.Live
+	// conversations is the conversation log; nil when off. Turning it on
+	// or off takes a restart.
+	conversations *convlog.Log
 }
 
 // attach gives a runtime what outlives reloads: the limiter, the usage
@@ -95,6 +99,9 @@ func (r *reloader) attach(s *serving, cfg *config.Config) {
 	s.proxy.Limits = r.limits
 	if r.usage != nil {
 		s.proxy.Usage = r.usage
+	}
+	if r.conversations != nil {
+		s.proxy.Conversations = r.conversations
 	}
 	if s.proxy.Admin != nil && r.usageStore != nil {
 		s.proxy.Admin.Usage = r.usageStore
@@ -357,6 +364,12 @@ func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
 	}
 	if old.Server.ShutdownGrace != cfg.Server.ShutdownGrace {
 		keys = append(keys, "server.shutdown_grace")
+	}
+	if old.ConversationLog != cfg.ConversationLog {
+		keys = append(keys, "conversation_log")
+	}
+	if old.Usage != cfg.Usage {
+		keys = append(keys, "usage")
 	}
 	if old.Log != cfg.Log {
 		keys = append(keys, "log")

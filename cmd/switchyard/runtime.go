@@ -400,6 +400,7 @@ func buildKeys(cfg *config.Config, e env) ([]auth.Key, error) {
 			Name: c.Name, Roles: c.Roles, Enabled: !c.Disabled, Models: c.Models,
 			RequestsPerMinute: c.RequestsPerMinute, TokensPerMinute: c.TokensPerMinute,
 			RequestsPerDay: c.RequestsPerDay, TokensPerDay: c.TokensPerDay,
+			BudgetDay: c.BudgetDay, BudgetMonth: c.BudgetMonth,
 		}
 		if len(k.Roles) == 0 {
 			k.Roles = []string{auth.RoleUser}

@@ -107,6 +107,23 @@ func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.
 	// row is queued by then, and the queue is flushed.
 	defer stopUsage()
 	rl.usage, rl.usageStore = writer, store
+	if store != nil {
+		// Budgets hold across restarts: today's and this month's spend.
+		now := time.Now().UTC()
+		y, m, d := now.Date()
+		day, err1 := store.SpendByKey(ctx, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+		month, err2 := store.SpendByKey(ctx, time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("usage store: read spend: %w", err)
+		}
+		rl.limits.Spent(day, month)
+	}
+	conv, stopConv, err := openConvlog(cfg, rl.env, log)
+	if err != nil {
+		return err
+	}
+	defer stopConv()
+	rl.conversations = conv
 	stopKeys, err := openKeys(ctx, rl, store, log)
 	if err != nil {
 		return err

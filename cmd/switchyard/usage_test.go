@@ -154,3 +154,67 @@ prices:
 		t.Errorf("stats exited %d with %s, want the store's %+v", code, out.Bytes(), byKey)
 	}
 }
+
+// TestConversationLog: with conversation_log on, each chat request's body
+// and answer (whole, or a stream's text) are logged, and `switchyard logs`
+// reads them back, filtered by key.
+func TestConversationLog(t *testing.T) {
+	oa := providertest.OpenAI(t, providertest.Script{Chunks: []string{"Hel", "lo"}})
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "conv.jsonl")
+	cfg := fmt.Sprintf(`
+listen: 127.0.0.1:0
+providers:
+  - {name: oa, kind: openai, base_url: %s, models: [m]}
+api_keys:
+  - {name: alice, key_env: ALICE_KEY}
+  - {name: bob, key_env: BOB_KEY}
+conversation_log: {enabled: true, path: %s}
+`, oa.URL, logPath)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, logs := startServe(t, map[string]string{"ALICE_KEY": "sk-alice", "BOB_KEY": "sk-bob", "XDG_DATA_HOME": dir}, "--config", path)
+	for _, c := range []struct{ key, body string }{
+		{"sk-alice", `{"model":"m","messages":[{"role":"user","content":"first question"}]}`},
+		{"sk-alice", `{"model":"m","stream":true,"messages":[{"role":"user","content":"second question"}]}`},
+		{"sk-bob", `{"model":"m","messages":[{"role":"user","content":"bob's question"}]}`},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/chat/completions", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+c.key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d:\n%s", code, logs.String())
+	}
+	var out bytes.Buffer
+	code := run(t.Context(), []string{"logs", "--file", logPath, "--key", "alice", "--json"},
+		env{getenv: func(string) string { return "" }, environ: func() []string { return nil }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard})
+	if code != 0 {
+		t.Fatalf("logs exited %d", code)
+	}
+	var got []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("logs line %q: %v", line, err)
+		}
+		got = append(got, e)
+	}
+	if len(got) != 2 {
+		t.Fatalf("alice's entries: %d, want 2:\n%s", len(got), out.String())
+	}
+	whole, _ := json.Marshal(got[0])
+	if !strings.Contains(string(whole), "first question") || !strings.Contains(string(whole), "Hello") {
+		t.Errorf("first entry lacks the question or the answer: %s", whole)
+	}
+	if got[1]["text"] != "Hello" || !strings.Contains(fmt.Sprint(got[1]["request"]), "second question") {
+		t.Errorf("streamed entry: text %v, request %v; want Hello and the question", got[1]["text"], got[1]["request"])
+	}
+}

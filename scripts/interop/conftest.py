@@ -54,6 +54,29 @@ def _free_port():
 @pytest.fixture(scope="session")
 def switchyard(upstreams, tmp_path_factory):
     """The base URL (no path) of a switchyard serving the fakes."""
+    yield from _serve(upstreams, tmp_path_factory, "", {})
+
+
+# Client keys of the keyed server (test_keys.py).
+CLIENT_KEYS = {"py": "sk-py-client", "tight": "sk-py-tight", "old": "sk-py-old"}
+
+KEYED_CONFIG = """\
+api_keys:
+  - {name: py, key_env: INTEROP_KEY_PY, models: [oa, an]}
+  - {name: tight, key_env: INTEROP_KEY_TIGHT, requests_per_minute: 1}
+  - {name: old, key_env: INTEROP_KEY_OLD, expires: "2020-01-01T00:00:00Z"}
+"""
+
+
+@pytest.fixture(scope="session")
+def keyed_switchyard(upstreams, tmp_path_factory):
+    """A switchyard like the one above that needs client keys."""
+    env = {"INTEROP_KEY_PY": CLIENT_KEYS["py"], "INTEROP_KEY_TIGHT": CLIENT_KEYS["tight"],
+           "INTEROP_KEY_OLD": CLIENT_KEYS["old"]}
+    yield from _serve(upstreams, tmp_path_factory, KEYED_CONFIG, env)
+
+
+def _serve(upstreams, tmp_path_factory, extra_config, extra_env):
     binary = os.environ.get("SWITCHYARD_BIN")
     if not binary:
         pytest.fail("SWITCHYARD_BIN is not set; run the suite with bash scripts/test.sh")
@@ -61,12 +84,13 @@ def switchyard(upstreams, tmp_path_factory):
     port = _free_port()
     cfg = work / "config.yaml"
     cfg.write_text(CONFIG.format(port=port, openai=upstreams["openai"].url,
-                                 anthropic=upstreams["anthropic"].url))
+                                 anthropic=upstreams["anthropic"].url) + extra_config)
     # The user's SWITCHYARD_* settings would override the config.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
     env.update(INTEROP_OPENAI_KEY=API_KEYS["openai"],
                INTEROP_ANTHROPIC_KEY=API_KEYS["anthropic"],
                XDG_CONFIG_HOME=str(work), XDG_CACHE_HOME=str(work), XDG_DATA_HOME=str(work))
+    env.update(extra_env)
     with open(work / "switchyard.log", "w+b") as log:
         proc = subprocess.Popen([binary, "serve", "--config", str(cfg)], stdout=log, stderr=log, env=env)
         try:
