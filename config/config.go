@@ -95,6 +95,8 @@ type Config struct {
 	// leaves the API open to anyone who can reach it (as a local gateway);
 	// with any, every request needs one.
 	APIKeys []APIKey `koanf:"api_keys" yaml:"api_keys,omitempty"`
+	// Auth tunes client keys beyond the list.
+	Auth Auth `koanf:"auth" yaml:"auth"`
 
 	// Usage configures the usage store: one row per request.
 	Usage Usage `koanf:"usage" yaml:"usage"`
@@ -144,6 +146,15 @@ type Price struct {
 	Input       float64 `koanf:"input" yaml:"input"`
 	Output      float64 `koanf:"output" yaml:"output"`
 	CachedInput float64 `koanf:"cached_input" yaml:"cached_input,omitempty"`
+}
+
+// Auth tunes client keys.
+type Auth struct {
+	// GenerateKey makes a first start with no client keys at all (none in
+	// api_keys, none in the key store) create one admin key, print it
+	// once on stderr and keep its hash in the key store; from then on the
+	// API needs a key. Default false.
+	GenerateKey bool `koanf:"generate_key" yaml:"generate_key"`
 }
 
 // APIKey is one client key: the secret itself is never in the config,

@@ -356,6 +356,10 @@ admin:
 # "Authorization: sk-...": 401 without, 403 for a model the key may not
 # use, 429 with Retry-After past a limit. A key is given as the NAME of
 # the variable holding it or as its SHA-256, never itself.
+auth:
+  # A first start with no keys anywhere creates an admin key, prints it
+  # once and keeps its hash in the key store (switchyard keys).
+  generate_key: false
 # api_keys:
 #   - name: alice                    # in logs and errors
 #     key_env: ALICE_API_KEY         # or sha256: <64 hex digits of sha256sum>

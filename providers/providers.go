@@ -117,6 +117,38 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// CachedTokens are prompt tokens read from the upstream's prompt cache
+	// (OpenAI's prompt_tokens_details.cached_tokens, Anthropic's
+	// cache_read_input_tokens); ReasoningTokens are completion tokens
+	// spent reasoning (OpenAI's completion_tokens_details.reasoning_tokens).
+	// 0 when not reported; not encoded (a raw answer carries them).
+	CachedTokens    int `json:"-"`
+	ReasoningTokens int `json:"-"`
+}
+
+// UnmarshalJSON reads OpenAI's usage object, its details included.
+func (u *Usage) UnmarshalJSON(b []byte) error {
+	type plain Usage // the fields, without this method
+	var w struct {
+		plain
+		PromptDetails *struct {
+			Cached int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+		CompletionDetails *struct {
+			Reasoning int `json:"reasoning_tokens"`
+		} `json:"completion_tokens_details"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*u = Usage(w.plain)
+	if w.PromptDetails != nil {
+		u.CachedTokens = w.PromptDetails.Cached
+	}
+	if w.CompletionDetails != nil {
+		u.ReasoningTokens = w.CompletionDetails.Reasoning
+	}
+	return nil
 }
 
 // Response is a complete (non-streamed) answer.

@@ -233,6 +233,7 @@ func usageRecord(r *http.Request, prices usage.Prices, dialect string, key *auth
 	rec.Model = tr.Model
 	if u := tr.Usage; u != nil {
 		rec.PromptTokens, rec.CompletionTokens = u.PromptTokens, u.CompletionTokens
+		rec.CachedTokens, rec.ReasoningTokens = u.CachedTokens, u.ReasoningTokens
 	}
 	if !tr.FirstContent.IsZero() {
 		rec.TTFT = tr.FirstContent.Sub(start)

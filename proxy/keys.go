@@ -110,7 +110,7 @@ func (rt *Runtime) settle(res *auth.Reservation, req *providers.Request, model s
 		res.Settle(estimateTokens(req), 0)
 		return
 	}
-	res.Settle(u.PromptTokens+u.CompletionTokens, rt.Prices.Cost(model, u.PromptTokens, u.CompletionTokens, 0))
+	res.Settle(u.PromptTokens+u.CompletionTokens, rt.Prices.Cost(model, u.PromptTokens, u.CompletionTokens, u.CachedTokens))
 }
 
 // setLimitHeaders adds Retry-After to a 429 from a key's limit.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -24,10 +25,15 @@ const keyRefresh = 5 * time.Second
 // openKeys puts the client keys in force for rl: the key store in the
 // usage store's file (none when the store is off), refreshed every
 // keyRefresh. stop ends the refreshing.
-func openKeys(ctx context.Context, rl *reloader, store *usage.SQLite, log zerolog.Logger) (stop func(), err error) {
+func openKeys(ctx context.Context, rl *reloader, store *usage.SQLite, cfg *config.Config, log zerolog.Logger) (stop func(), err error) {
 	var ks *auth.Store
 	if store != nil {
 		if ks, err = auth.NewStore(ctx, store.DB()); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Auth.GenerateKey {
+		if err := generateKey(ctx, ks, cfg, rl.env, log); err != nil {
 			return nil, err
 		}
 	}
@@ -57,6 +63,29 @@ func openKeys(ctx context.Context, rl *reloader, store *usage.SQLite, log zerolo
 		}
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// generateKey creates the first admin key when auth.generate_key is set
+// and no key exists anywhere, and prints it once (Router-Maestro's habit).
+func generateKey(ctx context.Context, ks *auth.Store, cfg *config.Config, e env, log zerolog.Logger) error {
+	if ks == nil {
+		log.Warn().Msg("auth.generate_key: no key store (usage.enabled is off), so no key is generated")
+		return nil
+	}
+	if len(cfg.APIKeys) > 0 {
+		return nil
+	}
+	existing, err := ks.List(ctx)
+	if err != nil || len(existing) > 0 {
+		return err
+	}
+	secret, err := ks.Create(ctx, auth.Key{Name: "admin", Roles: []string{auth.RoleAdmin, auth.RoleUser}})
+	if err != nil {
+		return fmt.Errorf("auth.generate_key: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "switchyard: generated admin API key %q (shown this once; only its hash is kept):\n\n    %s\n\n", "admin", secret)
+	log.Info().Str("key_name", "admin").Msg("admin key generated (auth.generate_key)")
+	return nil
 }
 
 func keysCmd(e env) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,5 +339,44 @@ prices:
 	}()
 	if code := ask(addr); code != http.StatusTooManyRequests {
 		t.Errorf("after a restart: %d, want 429 (the day's spend is read from the usage store)", code)
+	}
+}
+
+// TestGenerateKey: auth.generate_key makes the first start print one admin
+// key, which the API then requires; a second start prints none.
+func TestGenerateKey(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Text: "ok"})
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("listen: 127.0.0.1:0\nproviders:\n  - {name: up, kind: openai, base_url: %s, models: [m]}\nauth: {generate_key: true}\n", up.URL)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"XDG_DATA_HOME": dir}
+	addr, stop, logs := startServe(t, vars, "--config", path)
+	secret := regexp.MustCompile(`sk-sy-[0-9a-f]{48}`).FindString(logs.String())
+	if secret == "" {
+		t.Fatalf("no key printed on the first start:\n%s", logs.String())
+	}
+	ask := func(key string) int {
+		c := openAIWith(addr, key)
+		_, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: "m", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		if err == nil {
+			return 200
+		}
+		code, _ := statusOfSDK(err)
+		return code
+	}
+	if got := []int{ask(""), ask(secret)}; fmt.Sprint(got) != "[401 200]" {
+		t.Errorf("no key, the generated key: %v, want [401 200]", got)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	_, stop, logs = startServe(t, vars, "--config", path)
+	defer stop()
+	if strings.Contains(logs.String(), "sk-sy-") {
+		t.Error("a second start printed another key")
 	}
 }

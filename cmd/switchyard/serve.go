@@ -124,7 +124,7 @@ func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.
 	}
 	defer stopConv()
 	rl.conversations = conv
-	stopKeys, err := openKeys(ctx, rl, store, log)
+	stopKeys, err := openKeys(ctx, rl, store, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func parseAnswer(body []byte) (*providers.Response, error) {
 			PromptTokens:     w.Usage.prompt(),
 			CompletionTokens: w.Usage.OutputTokens,
 			TotalTokens:      w.Usage.prompt() + w.Usage.OutputTokens,
+			CachedTokens:     w.Usage.CacheReadInputTokens,
 		},
 	}
 	if w.StopReason != nil {
@@ -96,6 +97,7 @@ type streamDecoder struct {
 	id      string
 	model   string
 	prompt  int
+	cached  int         // of prompt, read from Anthropic's cache
 	tools   map[int]int // content block index → tool-call index
 }
 
@@ -129,6 +131,7 @@ func (d *streamDecoder) decode(data []byte) (providers.Chunk, bool, error) {
 			return providers.Chunk{}, false, errors.New("message_start without a message")
 		}
 		d.id, d.model, d.prompt = ev.Message.ID, ev.Message.Model, ev.Message.Usage.prompt()
+		d.cached = ev.Message.Usage.CacheReadInputTokens
 		ch.Role = "assistant"
 	case "content_block_start":
 		if ev.ContentBlock == nil {
@@ -181,12 +184,12 @@ func (d *streamDecoder) decode(data []byte) (providers.Chunk, bool, error) {
 		if ev.Usage != nil {
 			// message_delta's usage is cumulative; input tokens, when it
 			// has them, replace message_start's.
-			prompt := d.prompt
+			prompt, cached := d.prompt, d.cached
 			if p := ev.Usage.prompt(); p > 0 {
-				prompt = p
+				prompt, cached = p, ev.Usage.CacheReadInputTokens
 			}
 			ch.Usage = &providers.Usage{PromptTokens: prompt, CompletionTokens: ev.Usage.OutputTokens,
-				TotalTokens: prompt + ev.Usage.OutputTokens}
+				TotalTokens: prompt + ev.Usage.OutputTokens, CachedTokens: cached}
 		}
 	case "message_stop":
 		ch.ID, ch.Model = d.id, d.model
