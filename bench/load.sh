@@ -63,7 +63,7 @@ if ! command -v wrk > /dev/null; then
 fi
 
 portkey_pkg=$node_dir/node_modules/@portkey-ai/gateway
-installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$1" 2> /dev/null | head -1; }
+installed_version() { sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$1" 2> /dev/null | head -1 || true; }
 if [ "$(installed_version "$portkey_pkg/package.json")" != "$portkey_pin" ]; then
   if [ $install = 0 ]; then
     portkey_why="not installed (--no-install)"
@@ -242,19 +242,34 @@ else
 fi
 stop $pid
 
-# switchyard, explicit model, no routes
-port=$(free_port)
-sed -e "s|LISTEN|127.0.0.1:$port|" -e "s|UPSTREAM|$up/v1|" bench/load/switchyard.yaml > "$work/switchyard.yaml"
+# switchyard, explicit model, no routes: once bare (no client keys, usage
+# store off), once as a team gateway runs it (a client key with limits,
+# and a row per request in the usage store). Every client here sends
+# "Authorization: Bearer sk-bench".
 sy_version=$(git rev-parse --short HEAD 2> /dev/null || echo unknown)
-XDG_CONFIG_HOME=$work taskset -c "$gw_cpu" "$work/switchyard" serve --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
-pid=$!
-pids+=($pid)
-if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 30; then
-  measure "switchyard" $pid "http://127.0.0.1:$port/v1/chat/completions"
-else
-  skip "switchyard" "did not start: $(tail -n1 "$work/switchyard.log" | cut -c1-150)"
-fi
-stop $pid
+bench_key_sha=$(printf %s sk-bench | sha256sum | cut -d' ' -f1)
+for variant in bare keys; do
+  port=$(free_port)
+  cfg=$work/switchyard-$variant.yaml
+  sed -e "s|LISTEN|127.0.0.1:$port|" -e "s|UPSTREAM|$up/v1|" bench/load/switchyard.yaml > "$cfg"
+  if [ $variant = bare ]; then
+    name="switchyard"
+    echo "usage: {enabled: false}" >> "$cfg"
+  else
+    name="switchyard, keys + usage store"
+    printf 'usage: {enabled: true, path: %s}\napi_keys:\n  - {name: bench, sha256: %s, requests_per_minute: 100000000, tokens_per_minute: 1000000000}\n' \
+      "$work/usage.db" "$bench_key_sha" >> "$cfg"
+  fi
+  XDG_CONFIG_HOME=$work XDG_DATA_HOME=$work taskset -c "$gw_cpu" "$work/switchyard" serve --config "$cfg" > "$work/switchyard-$variant.log" 2>&1 &
+  pid=$!
+  pids+=($pid)
+  if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 30; then
+    measure "$name" $pid "http://127.0.0.1:$port/v1/chat/completions"
+  else
+    skip "$name" "did not start: $(tail -n1 "$work/switchyard-$variant.log" | cut -c1-150)"
+  fi
+  stop $pid
+done
 
 # Portkey: routes by headers to a custom host.
 portkey_version=$(installed_version "$portkey_pkg/package.json")
