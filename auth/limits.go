@@ -177,6 +177,9 @@ func (l *Limiter) Reserve(k *Key, tokens int) (*Reservation, error) {
 	return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l}, nil
 }
 
+// Estimate is the tokens the reservation counted.
+func (r *Reservation) Estimate() int { return r.tokens }
+
 // state returns key's state, made on first use. Call with mu held.
 func (l *Limiter) state(key string) *keyState {
 	st := l.keys[key]

@@ -131,14 +131,14 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		if started {
 			sent = http.StatusOK
 		}
-		rt.settle(reservation, req, trace.Model, trace.Usage)
+		rt.settle(reservation, trace.Model, trace.Usage)
 	} else {
 		var resp *providers.Response
 		resp, err = dec.Chain.Complete(ctx, req)
 		if resp != nil {
 			trace.Usage = &resp.Usage
 		}
-		rt.settle(reservation, req, trace.Model, trace.Usage)
+		rt.settle(reservation, trace.Model, trace.Usage)
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
@@ -214,12 +214,10 @@ func (c *conversation) entry(rec usage.Record, tr *providers.Trace, err error) c
 func usageRecord(r *http.Request, prices usage.Prices, dialect string, key *auth.Key, req *providers.Request, dec router.Decision,
 	tr *providers.Trace, sent int, err error, start time.Time, took time.Duration) usage.Record {
 	rec := usage.Record{
-		Time: start, RequestID: r.Header.Get("X-Request-Id"), Dialect: dialect, Route: dec.Route, DecidedBy: dec.DecidedBy,
+		Time: start, Dialect: dialect, Route: dec.Route, DecidedBy: dec.DecidedBy,
 		Score: dec.Score, Attempts: len(tr.Attempts), Status: http.StatusOK, Stream: req.Stream, Latency: took,
 	}
-	if id := r.Context().Value(requestIDKey{}); id != nil {
-		rec.RequestID, _ = id.(string)
-	}
+	rec.RequestID, _ = r.Context().Value(requestIDKey{}).(string)
 	if key != nil {
 		rec.Key = key.Name
 	}

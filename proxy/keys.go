@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -102,12 +103,12 @@ func estimateTokens(req *providers.Request) int {
 // reported (the estimate stands when it reported none), and adds the
 // request's cost, by rt's prices for the model that answered, to the
 // key's spend.
-func (rt *Runtime) settle(res *auth.Reservation, req *providers.Request, model string, u *providers.Usage) {
+func (rt *Runtime) settle(res *auth.Reservation, model string, u *providers.Usage) {
 	if res == nil {
 		return
 	}
 	if u == nil || u.PromptTokens+u.CompletionTokens == 0 {
-		res.Settle(estimateTokens(req), 0)
+		res.Settle(res.Estimate(), 0)
 		return
 	}
 	res.Settle(u.PromptTokens+u.CompletionTokens, rt.Prices.Cost(model, u.PromptTokens, u.CompletionTokens, u.CachedTokens))
@@ -121,13 +122,9 @@ func setLimitHeaders(h http.Header, err error) {
 }
 
 func limitError(err error) *auth.LimitError {
-	var he *httpError
-	if e, ok := err.(*httpError); ok {
-		he = e
+	var le *auth.LimitError
+	if errors.As(err, &le) {
+		return le
 	}
-	if he == nil {
-		return nil
-	}
-	le, _ := he.err.(*auth.LimitError)
-	return le
+	return nil
 }

@@ -170,8 +170,8 @@ func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-// GroupBy names what Summary groups rows by.
-var GroupBy = map[string]string{
+// groupBy maps Summary's group-by names to their SQL.
+var groupBy = map[string]string{
 	"key": "key", "model": "model", "route": "route", "provider": "provider", "decided_by": "decided_by",
 	"dialect": "dialect", "status": "status", "day": "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')",
 }
@@ -192,12 +192,12 @@ type Group struct {
 // ErrGroupBy reports a group-by name Summary does not know.
 var ErrGroupBy = errors.New("unknown group-by (want key, model, route, provider, decided_by, dialect, status or day)")
 
-// Summary sums the rows from since on, grouped by by (a GroupBy name, or
+// Summary sums the rows from since on, grouped by by (a groupBy name, or
 // "" for one total), largest request count first.
 func (s *SQLite) Summary(ctx context.Context, since time.Time, by string) ([]Group, error) {
 	expr := "'all'"
 	if by != "" {
-		e, ok := GroupBy[by]
+		e, ok := groupBy[by]
 		if !ok {
 			return nil, ErrGroupBy
 		}

@@ -13,13 +13,7 @@ import (
 // into a venv and names the interpreter in SWITCHYARD_INTEROP_PYTHON; CI
 // always does, so there the test cannot be skipped.
 func TestPythonOpenAIClient(t *testing.T) {
-	python := os.Getenv("SWITCHYARD_INTEROP_PYTHON")
-	if python == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SWITCHYARD_INTEROP_PYTHON is not set; run the tests with bash scripts/test.sh")
-		}
-		t.Skip("SWITCHYARD_INTEROP_PYTHON not set (bash scripts/test.sh sets it)")
-	}
+	python := fromTestScript(t, "SWITCHYARD_INTEROP_PYTHON")
 	s := newStack(t)
 	script := filepath.Join("..", "..", "scripts", "interop", "openai_client.py")
 	out, err := exec.CommandContext(t.Context(), python, script, s.url+"/v1").CombinedOutput()
@@ -30,4 +24,19 @@ func TestPythonOpenAIClient(t *testing.T) {
 	if !strings.Contains(string(out), "python openai") {
 		t.Fatal("python client did not finish")
 	}
+}
+
+// fromTestScript returns the variable name, which scripts/test.sh sets
+// (CI always runs it, so there a missing one fails the test); elsewhere
+// the test is skipped without it.
+func fromTestScript(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set; run the tests with bash scripts/test.sh", name)
+		}
+		t.Skipf("%s not set (bash scripts/test.sh sets it)", name)
+	}
+	return v
 }

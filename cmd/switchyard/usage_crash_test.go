@@ -26,13 +26,7 @@ import (
 // written; every row that reached the store is intact. It runs the built
 // binary, which scripts/test.sh names in SWITCHYARD_BIN.
 func TestUsageAfterSIGKILL(t *testing.T) {
-	bin := os.Getenv("SWITCHYARD_BIN")
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SWITCHYARD_BIN is not set; run the tests with bash scripts/test.sh")
-		}
-		t.Skip("SWITCHYARD_BIN not set (bash scripts/test.sh sets it)")
-	}
+	bin := fromTestScript(t, "SWITCHYARD_BIN")
 	const queue, batch = 10000, 500 // usage.queue as configured below; the writer's batch
 	up := providertest.OpenAI(t, providertest.Script{Text: "ok", Usage: true})
 	dir := t.TempDir()
