@@ -3,52 +3,76 @@ package auth
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchyard-router/switchyard/statedb"
 )
 
 // Store keeps the keys created at run time (`switchyard keys create`,
-// POST /admin/keys) in a SQL database the caller opens: the usage store's
-// SQLite file by default. Only hashes are stored. It is safe for
-// concurrent use.
+// POST /admin/keys) in the state database (package statedb: the usage
+// store's SQLite file by default, or the PostgreSQL database replicas
+// share). Only hashes are stored. It is safe for concurrent use.
 type Store struct {
-	db *sql.DB
+	db *statedb.DB
 }
 
-// storeSchema is the keys table; it is created if missing. Columns are
-// only ever added, with defaults, so older rows stay readable.
-const storeSchema = `CREATE TABLE IF NOT EXISTS client_keys (
-	name TEXT PRIMARY KEY,
-	hash TEXT NOT NULL UNIQUE,
-	roles TEXT NOT NULL,          -- JSON array
-	enabled INTEGER NOT NULL,
-	expires INTEGER NOT NULL,     -- unix seconds; 0 = never
-	models TEXT NOT NULL,         -- JSON array
-	rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, rpd INTEGER NOT NULL, tpd INTEGER NOT NULL,
-	created INTEGER NOT NULL,
-	revoked INTEGER NOT NULL DEFAULT 0
-)`
+// migrations are the keys table's schema versions (statedb.Migrate).
+// Never edit one that has shipped: add the next. Columns are only ever
+// added, with defaults, so older rows stay readable.
+var migrations = []statedb.Migration{
+	{ // 1; IF NOT EXISTS: files from before schema_versions have the table
+		SQLite: `CREATE TABLE IF NOT EXISTS client_keys (
+			name TEXT PRIMARY KEY,
+			hash TEXT NOT NULL UNIQUE,
+			roles TEXT NOT NULL,          -- JSON array
+			enabled INTEGER NOT NULL,
+			expires INTEGER NOT NULL,     -- unix seconds; 0 = never
+			models TEXT NOT NULL,         -- JSON array
+			rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, rpd INTEGER NOT NULL, tpd INTEGER NOT NULL,
+			created INTEGER NOT NULL,
+			revoked INTEGER NOT NULL DEFAULT 0
+		)`,
+		Postgres: `CREATE TABLE IF NOT EXISTS client_keys (
+			name TEXT PRIMARY KEY,
+			hash TEXT NOT NULL UNIQUE,
+			roles TEXT NOT NULL,
+			enabled INTEGER NOT NULL,
+			expires BIGINT NOT NULL,
+			models TEXT NOT NULL,
+			rpm BIGINT NOT NULL, tpm BIGINT NOT NULL, rpd BIGINT NOT NULL, tpd BIGINT NOT NULL,
+			created BIGINT NOT NULL,
+			revoked INTEGER NOT NULL DEFAULT 0
+		)`,
+	},
+	{ // 2: spend budgets, USD per UTC day and month; 0 = none
+		SQLite: `ALTER TABLE client_keys ADD COLUMN budget_day REAL NOT NULL DEFAULT 0;
+			ALTER TABLE client_keys ADD COLUMN budget_month REAL NOT NULL DEFAULT 0`,
+		Postgres: `ALTER TABLE client_keys ADD COLUMN budget_day DOUBLE PRECISION NOT NULL DEFAULT 0;
+			ALTER TABLE client_keys ADD COLUMN budget_month DOUBLE PRECISION NOT NULL DEFAULT 0`,
+	},
+}
 
-// NewStore returns the key store in db, creating its table if needed.
-func NewStore(ctx context.Context, db *sql.DB) (*Store, error) {
-	if _, err := db.ExecContext(ctx, storeSchema); err != nil {
+// NewStore returns the key store in db, bringing its table up to date.
+func NewStore(ctx context.Context, db *statedb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, "keys", migrations, nil); err != nil {
 		return nil, fmt.Errorf("key store: %w", err)
 	}
 	return &Store{db: db}, nil
 }
 
-// ErrKeyExists and ErrNoSuchKey report a name already taken, or unknown.
+// ErrKeyExists and ErrNoSuchKey report a name already taken, or unknown;
+// ErrInvalidKey, a key Create refuses as given.
 var (
-	ErrKeyExists = errors.New("a key of that name exists")
-	ErrNoSuchKey = errors.New("no such key")
+	ErrKeyExists  = errors.New("a key of that name exists")
+	ErrNoSuchKey  = errors.New("no such key")
+	ErrInvalidKey = errors.New("invalid key")
 )
 
 // NewSecret returns a fresh key: "sk-sy-" and 48 hex digits (192 bits).
@@ -62,14 +86,14 @@ func NewSecret() string {
 // never stored or shown again.
 func (s *Store) Create(ctx context.Context, k Key) (string, error) {
 	if k.Name == "" {
-		return "", errors.New("a key needs a name")
+		return "", fmt.Errorf("%w: a key needs a name", ErrInvalidKey)
 	}
 	if len(k.Roles) == 0 {
 		k.Roles = []string{RoleUser}
 	}
 	for _, r := range k.Roles {
 		if r != RoleAdmin && r != RoleUser {
-			return "", fmt.Errorf("unknown role %q (want admin or user)", r)
+			return "", fmt.Errorf("%w: unknown role %q (want admin or user)", ErrInvalidKey, r)
 		}
 	}
 	secret := NewSecret()
@@ -80,11 +104,12 @@ func (s *Store) Create(ctx context.Context, k Key) (string, error) {
 	if !k.Expires.IsZero() {
 		exp = k.Expires.Unix()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO client_keys (name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd, created)
-		VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)`, k.Name, hex.EncodeToString(h[:]), string(roles), exp, string(models),
-		k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay, time.Now().Unix())
+	_, err := s.db.ExecContext(ctx, s.db.Q(`INSERT INTO client_keys (name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd,
+		budget_day, budget_month, created) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), k.Name, hex.EncodeToString(h[:]), string(roles),
+		exp, string(models), k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay, k.BudgetDay, k.BudgetMonth,
+		time.Now().Unix())
 	if err != nil {
-		if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "PRIMARY KEY") {
+		if statedb.IsUniqueViolation(err) {
 			return "", ErrKeyExists
 		}
 		return "", err
@@ -94,7 +119,7 @@ func (s *Store) Create(ctx context.Context, k Key) (string, error) {
 
 // Revoke turns the key off for good (it stays listed, revoked).
 func (s *Store) Revoke(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, "UPDATE client_keys SET revoked = 1, enabled = 0 WHERE name = ?", name)
+	res, err := s.db.ExecContext(ctx, s.db.Q("UPDATE client_keys SET revoked = 1, enabled = 0 WHERE name = ?"), name)
 	if err != nil {
 		return err
 	}
@@ -116,6 +141,8 @@ type KeyInfo struct {
 	TokensPerMinute   int       `json:"tokens_per_minute"`
 	RequestsPerDay    int       `json:"requests_per_day"`
 	TokensPerDay      int       `json:"tokens_per_day"`
+	BudgetDay         float64   `json:"budget_day"`
+	BudgetMonth       float64   `json:"budget_month"`
 	Created           time.Time `json:"created"`
 }
 
@@ -153,8 +180,8 @@ type storedKey struct {
 }
 
 func (s *Store) load(ctx context.Context) ([]storedKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd, created, revoked
-		FROM client_keys ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, hash, roles, enabled, expires, models, rpm, tpm, rpd, tpd, budget_day, budget_month,
+		created, revoked FROM client_keys ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +195,7 @@ func (s *Store) load(ctx context.Context) ([]storedKey, error) {
 			expires, created    int64
 		)
 		if err := rows.Scan(&i.Name, &hash, &roles, &enabled, &expires, &models, &i.RequestsPerMinute, &i.TokensPerMinute,
-			&i.RequestsPerDay, &i.TokensPerDay, &created, &revoked); err != nil {
+			&i.RequestsPerDay, &i.TokensPerDay, &i.BudgetDay, &i.BudgetMonth, &created, &revoked); err != nil {
 			return nil, err
 		}
 		json.Unmarshal([]byte(roles), &i.Roles)
@@ -183,7 +210,7 @@ func (s *Store) load(ctx context.Context) ([]storedKey, error) {
 		}
 		k := Key{Name: i.Name, Roles: i.Roles, Enabled: enabled && !revoked, Expires: i.Expires, Models: i.Models,
 			RequestsPerMinute: i.RequestsPerMinute, TokensPerMinute: i.TokensPerMinute,
-			RequestsPerDay: i.RequestsPerDay, TokensPerDay: i.TokensPerDay}.WithHash(h)
+			RequestsPerDay: i.RequestsPerDay, TokensPerDay: i.TokensPerDay, BudgetDay: i.BudgetDay, BudgetMonth: i.BudgetMonth}.WithHash(h)
 		out = append(out, storedKey{info: i, key: k})
 	}
 	return out, rows.Err()

@@ -108,13 +108,27 @@ type Config struct {
 	Prices map[string]Price `koanf:"prices" yaml:"prices,omitempty"`
 }
 
+// The usage stores (usage.store).
+const (
+	UsageSQLite   = "sqlite"
+	UsagePostgres = "postgres"
+)
+
 // Usage configures the usage store.
 type Usage struct {
 	// Enabled writes a row per request. Default true.
 	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Store is where rows (and the client keys created at run time) are
+	// kept: sqlite, one file (default), or postgres, a database several
+	// replicas share.
+	Store string `koanf:"store" yaml:"store"`
 	// Path is the SQLite file. Default "": $XDG_DATA_HOME/switchyard/usage.db,
 	// else ~/.local/share/switchyard/usage.db.
 	Path string `koanf:"path" yaml:"path,omitempty"`
+	// PostgresURLEnv names the variable that holds the PostgreSQL
+	// connection URL (it carries a password, so never the file). Default
+	// SWITCHYARD_POSTGRES_URL.
+	PostgresURLEnv string `koanf:"postgres_url_env" yaml:"postgres_url_env,omitempty"`
 	// Retention is how long rows are kept; older ones are deleted at
 	// start and hourly. Default 2160h (90 days); 0 keeps them forever.
 	Retention time.Duration `koanf:"retention" yaml:"retention"`
@@ -559,7 +573,7 @@ func Default() *Config {
 			MaxEventBytes:     4 << 20,
 		},
 		Log:             Log{Level: "info", Format: "json"},
-		Usage:           Usage{Enabled: true, Retention: 90 * 24 * time.Hour, Queue: 10000},
+		Usage:           Usage{Enabled: true, Store: UsageSQLite, PostgresURLEnv: "SWITCHYARD_POSTGRES_URL", Retention: 90 * 24 * time.Hour, Queue: 10000},
 		ConversationLog: ConversationLog{MaxSizeMB: 100, MaxBackups: 5, Redact: "none"},
 	}
 }

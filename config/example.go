@@ -379,7 +379,9 @@ auth:
 # the request path; read with "switchyard stats" and GET /admin/usage.
 usage:
   enabled: true
-  # path: /var/lib/switchyard/usage.db  # absent = ~/.local/share/switchyard/usage.db
+  store: sqlite                      # or postgres: one database for several replicas
+  # path: /var/lib/switchyard/usage.db  # sqlite; absent = ~/.local/share/switchyard/usage.db
+  # postgres_url_env: SWITCHYARD_POSTGRES_URL  # postgres: the variable holding its URL
   retention: 2160h                   # 90 days; 0 keeps rows forever
   queue: 10000                       # rows waiting to be written; more are dropped and counted
 

@@ -68,6 +68,16 @@ func (c *Config) Validate() error {
 	if c.Usage.Queue < 1 {
 		p.add("usage.queue", "must be at least 1")
 	}
+	switch c.Usage.Store {
+	case UsageSQLite:
+	case UsagePostgres:
+		if c.Usage.PostgresURLEnv == "" {
+			p.add("usage.postgres_url_env", "store postgres needs the variable that holds its URL")
+		}
+		checkEnvName(&p, "usage.postgres_url_env", c.Usage.PostgresURLEnv)
+	default:
+		p.add("usage.store", "want sqlite or postgres, got %q", clip(c.Usage.Store))
+	}
 	for _, m := range keysOf(c.Prices) {
 		pr := c.Prices[m]
 		if pr.Input < 0 || pr.Output < 0 || pr.CachedInput < 0 {

@@ -376,6 +376,8 @@ type keyRequest struct {
 	TokensPerMinute   int      `json:"tokens_per_minute"`
 	RequestsPerDay    int      `json:"requests_per_day"`
 	TokensPerDay      int      `json:"tokens_per_day"`
+	BudgetDay         float64  `json:"budget_day"`   // USD per UTC day; 0 = none
+	BudgetMonth       float64  `json:"budget_month"` // USD per UTC month; 0 = none
 }
 
 // handleKeyCreate serves POST /admin/keys: it creates a key and answers
@@ -393,7 +395,8 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := auth.Key{Name: kr.Name, Roles: kr.Roles, Models: kr.Models, RequestsPerMinute: kr.RequestsPerMinute,
-		TokensPerMinute: kr.TokensPerMinute, RequestsPerDay: kr.RequestsPerDay, TokensPerDay: kr.TokensPerDay}
+		TokensPerMinute: kr.TokensPerMinute, RequestsPerDay: kr.RequestsPerDay, TokensPerDay: kr.TokensPerDay,
+		BudgetDay: kr.BudgetDay, BudgetMonth: kr.BudgetMonth}
 	if kr.Expires != "" {
 		t, err := time.Parse(time.RFC3339, kr.Expires)
 		if err != nil {
@@ -402,7 +405,7 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		k.Expires = t
 	}
-	if k.RequestsPerMinute < 0 || k.TokensPerMinute < 0 || k.RequestsPerDay < 0 || k.TokensPerDay < 0 {
+	if k.RequestsPerMinute < 0 || k.TokensPerMinute < 0 || k.RequestsPerDay < 0 || k.TokensPerDay < 0 || k.BudgetDay < 0 || k.BudgetMonth < 0 {
 		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "limits must not be negative"})
 		return
 	}
@@ -411,8 +414,12 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrKeyExists):
 		writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: "a key named " + strconv.Quote(clip(kr.Name, maxEchoed)) + " exists"})
 		return
-	case err != nil:
+	case errors.Is(err, auth.ErrInvalidKey):
 		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: err.Error()})
+		return
+	case err != nil:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: create")
+		writeOpenAIError(w, &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"})
 		return
 	}
 	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {

@@ -8,7 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'bash scripts/test-servers.sh stop "$tmp/servers"; rm -rf "$tmp"' EXIT
+
+# The servers a user would run beside switchyard (PostgreSQL for the shared
+# usage store), throwaway, on loopback; their tests skip where a server is
+# not installed, and fail under SWITCHYARD_REQUIRE_SERVERS=1 (CI).
+bash scripts/test-servers.sh start "$tmp/servers"
+# shellcheck disable=SC1091
+. "$tmp/servers/env"
 
 # One build serves the model install and the Python interop suite.
 export SWITCHYARD_BIN=$tmp/switchyard

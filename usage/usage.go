@@ -10,11 +10,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver, "sqlite"
+	"github.com/switchyard-router/switchyard/statedb"
 )
 
 // Record is one request's row.
@@ -41,120 +41,177 @@ type Record struct {
 	Cost             float64       // in USD, from the price table at write time
 }
 
-// migrations are the schema's versions, applied in order; a database
-// records the last one it has (PRAGMA user_version). Never edit one that
-// has shipped: add the next.
-var migrations = []string{
-	// 1
-	`CREATE TABLE requests (
-		id INTEGER PRIMARY KEY,
-		ts INTEGER NOT NULL,            -- unix milliseconds
-		request_id TEXT NOT NULL,
-		key TEXT NOT NULL,
-		dialect TEXT NOT NULL,
-		route TEXT NOT NULL,
-		decided_by TEXT NOT NULL,
-		score REAL NOT NULL,
-		provider TEXT NOT NULL,
-		model TEXT NOT NULL,
-		attempts INTEGER NOT NULL,
-		status INTEGER NOT NULL,
-		stream INTEGER NOT NULL,
-		prompt_tokens INTEGER NOT NULL,
-		completion_tokens INTEGER NOT NULL,
-		cached_tokens INTEGER NOT NULL,
-		reasoning_tokens INTEGER NOT NULL,
-		latency_ms REAL NOT NULL,
-		ttft_ms REAL NOT NULL,
-		cost REAL NOT NULL
-	);
-	CREATE INDEX requests_ts ON requests(ts);
-	CREATE INDEX requests_key_ts ON requests(key, ts);`,
+// migrations are the schema's versions, applied in order by
+// statedb.Migrate. Never edit one that has shipped: add the next.
+var migrations = []statedb.Migration{
+	{ // 1
+		SQLite: `CREATE TABLE requests (
+			id INTEGER PRIMARY KEY,
+			ts INTEGER NOT NULL,            -- unix milliseconds
+			request_id TEXT NOT NULL,
+			key TEXT NOT NULL,
+			dialect TEXT NOT NULL,
+			route TEXT NOT NULL,
+			decided_by TEXT NOT NULL,
+			score REAL NOT NULL,
+			provider TEXT NOT NULL,
+			model TEXT NOT NULL,
+			attempts INTEGER NOT NULL,
+			status INTEGER NOT NULL,
+			stream INTEGER NOT NULL,
+			prompt_tokens INTEGER NOT NULL,
+			completion_tokens INTEGER NOT NULL,
+			cached_tokens INTEGER NOT NULL,
+			reasoning_tokens INTEGER NOT NULL,
+			latency_ms REAL NOT NULL,
+			ttft_ms REAL NOT NULL,
+			cost REAL NOT NULL
+		);
+		CREATE INDEX requests_ts ON requests(ts);
+		CREATE INDEX requests_key_ts ON requests(key, ts);`,
+		Postgres: `CREATE TABLE requests (
+			id BIGSERIAL PRIMARY KEY,
+			ts BIGINT NOT NULL,
+			request_id TEXT NOT NULL,
+			key TEXT NOT NULL,
+			dialect TEXT NOT NULL,
+			route TEXT NOT NULL,
+			decided_by TEXT NOT NULL,
+			score DOUBLE PRECISION NOT NULL,
+			provider TEXT NOT NULL,
+			model TEXT NOT NULL,
+			attempts INTEGER NOT NULL,
+			status INTEGER NOT NULL,
+			stream INTEGER NOT NULL,
+			prompt_tokens BIGINT NOT NULL,
+			completion_tokens BIGINT NOT NULL,
+			cached_tokens BIGINT NOT NULL,
+			reasoning_tokens BIGINT NOT NULL,
+			latency_ms DOUBLE PRECISION NOT NULL,
+			ttft_ms DOUBLE PRECISION NOT NULL,
+			cost DOUBLE PRECISION NOT NULL
+		);
+		CREATE INDEX requests_ts ON requests(ts);
+		CREATE INDEX requests_key_ts ON requests(key, ts);`,
+	},
 }
 
-// SQLite is the usage store in one SQLite file. It is safe for concurrent
-// use.
-type SQLite struct {
-	db *sql.DB
+// Store is the usage store in a state database (statedb): one SQLite
+// file, or a PostgreSQL database several replicas share. It is safe for
+// concurrent use.
+type Store struct {
+	db     *statedb.DB
+	insert string
 }
 
-// OpenSQLite opens (creating it and its directory if needed) the store at
-// path and brings its schema up to date.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+// Open brings the usage schema of db up to date and returns the store in
+// it. The store takes db over: Close closes it.
+func Open(ctx context.Context, db *statedb.DB) (*Store, error) {
+	// A SQLite file from before schema_versions kept the usage schema's
+	// version in user_version.
+	legacy := func(ctx context.Context, c *sql.Conn) (int, error) {
+		if db.Dialect != statedb.SQLite {
+			return 0, nil
+		}
+		var v int
+		err := c.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+		return v, err
+	}
+	if err := db.Migrate(ctx, "usage", migrations, legacy); err != nil {
+		return nil, fmt.Errorf("usage store %s: %w", db.Where, err)
+	}
+	return &Store{db: db, insert: insertQuery(db, insertRows)}, nil
+}
+
+// OpenSQLite opens the store in the SQLite file at path, creating it if
+// needed.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	db, err := statedb.OpenSQLite(ctx, path)
+	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}
-	// WAL lets readers (stats) run beside the writer; a busy timeout
-	// rides over the moments another process holds the lock.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	s, err := Open(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("usage store %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1) // SQLite has one writer; one connection keeps it simple
-	s := &SQLite{db: db}
-	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("usage store %s: %w", path, err)
+		return nil, err
 	}
 	return s, nil
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
-	var v int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
-		return err
+// OpenPostgresURL opens the store in the PostgreSQL database at url.
+func OpenPostgresURL(ctx context.Context, url string) (*Store, error) {
+	db, err := statedb.OpenPostgres(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("usage store: %w", err)
 	}
-	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this switchyard knows (%d)", v, len(migrations))
+	s, err := Open(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
-	for i := v; i < len(migrations); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s, nil
 }
 
-// DB is the database, for the other tables kept in the same file (the
-// client keys created at run time, package auth).
-func (s *SQLite) DB() *sql.DB { return s.db }
+// insertColumns is a row's columns, in Insert's order.
+const insertColumns = `ts, request_id, key, dialect, route, decided_by, score, provider, model, attempts, status, stream,
+	prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, latency_ms, ttft_ms, cost`
+
+const columnCount = 19
+
+// insertRows is how many rows one INSERT statement carries: fewer
+// statements, fewer round trips to PostgreSQL and less work per row in
+// SQLite.
+const insertRows = 50
+
+// insertQuery is the INSERT of n rows in db's dialect.
+func insertQuery(db *statedb.DB, n int) string {
+	one := "(" + strings.Repeat("?, ", columnCount-1) + "?)"
+	return db.Q("INSERT INTO requests (" + insertColumns + ") VALUES " + strings.Repeat(one+", ", n-1) + one)
+}
+
+// DB is the state database the store is in, for the other state kept
+// beside the rows (the client keys created at run time, package auth).
+func (s *Store) DB() *statedb.DB { return s.db }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.db.Close() }
 
 // Insert writes rows in one transaction.
-func (s *SQLite) Insert(ctx context.Context, rows []Record) error {
+func (s *Store) Insert(ctx context.Context, rows []Record) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	st, err := tx.PrepareContext(ctx, `INSERT INTO requests (ts, request_id, key, dialect, route, decided_by, score,
-		provider, model, attempts, status, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,
-		latency_ms, ttft_ms, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for _, r := range rows {
-		if _, err := st.ExecContext(ctx, r.Time.UnixMilli(), r.RequestID, r.Key, r.Dialect, r.Route, r.DecidedBy, r.Score,
-			r.Provider, r.Model, r.Attempts, r.Status, r.Stream, r.PromptTokens, r.CompletionTokens, r.CachedTokens,
-			r.ReasoningTokens, ms(r.Latency), ms(r.TTFT), r.Cost); err != nil {
+	var full *sql.Stmt
+	args := make([]any, 0, columnCount*insertRows)
+	for len(rows) > 0 {
+		n := min(len(rows), insertRows)
+		args = args[:0]
+		for _, r := range rows[:n] {
+			stream := 0
+			if r.Stream {
+				stream = 1
+			}
+			args = append(args, r.Time.UnixMilli(), r.RequestID, r.Key, r.Dialect, r.Route, r.DecidedBy, r.Score,
+				r.Provider, r.Model, r.Attempts, r.Status, stream, r.PromptTokens, r.CompletionTokens, r.CachedTokens,
+				r.ReasoningTokens, ms(r.Latency), ms(r.TTFT), r.Cost)
+		}
+		if n == insertRows {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, s.insert); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertQuery(s.db, n), args...)
+		}
+		if err != nil {
 			return err
 		}
+		rows = rows[n:]
 	}
 	return tx.Commit()
 }
@@ -162,18 +219,25 @@ func (s *SQLite) Insert(ctx context.Context, rows []Record) error {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Prune deletes the rows older than before and returns how many.
-func (s *SQLite) Prune(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM requests WHERE ts < ?", before.UnixMilli())
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Q("DELETE FROM requests WHERE ts < ?"), before.UnixMilli())
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-// groupBy maps Summary's group-by names to their SQL.
+// groupBy maps Summary's group-by names to their SQL; "day" differs by
+// dialect (groupDay).
 var groupBy = map[string]string{
 	"key": "key", "model": "model", "route": "route", "provider": "provider", "decided_by": "decided_by",
-	"dialect": "dialect", "status": "status", "day": "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')",
+	"dialect": "dialect", "status": "status", "day": "",
+}
+
+// groupDay is the UTC calendar day of a row, as YYYY-MM-DD.
+var groupDay = map[statedb.Dialect]string{
+	statedb.SQLite:   "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')",
+	statedb.Postgres: "to_char(to_timestamp(ts / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 }
 
 // Group is one line of a Summary.
@@ -194,7 +258,7 @@ var ErrGroupBy = errors.New("unknown group-by (want key, model, route, provider,
 
 // Summary sums the rows from since on, grouped by by (a groupBy name, or
 // "" for one total), largest request count first.
-func (s *SQLite) Summary(ctx context.Context, since time.Time, by string) ([]Group, error) {
+func (s *Store) Summary(ctx context.Context, since time.Time, by string) ([]Group, error) {
 	expr := "'all'"
 	if by != "" {
 		e, ok := groupBy[by]
@@ -202,11 +266,15 @@ func (s *SQLite) Summary(ctx context.Context, since time.Time, by string) ([]Gro
 			return nil, ErrGroupBy
 		}
 		expr = e
+		if by == "day" {
+			expr = groupDay[s.db.Dialect]
+		}
 	}
-	q := `SELECT CAST(` + expr + ` AS TEXT), COUNT(*), SUM(status >= 400), SUM(prompt_tokens), SUM(completion_tokens),
-		SUM(cached_tokens), SUM(reasoning_tokens), SUM(cost), AVG(latency_ms)
+	q := `SELECT CAST(` + expr + ` AS TEXT), COUNT(*), CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT),
+		CAST(SUM(reasoning_tokens) AS BIGINT), SUM(cost), AVG(latency_ms)
 		FROM requests WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC, 1`
-	rows, err := s.db.QueryContext(ctx, q, since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, s.db.Q(q), since.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -225,9 +293,9 @@ func (s *SQLite) Summary(ctx context.Context, since time.Time, by string) ([]Gro
 
 // Heatmap counts the requests from since on by weekday (0 = Sunday) and
 // hour of day, in loc.
-func (s *SQLite) Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error) {
+func (s *Store) Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error) {
 	var out [7][24]int64
-	rows, err := s.db.QueryContext(ctx, "SELECT ts FROM requests WHERE ts >= ?", since.UnixMilli())
+	rows, err := s.db.QueryContext(ctx, s.db.Q("SELECT ts FROM requests WHERE ts >= ?"), since.UnixMilli())
 	if err != nil {
 		return out, err
 	}
@@ -244,8 +312,8 @@ func (s *SQLite) Heatmap(ctx context.Context, since time.Time, loc *time.Locatio
 }
 
 // SpendByKey sums each key's cost from since on.
-func (s *SQLite) SpendByKey(ctx context.Context, since time.Time) (map[string]float64, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT key, SUM(cost) FROM requests WHERE ts >= ? AND key != '' GROUP BY key", since.UnixMilli())
+func (s *Store) SpendByKey(ctx context.Context, since time.Time) (map[string]float64, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Q("SELECT key, SUM(cost) FROM requests WHERE ts >= ? AND key != '' GROUP BY key"), since.UnixMilli())
 	if err != nil {
 		return nil, err
 	}
@@ -263,9 +331,9 @@ func (s *SQLite) SpendByKey(ctx context.Context, since time.Time) (map[string]fl
 }
 
 // Count is the number of rows from since on, for tests and checks.
-func (s *SQLite) Count(ctx context.Context, since time.Time) (int64, error) {
+func (s *Store) Count(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM requests WHERE ts >= ?", since.UnixMilli()).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.db.Q("SELECT COUNT(*) FROM requests WHERE ts >= ?"), since.UnixMilli()).Scan(&n)
 	return n, err
 }
 

@@ -3,89 +3,164 @@ package usage
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchyard-router/switchyard/statedb"
+	"github.com/switchyard-router/switchyard/statedb/statedbtest"
 )
 
 var t0 = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 
-func open(t *testing.T) (*SQLite, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "sub", "usage.db")
-	s, err := OpenSQLite(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, path
+// eachStore runs f on a fresh store of each dialect.
+func eachStore(t *testing.T, f func(t *testing.T, s *Store, db *statedb.DB)) {
+	statedbtest.Each(t, func(t *testing.T, db *statedb.DB) {
+		s, err := Open(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(t, s, db)
+	})
 }
 
 func TestSummaryMatchesTheRows(t *testing.T) {
-	s, path := open(t)
-	rows := []Record{
-		{Time: t0, Key: "alice", Model: "gpt-4o", Route: "code", Status: 200, PromptTokens: 10, CompletionTokens: 5, Cost: 0.5, Latency: 100 * time.Millisecond},
-		{Time: t0.Add(time.Minute), Key: "alice", Model: "gpt-4o", Route: "code", Status: 502, Latency: 300 * time.Millisecond},
-		{Time: t0.Add(2 * time.Minute), Key: "bob", Model: "claude", Route: "chat", Status: 200, PromptTokens: 7, CompletionTokens: 3, CachedTokens: 2, Cost: 0.25},
-		{Time: t0.Add(-48 * time.Hour), Key: "bob", Model: "old", Status: 200, PromptTokens: 1000}, // before the range
-	}
-	if err := s.Insert(t.Context(), rows); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.Summary(t.Context(), t0.Add(-time.Hour), "key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Group{
-		{Name: "alice", Requests: 2, Errors: 1, PromptTokens: 10, CompletionTokens: 5, Cost: 0.5, MeanLatencyMS: 200},
-		{Name: "bob", Requests: 1, PromptTokens: 7, CompletionTokens: 3, CachedTokens: 2, Cost: 0.25},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("summary %+v, want %+v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("group %d = %+v, want %+v", i, got[i], want[i])
+	eachStore(t, func(t *testing.T, s *Store, db *statedb.DB) {
+		rows := []Record{
+			{Time: t0, Key: "alice", Model: "gpt-4o", Route: "code", Status: 200, PromptTokens: 10, CompletionTokens: 5, Cost: 0.5, Latency: 100 * time.Millisecond},
+			{Time: t0.Add(time.Minute), Key: "alice", Model: "gpt-4o", Route: "code", Status: 502, Latency: 300 * time.Millisecond, Stream: true},
+			{Time: t0.Add(2 * time.Minute), Key: "bob", Model: "claude", Route: "chat", Status: 200, PromptTokens: 7, CompletionTokens: 3, CachedTokens: 2, Cost: 0.25},
+			{Time: t0.Add(-48 * time.Hour), Key: "bob", Model: "old", Status: 200, PromptTokens: 1000}, // before the range
 		}
-	}
-	if _, err := s.Summary(t.Context(), t0, "nope"); !errors.Is(err, ErrGroupBy) {
-		t.Errorf("unknown group-by: %v", err)
-	}
-	hm, err := s.Heatmap(t.Context(), t0.Add(-time.Hour), time.UTC)
-	if err != nil || hm[time.Sunday][12] != 3 {
-		t.Errorf("heatmap Sunday 12:00 = %d (%v), want 3", hm[time.Sunday][12], err)
-	}
-	// Reopening keeps the rows and applies no migration twice.
-	s.Close()
-	s2, err := OpenSQLite(t.Context(), path)
-	if err != nil {
+		if err := s.Insert(t.Context(), rows); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Summary(t.Context(), t0.Add(-time.Hour), "key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []Group{
+			{Name: "alice", Requests: 2, Errors: 1, PromptTokens: 10, CompletionTokens: 5, Cost: 0.5, MeanLatencyMS: 200},
+			{Name: "bob", Requests: 1, PromptTokens: 7, CompletionTokens: 3, CachedTokens: 2, Cost: 0.25},
+		}
+		if len(got) != len(want) {
+			t.Fatalf("summary %+v, want %+v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("group %d = %+v, want %+v", i, got[i], want[i])
+			}
+		}
+		days, err := s.Summary(t.Context(), time.Time{}, "day")
+		if err != nil || len(days) != 2 || days[0].Name != "2026-12-06" || days[0].Requests != 3 || days[1].Name != "2026-12-04" {
+			t.Errorf("by day: %+v (%v), want 3 rows on 2026-12-06 and 1 on 2026-12-04", days, err)
+		}
+		if _, err := s.Summary(t.Context(), t0, "nope"); !errors.Is(err, ErrGroupBy) {
+			t.Errorf("unknown group-by: %v", err)
+		}
+		hm, err := s.Heatmap(t.Context(), t0.Add(-time.Hour), time.UTC)
+		if err != nil || hm[time.Sunday][12] != 3 {
+			t.Errorf("heatmap Sunday 12:00 = %d (%v), want 3", hm[time.Sunday][12], err)
+		}
+		spend, err := s.SpendByKey(t.Context(), t0.Add(-time.Hour))
+		if err != nil || len(spend) != 2 || spend["alice"] != 0.5 || spend["bob"] != 0.25 {
+			t.Errorf("spend %v (%v)", spend, err)
+		}
+		// Opening again applies no migration twice and keeps the rows.
+		s2, err := Open(t.Context(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s2.Count(t.Context(), time.Time{}); err != nil || n != 4 {
+			t.Errorf("after reopening: %d rows (%v), want 4", n, err)
+		}
+		if n, err := s2.Prune(t.Context(), t0.Add(-time.Hour)); err != nil || n != 1 {
+			t.Errorf("prune removed %d (%v), want the 1 old row", n, err)
+		}
+	})
+}
+
+// TestInsertBatchSizes: batches below, at and above one statement's rows
+// all land whole, in order of their fields.
+func TestInsertBatchSizes(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store, _ *statedb.DB) {
+		total := 0
+		for _, n := range []int{1, insertRows - 1, insertRows, insertRows + 1, 3*insertRows + 7} {
+			rows := make([]Record, n)
+			for i := range rows {
+				rows[i] = Record{Time: t0, Key: "k", Status: 200, PromptTokens: i, CompletionTokens: 1}
+			}
+			if err := s.Insert(t.Context(), rows); err != nil {
+				t.Fatalf("%d rows: %v", n, err)
+			}
+			total += n
+			g, err := s.Summary(t.Context(), time.Time{}, "")
+			if err != nil || len(g) != 1 || g[0].Requests != int64(total) {
+				t.Fatalf("after %d rows: %+v (%v), want %d requests", n, g, err, total)
+			}
+		}
+	})
+}
+
+// TestLegacySQLiteVersion: a usage file from before schema_versions (its
+// version in user_version) is adopted, not migrated again.
+func TestLegacySQLiteVersion(t *testing.T) {
+	db := statedbtest.SQLite(t)
+	if _, err := db.ExecContext(t.Context(), migrations[0].SQLite+"; PRAGMA user_version = 1"); err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
-	if n, err := s2.Count(t.Context(), time.Time{}); err != nil || n != 4 {
-		t.Errorf("after reopening: %d rows (%v), want 4", n, err)
+	if _, err := Open(t.Context(), db); err != nil {
+		t.Fatalf("a legacy file at version 1: %v", err)
 	}
-	if n, err := s2.Prune(t.Context(), t0.Add(-time.Hour)); err != nil || n != 1 {
-		t.Errorf("prune removed %d (%v), want the 1 old row", n, err)
+	var v int
+	if err := db.QueryRowContext(t.Context(), "SELECT version FROM schema_versions WHERE component = 'usage'").Scan(&v); err != nil || v != 1 {
+		t.Errorf("recorded version %d (%v), want 1", v, err)
+	}
+}
+
+// TestConcurrentMigrations: replicas that open one PostgreSQL database at
+// once apply each migration once.
+func TestConcurrentMigrations(t *testing.T) {
+	url := statedbtest.PostgresURL(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			db, err := statedb.OpenPostgres(t.Context(), url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			_, err = Open(t.Context(), db)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
 	}
 }
 
 func TestWriterBatchesAndFlushesOnClose(t *testing.T) {
-	s, _ := open(t)
-	w := NewWriter(s, WriterOptions{Batch: 100, Every: time.Hour})
-	for i := range 250 {
-		w.Add(Record{Time: t0.Add(time.Duration(i) * time.Second), Status: 200})
-	}
-	if err := w.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := s.Count(t.Context(), time.Time{}); n != 250 {
-		t.Errorf("%d rows after Close, want 250", n)
-	}
-	if written, dropped, failed := w.Stats(); written != 250 || dropped != 0 || failed != 0 {
-		t.Errorf("stats %d/%d/%d, want 250/0/0", written, dropped, failed)
-	}
+	eachStore(t, func(t *testing.T, s *Store, _ *statedb.DB) {
+		w := NewWriter(s, WriterOptions{Batch: 100, Every: time.Hour})
+		for i := range 250 {
+			w.Add(Record{Time: t0.Add(time.Duration(i) * time.Second), Status: 200})
+		}
+		if err := w.Close(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.Count(t.Context(), time.Time{}); n != 250 {
+			t.Errorf("%d rows after Close, want 250", n)
+		}
+		if written, dropped, failed := w.Stats(); written != 250 || dropped != 0 || failed != 0 {
+			t.Errorf("stats %d/%d/%d, want 250/0/0", written, dropped, failed)
+		}
+	})
 }
 
 // blocked is a store that holds every insert until released.

@@ -1,65 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/convlog"
-	"github.com/switchyard-router/switchyard/usage"
+	"github.com/switchyard-router/switchyard/gateway"
 )
-
-// convlogPath is the conversation log's file for cfg.
-func convlogPath(cfg *config.Config, e env) (string, error) {
-	if cfg.ConversationLog.Path != "" {
-		return cfg.ConversationLog.Path, nil
-	}
-	p, err := usage.DefaultPath(e.getenv)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(filepath.Dir(p), "conversations.jsonl"), nil
-}
-
-// openConvlog opens the conversation log when cfg turns it on; stop
-// writes what is queued and closes it.
-func openConvlog(cfg *config.Config, e env, log zerolog.Logger) (*convlog.Log, func(), error) {
-	c := cfg.ConversationLog
-	if !c.Enabled {
-		return nil, func() {}, nil
-	}
-	path, err := convlogPath(cfg, e)
-	if err != nil {
-		return nil, nil, fmt.Errorf("conversation log: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("conversation log: %w", err)
-	}
-	l, err := convlog.Open(convlog.Options{Path: path, MaxSizeMB: c.MaxSizeMB, MaxBackups: c.MaxBackups, Redact: c.Redact})
-	if err != nil {
-		return nil, nil, err
-	}
-	log.Info().Str("path", path).Str("redact", c.Redact).Msg("conversation log on")
-	return l, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := l.Close(ctx); err != nil {
-			log.Warn().Err(err).Msg("conversation log: not all entries written")
-		}
-		if n := l.Dropped(); n > 0 {
-			log.Warn().Uint64("dropped", n).Msg("conversation log: entries dropped (queue full)")
-		}
-	}, nil
-}
 
 func logsCmd(e env) *cobra.Command {
 	var (
@@ -82,7 +35,7 @@ func logsCmd(e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if file, err = convlogPath(cfg, e); err != nil {
+				if file, err = gateway.ConvlogPath(cfg, e.getenv); err != nil {
 					return err
 				}
 			}

@@ -41,7 +41,7 @@ func BenchmarkDecide(b *testing.B) {
 		for b.Loop() {
 			req := next()
 			start := time.Now()
-			if _, err := rt.router.Decide(b.Context(), req); err != nil {
+			if _, err := rt.Router.Decide(b.Context(), req); err != nil {
 				b.Fatal(err)
 			}
 			lat = append(lat, time.Since(start))
@@ -53,7 +53,7 @@ func BenchmarkDecide(b *testing.B) {
 	b.Run("miss", func(b *testing.B) { run(b, message) })
 	b.Run("hit", func(b *testing.B) {
 		req := message()
-		if _, err := rt.router.Decide(b.Context(), req); err != nil {
+		if _, err := rt.Router.Decide(b.Context(), req); err != nil {
 			b.Fatal(err)
 		}
 		run(b, func() *providers.Request { return req })

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -29,7 +30,7 @@ import (
 type stack struct {
 	url       string
 	client    openai.Client
-	rt        *serving
+	rt        *gateway.Runtime
 	code      *providertest.Upstream       // answers the code route, after flaky
 	flaky     *providertest.Upstream       // always 503
 	creative  *providertest.OllamaUpstream // Ollama, behind a refused target
@@ -90,13 +91,13 @@ func newStack(t *testing.T) *stack {
 	}
 	e := env{getenv: func(string) string { return "" }}
 	root := modelsRootOf(t)
-	rt, err := buildRuntime(t.Context(), cfg, e, root, providers.NewRegistry())
+	rt, err := gateway.Build(t.Context(), cfg, e.gateway(), root, providers.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	t.Cleanup(func() { rt.Close() })
 	s.rt = rt
-	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
+	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.Proxy).Handler())
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	s.client = openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
@@ -215,7 +216,7 @@ func TestUpstream400IsNotRetried(t *testing.T) {
 
 func TestExplicitModelBypassesRouting(t *testing.T) {
 	s := newStack(t)
-	cached := s.rt.embed.(*embed.Cached)
+	cached := s.rt.Embedder.(*embed.Cached)
 	hits, misses := cached.Stats()
 	var resp *http.Response
 	got, err := s.client.Chat.Completions.New(t.Context(), userParams("gpt-general", "my Go program panics with a nil pointer dereference"), option.WithResponseInto(&resp))

@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 // fileBatch is how many lines of --file are embedded per call: enough to
@@ -52,18 +53,11 @@ func (f *localFlags) open(cmd *cobra.Command, e env) (*embed.Local, error) {
 		}
 	}
 	m := modelstore.MiniLM()
-	root, err := modelsRoot(f.models, e)
+	root, err := gateway.ModelsRoot(f.models, e.getenv)
 	if err != nil {
 		return nil, err
 	}
 	return embed.NewLocal(cmd.Context(), m.Dir(root), m, embed.LocalOptions{Level: level, ForceLevel: true, Threads: threads})
-}
-
-func modelsRoot(flag string, e env) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	return modelstore.Root(e.getenv)
 }
 
 func embedCmd(e env) *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 // embedder.cache_size: 0 turns the query cache off, as documented; any
@@ -17,7 +18,7 @@ func TestEmbedderCacheSizeZeroDisablesTheCache(t *testing.T) {
 	}{{0, false}, {16, true}} {
 		cfg := config.Default()
 		cfg.Embedder.CacheSize = tt.size
-		emb, closeEmb, err := buildEmbedder(t.Context(), cfg, e, &http.Client{}, modelsRootOf(t))
+		emb, closeEmb, err := gateway.BuildEmbedder(t.Context(), cfg, e.gateway(), &http.Client{}, modelsRootOf(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
@@ -108,19 +109,19 @@ func loadEval(cmd *cobra.Command, e env, f *evalFlags) (*evalSetup, error) {
 	if len(s.indexed) == 0 {
 		return nil, fmt.Errorf("no route has a condition or examples: every request takes %q, nothing to evaluate", cfg.DefaultRoute)
 	}
-	s.emb, s.close, err = buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), f.cf.models)
+	s.emb, s.close, err = gateway.BuildEmbedder(cmd.Context(), cfg, e.gateway(), gateway.UpstreamClient(), f.cf.models)
 	if err != nil {
 		return nil, err
 	}
 	s.store = eval.NewStore(s.emb, f.cacheDir(e))
-	s.tasksCache = tasksCache(e)
+	s.tasksCache = gateway.TasksCache(e.getenv)
 	return s, nil
 }
 
 // classifier builds the route index with the given aggregation and the
 // routes' thresholds.
 func (s *evalSetup) classifier(ctx context.Context, agg string) (*classifier.Classifier, error) {
-	res, err := groundIndex(ctx, s.cfg, s.emb, agg, s.tasksCache)
+	res, err := gateway.GroundIndex(ctx, s.cfg, s.emb, agg, s.tasksCache)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +189,7 @@ func (s *evalSetup) setJudge(e env, f judgeFlags) error {
 	cfg := *s.cfg
 	jc := &cfg.Judge
 	jc.CacheSize = 0 // off
-	hc := upstreamClient()
+	hc := gateway.UpstreamClient()
 	var provs map[string]providers.Provider
 	switch {
 	case f.url != "":
@@ -206,11 +207,11 @@ func (s *evalSetup) setJudge(e env, f judgeFlags) error {
 		return errors.New("--judge: the config has no judge (set judge.provider and judge.model, or pass --judge-url and --judge-url-model)")
 	default:
 		var err error
-		if provs, err = buildProviders(s.cfg, e, hc); err != nil {
+		if provs, err = gateway.BuildProviders(s.cfg, e.gateway(), hc); err != nil {
 			return err
 		}
 	}
-	s.judge = buildJudge(&cfg, func(name string, ts []config.Target) *providers.Chain {
+	s.judge = gateway.BuildJudge(&cfg, func(name string, ts []config.Target) *providers.Chain {
 		c := &providers.Chain{Name: name}
 		for _, t := range ts {
 			c.Targets = append(c.Targets, providers.Target{Name: t.Provider + "/" + t.Model, Provider: provs[t.Provider], Model: t.Model})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/expand"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 )
 
@@ -108,7 +109,7 @@ func runExpand(cmd *cobra.Command, e env, f *expandFlags, now func() time.Time) 
 	if err != nil {
 		return err
 	}
-	provs, err := buildProviders(cfg, e, upstreamClient())
+	provs, err := gateway.BuildProviders(cfg, e.gateway(), gateway.UpstreamClient())
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func runExpand(cmd *cobra.Command, e env, f *expandFlags, now func() time.Time) 
 		Targets: []providers.Target{{Name: f.provider + "/" + f.model, Provider: prov, Model: f.model}},
 		Retries: cfg.Routing.MaxRetries,
 	}
-	emb, closeEmb, err := buildEmbedder(ctx, cfg, e, upstreamClient(), f.cf.models)
+	emb, closeEmb, err := gateway.BuildEmbedder(ctx, cfg, e.gateway(), gateway.UpstreamClient(), f.cf.models)
 	if err != nil {
 		return err
 	}

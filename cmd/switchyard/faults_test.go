@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -48,16 +49,16 @@ func newFaultStack(t *testing.T, cfgText string) *faultStack {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgText)
 	}
-	if needsEmbedder(cfg) {
+	if gateway.NeedsEmbedder(cfg) {
 		t.Fatal("a fault test config must not need the embedding model")
 	}
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, "", providers.NewRegistry())
+	rt, err := gateway.Build(t.Context(), cfg, gateway.Env{}, "", providers.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
+	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.Proxy).Handler())
 	// Cleanups run last-in first-out: the server closes before the runtime.
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	t.Cleanup(func() { rt.Close() })
 	t.Cleanup(srv.Close)
 	return &faultStack{
 		url:    srv.URL,

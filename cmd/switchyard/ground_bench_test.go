@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 )
 
@@ -62,13 +63,13 @@ func BenchmarkDecideGrounded(b *testing.B) {
 	}
 }
 
-func benchDecide(b *testing.B, rt *serving) {
+func benchDecide(b *testing.B, rt *gateway.Runtime) {
 	// The same random 16-token messages as BenchmarkDecide's "miss".
 	rngMessages := newDecideMessages()
 	var lat []float64
 	for b.Loop() {
 		req := rngMessages()
-		d, err := rt.router.Decide(b.Context(), req)
+		d, err := rt.Router.Decide(b.Context(), req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -90,7 +91,7 @@ func BenchmarkStartup(b *testing.B) {
 			cfg := conditionsConfig(b, v.routing)
 			e := env{getenv: func(string) string { return "" }}
 			hc := &http.Client{}
-			emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
+			emb, closeEmb, err := gateway.BuildEmbedder(b.Context(), cfg, e.gateway(), hc, modelsRootOf(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -98,40 +99,40 @@ func BenchmarkStartup(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			var keep *serving
+			var keep *gateway.Runtime
 			for b.Loop() {
-				rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
+				rt, err := gateway.BuildRouting(b.Context(), cfg, e.gateway(), hc, emb, providers.NewRegistry())
 				if err != nil {
 					b.Fatal(err)
 				}
 				if keep != nil {
-					keep.stop()
+					keep.Close()
 				}
 				keep = rt
 			}
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20), "kept-MiB")
-			keep.stop()
+			keep.Close()
 		})
 	}
 }
 
 // benchRuntime builds the serving runtime of cfg with the real model, as
 // serve does, and stops it when b ends.
-func benchRuntime(b *testing.B, cfg *config.Config) *serving {
+func benchRuntime(b *testing.B, cfg *config.Config) *gateway.Runtime {
 	b.Helper()
 	e := env{getenv: func(string) string { return "" }}
 	hc := &http.Client{}
-	emb, closeEmb, err := buildEmbedder(b.Context(), cfg, e, hc, modelsRootOf(b))
+	emb, closeEmb, err := gateway.BuildEmbedder(b.Context(), cfg, e.gateway(), hc, modelsRootOf(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { closeEmb() })
-	rt, err := buildRouting(b.Context(), cfg, e, hc, emb, providers.NewRegistry())
+	rt, err := gateway.BuildRouting(b.Context(), cfg, e.gateway(), hc, emb, providers.NewRegistry())
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(rt.stop)
+	b.Cleanup(func() { rt.Close() })
 	return rt
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/ground"
 )
 
@@ -35,15 +36,15 @@ func routesGroundCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !needsEmbedder(cfg) {
+			if !gateway.NeedsEmbedder(cfg) {
 				return fmt.Errorf("no route has a condition or examples: nothing to ground")
 			}
-			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), cf.models)
+			emb, closeEmb, err := gateway.BuildEmbedder(cmd.Context(), cfg, e.gateway(), gateway.UpstreamClient(), cf.models)
 			if err != nil {
 				return err
 			}
 			defer closeEmb()
-			res, err := groundIndex(cmd.Context(), cfg, emb, cfg.Aggregation(), tasksCache(e))
+			res, err := gateway.GroundIndex(cmd.Context(), cfg, emb, cfg.Aggregation(), gateway.TasksCache(e.getenv))
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -74,12 +75,12 @@ func newInteropStack(t *testing.T, scripts ...providertest.Script) *interopStack
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, t.TempDir(), providers.NewRegistry())
+	rt, err := gateway.Build(t.Context(), cfg, gateway.Env{}, t.TempDir(), providers.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
-	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
+	t.Cleanup(func() { rt.Close() })
+	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.Proxy).Handler())
 	t.Cleanup(srv.Close)
 	s.url = srv.URL
 	return s

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router/judge"
@@ -68,7 +69,7 @@ func TestJudgeThroughTheProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := testRuntime(t, cfg)
-	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.proxy).Handler())
+	srv := httptest.NewServer(proxy.NewServer(zerolog.Nop(), rt.Proxy).Handler())
 	t.Cleanup(srv.Close)
 
 	ask := func(text string) (decidedBy, route string, took time.Duration) {
@@ -104,10 +105,17 @@ func TestJudgeThroughTheProxy(t *testing.T) {
 		t.Errorf("stalled judge: %s by %s in %v", route, by, took)
 	}
 	// GET /admin/status reports the same counters.
-	st := (&reloader{cur: rt}).Status().Judge
+	st := describe(rt).Judge
 	if st == nil || st.Calls != 2 || st.CacheHits != 1 || st.Errors != 1 || st.P50MS <= 0 {
 		t.Errorf("judge stats %+v", st)
 	}
+}
+
+// describe is the runtime's part of GET /admin/status.
+func describe(rt *gateway.Runtime) proxy.Status {
+	var st proxy.Status
+	rt.Describe(&st)
+	return st
 }
 
 func mustQuote(s string) string {

@@ -1,92 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/auth"
-	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/usage"
 )
-
-// keyRefresh is how often a server reads the key store, for keys created
-// or revoked by `switchyard keys` in another process (changes through
-// /admin/keys apply at once).
-const keyRefresh = 5 * time.Second
-
-// openKeys puts the client keys in force for rl: the key store in the
-// usage store's file (none when the store is off), refreshed every
-// keyRefresh. stop ends the refreshing.
-func openKeys(ctx context.Context, rl *reloader, store *usage.SQLite, cfg *config.Config, log zerolog.Logger) (stop func(), err error) {
-	var ks *auth.Store
-	if store != nil {
-		if ks, err = auth.NewStore(ctx, store.DB()); err != nil {
-			return nil, err
-		}
-	}
-	if cfg.Auth.GenerateKey {
-		if err := generateKey(ctx, ks, cfg, rl.env, log); err != nil {
-			return nil, err
-		}
-	}
-	live, err := auth.NewLive(ctx, nil, ks)
-	if err != nil {
-		return nil, err
-	}
-	rl.keys = live
-	if ks == nil {
-		return func() {}, nil
-	}
-	rctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(keyRefresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				if err := live.Refresh(rctx); err != nil && rctx.Err() == nil {
-					log.Warn().Err(err).Msg("keys: the key store could not be read; the keys in force stay")
-				}
-			}
-		}
-	}()
-	return func() { cancel(); <-done }, nil
-}
-
-// generateKey creates the first admin key when auth.generate_key is set
-// and no key exists anywhere, and prints it once (Router-Maestro's habit).
-func generateKey(ctx context.Context, ks *auth.Store, cfg *config.Config, e env, log zerolog.Logger) error {
-	if ks == nil {
-		log.Warn().Msg("auth.generate_key: no key store (usage.enabled is off), so no key is generated")
-		return nil
-	}
-	if len(cfg.APIKeys) > 0 {
-		return nil
-	}
-	existing, err := ks.List(ctx)
-	if err != nil || len(existing) > 0 {
-		return err
-	}
-	secret, err := ks.Create(ctx, auth.Key{Name: "admin", Roles: []string{auth.RoleAdmin, auth.RoleUser}})
-	if err != nil {
-		return fmt.Errorf("auth.generate_key: %w", err)
-	}
-	fmt.Fprintf(e.stderr, "switchyard: generated admin API key %q (shown this once; only its hash is kept):\n\n    %s\n\n", "admin", secret)
-	log.Info().Str("key_name", "admin").Msg("admin key generated (auth.generate_key)")
-	return nil
-}
 
 func keysCmd(e env) *cobra.Command {
 	var (
@@ -94,17 +20,7 @@ func keysCmd(e env) *cobra.Command {
 		db string
 	)
 	open := func(cmd *cobra.Command) (*auth.Store, func(), error) {
-		path := db
-		if path == "" {
-			cfg, _, err := cf.load(cmd, e)
-			if err != nil {
-				return nil, nil, err
-			}
-			if path, err = usagePath(cfg, e); err != nil {
-				return nil, nil, err
-			}
-		}
-		s, err := usage.OpenSQLite(cmd.Context(), path)
+		s, err := openStore(cmd, e, &cf, db)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -116,19 +32,21 @@ func keysCmd(e env) *cobra.Command {
 		return ks, func() { s.Close() }, nil
 	}
 	cmd := &cobra.Command{
-		Use:   "keys create|list|revoke",
+		Use:   "keys create|list|show|revoke",
 		Short: "Manage the client API keys kept in the key store",
 		Long: "keys manages client API keys at run time, beside those in the config's\n" +
-			"api_keys. They live, hashed, in the usage store's file (usage.path, or --db);\n" +
-			"a running server picks up changes within 5 s (POST/DELETE /admin/keys at once).",
+			"api_keys. They live, hashed, in the usage store (the config's usage section:\n" +
+			"its SQLite file or PostgreSQL database; or the SQLite file --db); a running\n" +
+			"server picks up changes within 5 s (POST/DELETE /admin/keys at once).",
 	}
-	cf.register(cmd)
-	cmd.PersistentFlags().StringVar(&db, "db", "", "store file (default: the config's usage.path)")
+	cf.registerPersistent(cmd)
+	cmd.PersistentFlags().StringVar(&db, "db", "", "SQLite store file (default: the config's usage store)")
 
 	var (
-		roles, models      []string
-		expires            string
-		rpm, tpm, rpd, tpd int
+		roles, models          []string
+		expires                string
+		rpm, tpm, rpd, tpd     int
+		budgetDay, budgetMonth float64
 	)
 	create := &cobra.Command{
 		Use:   "create NAME",
@@ -136,7 +54,8 @@ func keysCmd(e env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k := auth.Key{Name: args[0], Roles: roles, Models: models,
-				RequestsPerMinute: rpm, TokensPerMinute: tpm, RequestsPerDay: rpd, TokensPerDay: tpd}
+				RequestsPerMinute: rpm, TokensPerMinute: tpm, RequestsPerDay: rpd, TokensPerDay: tpd,
+				BudgetDay: budgetDay, BudgetMonth: budgetMonth}
 			if expires != "" {
 				t, err := time.Parse(time.RFC3339, expires)
 				if err != nil {
@@ -144,7 +63,7 @@ func keysCmd(e env) *cobra.Command {
 				}
 				k.Expires = t
 			}
-			if rpm < 0 || tpm < 0 || rpd < 0 || tpd < 0 {
+			if rpm < 0 || tpm < 0 || rpd < 0 || tpd < 0 || budgetDay < 0 || budgetMonth < 0 {
 				return errors.New("limits must not be negative (0 = none)")
 			}
 			ks, closeStore, err := open(cmd)
@@ -168,6 +87,8 @@ func keysCmd(e env) *cobra.Command {
 	create.Flags().IntVar(&tpm, "tpm", 0, "tokens per minute (0 = no limit)")
 	create.Flags().IntVar(&rpd, "rpd", 0, "requests per day (0 = no limit)")
 	create.Flags().IntVar(&tpd, "tpd", 0, "tokens per day (0 = no limit)")
+	create.Flags().Float64Var(&budgetDay, "budget-day", 0, "spend budget in USD per UTC day (0 = none)")
+	create.Flags().Float64Var(&budgetMonth, "budget-month", 0, "spend budget in USD per UTC month (0 = none)")
 
 	var asJSON bool
 	list := &cobra.Command{
@@ -188,17 +109,8 @@ func keysCmd(e env) *cobra.Command {
 				return json.NewEncoder(e.stdout).Encode(keys)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLES\tSTATE\tEXPIRES\tMODELS\tRPM\tTPM\tRPD\tTPD")
+			fmt.Fprintln(tw, "NAME\tROLES\tSTATE\tEXPIRES\tMODELS\tRPM\tTPM\tRPD\tTPD\tUSD/DAY\tUSD/MONTH")
 			for _, k := range keys {
-				state := "enabled"
-				switch {
-				case k.Revoked:
-					state = "revoked"
-				case !k.Enabled:
-					state = "disabled"
-				case !k.Expires.IsZero() && time.Now().After(k.Expires):
-					state = "expired"
-				}
 				exp, ms := "never", "any"
 				if !k.Expires.IsZero() {
 					exp = k.Expires.Format(time.RFC3339)
@@ -206,8 +118,8 @@ func keysCmd(e env) *cobra.Command {
 				if len(k.Models) > 0 {
 					ms = strings.Join(k.Models, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", k.Name, strings.Join(k.Roles, ","), state, exp, ms,
-					k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%g\t%g\n", k.Name, strings.Join(k.Roles, ","), keyState(k), exp, ms,
+					k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay, k.BudgetDay, k.BudgetMonth)
 			}
 			return tw.Flush()
 		},
@@ -231,6 +143,78 @@ func keysCmd(e env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, revoke)
+	show := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show one stored key (never its secret)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ks, closeStore, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			keys, err := ks.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if k.Name != args[0] {
+					continue
+				}
+				if asJSON {
+					return json.NewEncoder(e.stdout).Encode(k)
+				}
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				models := "any"
+				if len(k.Models) > 0 {
+					models = strings.Join(k.Models, ", ")
+				}
+				exp := "never"
+				if !k.Expires.IsZero() {
+					exp = k.Expires.Format(time.RFC3339)
+				}
+				for _, row := range [][2]string{
+					{"name", k.Name}, {"roles", strings.Join(k.Roles, ", ")}, {"state", keyState(k)},
+					{"created", k.Created.Format(time.RFC3339)}, {"expires", exp}, {"models", models},
+					{"requests per minute", limit(k.RequestsPerMinute)}, {"tokens per minute", limit(k.TokensPerMinute)},
+					{"requests per day", limit(k.RequestsPerDay)}, {"tokens per day", limit(k.TokensPerDay)},
+					{"budget per day", budget(k.BudgetDay)}, {"budget per month", budget(k.BudgetMonth)},
+				} {
+					fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+				}
+				return tw.Flush()
+			}
+			return fmt.Errorf("key %q: %w", args[0], auth.ErrNoSuchKey)
+		},
+	}
+	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(create, list, show, revoke)
 	return cmd
+}
+
+// keyState is a stored key's state as listed.
+func keyState(k auth.KeyInfo) string {
+	switch {
+	case k.Revoked:
+		return "revoked"
+	case !k.Enabled:
+		return "disabled"
+	case !k.Expires.IsZero() && time.Now().After(k.Expires):
+		return "expired"
+	}
+	return "enabled"
+}
+
+func limit(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return strconv.Itoa(n)
+}
+
+func budget(usd float64) string {
+	if usd == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%g USD", usd)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 )
 
@@ -280,10 +281,10 @@ func TestRunTimeKeys(t *testing.T) {
 		t.Fatalf("keys create exited %d", code)
 	}
 	secret := strings.TrimSpace(out.String())
-	deadline := time.Now().Add(3 * keyRefresh)
+	deadline := time.Now().Add(3 * gateway.KeyRefresh)
 	for chat(secret) != http.StatusOK {
 		if time.Now().After(deadline) {
-			t.Fatalf("a key created by another process was not accepted within %v", 3*keyRefresh)
+			t.Fatalf("a key created by another process was not accepted within %v", 3*gateway.KeyRefresh)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -126,7 +127,7 @@ func (l *logLines) completion(t *testing.T, n int) completionLog {
 // localJudgeServer builds the serving runtime of localJudgeConfig, with
 // the judge's timeout, behind the real proxy, its log kept in the
 // returned logLines.
-func localJudgeServer(t *testing.T, timeout string) (*httptest.Server, *serving, *logLines) {
+func localJudgeServer(t *testing.T, timeout string) (*httptest.Server, *gateway.Runtime, *logLines) {
 	t.Helper()
 	url, model := localLLM(t)
 	up := providertest.OpenAI(t, providertest.Script{Text: "answer"})
@@ -139,11 +140,11 @@ func localJudgeServer(t *testing.T, timeout string) (*httptest.Server, *serving,
 		t.Fatal(err)
 	}
 	rt := testRuntime(t, cfg)
-	if rt.judge == nil {
+	if rt.Judge == nil {
 		t.Fatal("the runtime has no judge")
 	}
 	logs := &logLines{}
-	srv := httptest.NewServer(proxy.NewServer(zerolog.New(logs), rt.proxy).Handler())
+	srv := httptest.NewServer(proxy.NewServer(zerolog.New(logs), rt.Proxy).Handler())
 	t.Cleanup(srv.Close)
 	return srv, rt, logs
 }
@@ -203,7 +204,7 @@ func TestLocalLLMJudge(t *testing.T) {
 		}
 		judgeMS = append(judgeMS, line.JudgeMS)
 	}
-	st := rt.judge.Stats()
+	st := rt.Judge.Stats()
 	if st.Calls != uint64(len(texts)) || st.Errors != 0 || st.CacheHits != 0 {
 		t.Errorf("judge stats %+v, want %d calls, no errors, no cache hits", st, len(texts))
 	}
@@ -229,7 +230,7 @@ func TestLocalLLMJudgeTimeout(t *testing.T) {
 	if *line.JudgeError == "" || line.JudgeUsed {
 		t.Errorf("judge error %v, used %v; want a timeout", line.JudgeError, line.JudgeUsed)
 	}
-	if st := rt.judge.Stats(); st.Calls != 1 || st.Errors != 1 {
+	if st := rt.Judge.Stats(); st.Calls != 1 || st.Errors != 1 {
 		t.Errorf("judge stats %+v, want 1 call, 1 error", st)
 	}
 }

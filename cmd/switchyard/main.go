@@ -6,13 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 func main() {
@@ -29,9 +30,11 @@ type env struct {
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
-	// log is serve's logger, for what runtimes report while serving
-	// (request fields an upstream dialect has no room for); nil elsewhere.
-	log *zerolog.Logger
+}
+
+// gateway is what the serving runtime takes from e.
+func (e env) gateway() gateway.Env {
+	return gateway.Env{Getenv: e.getenv, Environ: e.environ, Stderr: e.stderr}
 }
 
 // exitError carries a specific exit status out of a command.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed/modeltest"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
 )
 
@@ -214,12 +215,12 @@ func TestPullFromUnreachableHubSuggestsTheOfflineRoute(t *testing.T) {
 
 // testRuntime builds cfg's serving runtime with the real model, as serve
 // does, and tears it down when t ends.
-func testRuntime(t *testing.T, cfg *config.Config) *serving {
+func testRuntime(t *testing.T, cfg *config.Config) *gateway.Runtime {
 	t.Helper()
-	rt, err := buildRuntime(t.Context(), cfg, env{getenv: func(string) string { return "" }}, modelsRootOf(t), providers.NewRegistry())
+	rt, err := gateway.Build(t.Context(), cfg, gateway.Env{}, modelsRootOf(t), providers.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rt.stop(); rt.close() })
+	t.Cleanup(func() { rt.Close() })
 	return rt
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/embed/modelstore"
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 func modelCmd(e env) *cobra.Command {
@@ -35,7 +36,7 @@ func (f *modelFlags) resolve(e env) (modelstore.Manifest, string, error) {
 	if !ok {
 		return modelstore.Manifest{}, "", fmt.Errorf("unknown model %q (built in: %s)", f.name, modelstore.MiniLMName)
 	}
-	root, err := modelsRoot(f.models, e)
+	root, err := gateway.ModelsRoot(f.models, e.getenv)
 	if err != nil {
 		return modelstore.Manifest{}, "", err
 	}
@@ -127,7 +128,7 @@ func modelListCmd(e env) *cobra.Command {
 		Short: "List installed models and whether they verify",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			root, err := modelsRoot(models, e)
+			root, err := gateway.ModelsRoot(models, e.getenv)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -389,20 +388,6 @@ func TestReloadNewEmbedder(t *testing.T) {
 	}
 	if _, model := ask(t, addr, mathQuestion); model != "b/b-math" {
 		t.Errorf("after the new embedder: %q, want b/b-math", model)
-	}
-}
-
-func TestProblems(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(path, []byte("routing: {top_k: 0, turns: 0}\n"), 0o644)
-	_, err := config.Load(path, nil, nil)
-	if got := problems(err); len(got) != 2 || !strings.HasPrefix(got[0], "routing.") {
-		t.Errorf("problems = %q", got)
-	}
-	os.WriteFile(path, []byte("routing: {top_k: 0}\n"), 0o644)
-	_, err = config.Load(path, nil, nil)
-	if got := problems(err); len(got) != 1 || !strings.Contains(got[0], "routing.top_k") {
-		t.Errorf("problems = %q", got)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
@@ -36,20 +37,20 @@ func routeCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			hc := upstreamClient()
-			emb, closeEmb, err := buildEmbedder(cmd.Context(), cfg, e, hc, cf.models)
+			hc := gateway.UpstreamClient()
+			emb, closeEmb, err := gateway.BuildEmbedder(cmd.Context(), cfg, e.gateway(), hc, cf.models)
 			if err != nil {
 				return err
 			}
 			defer closeEmb()
-			rt, err := buildRouting(cmd.Context(), cfg, e, hc, emb, providers.NewRegistry())
+			rt, err := gateway.BuildRouting(cmd.Context(), cfg, e.gateway(), hc, emb, providers.NewRegistry())
 			if err != nil {
 				return err
 			}
-			defer rt.stop()
+			defer rt.Close()
 			text := strings.Join(args, " ")
 			req := &providers.Request{Messages: []providers.Message{{Role: "user", Parts: []providers.Part{{Type: "text", Text: text}}}}}
-			d, err := rt.router.Decide(cmd.Context(), req)
+			d, err := rt.Router.Decide(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -57,8 +58,8 @@ func routeCmd(e env) *cobra.Command {
 				return json.NewEncoder(e.stdout).Encode(decisionJSON(d))
 			}
 			printDecision(e, d, explain)
-			if explain && rt.grounded != nil {
-				printGrounding(e, rt.grounded, d)
+			if explain && rt.Grounded != nil {
+				printGrounding(e, rt.Grounded, d)
 			}
 			return nil
 		},

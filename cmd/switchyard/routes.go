@@ -18,6 +18,7 @@ import (
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 // datasetOOS labels a dataset text that fits no route; such texts belong to
@@ -148,7 +149,7 @@ func runFromDataset(cmd *cobra.Command, e env, path string, f *datasetFlags) err
 	var emb embed.Embedder
 	if slices.ContainsFunc(labels, func(l labelled) bool { return perRoute > 0 && len(l.texts) > perRoute }) {
 		var closeEmb func() error
-		emb, closeEmb, err = buildEmbedder(cmd.Context(), cfg, e, upstreamClient(), f.models)
+		emb, closeEmb, err = gateway.BuildEmbedder(cmd.Context(), cfg, e.gateway(), gateway.UpstreamClient(), f.models)
 		if err != nil {
 			return err
 		}

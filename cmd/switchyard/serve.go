@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/config"
-	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/gateway"
 )
 
 // configFlags are shared by the commands that read the config.
@@ -28,6 +25,11 @@ type configFlags struct {
 func (f *configFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
 	cmd.Flags().StringVar(&f.models, "models", "", "models directory for the local embedder")
+}
+
+// registerPersistent registers the flags for cmd and its sub-commands.
+func (f *configFlags) registerPersistent(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
 }
 
 func (f *configFlags) resolve(e env) (string, error) {
@@ -78,109 +80,18 @@ func serveCmd(e env) *cobra.Command {
 			for _, w := range cfg.Warnings(e.getenv) {
 				log.Warn().Msg(w)
 			}
-			e.log = &log
-			rl := newReloader(path, cmd.Flags(), e, cf.models, log)
+			gw := gateway.New(gateway.Options{ConfigPath: path, Flags: cmd.Flags(), ModelsDir: cf.models, Env: e.gateway(), Log: log})
 			// SIGHUP reloads the config. Registered here, for serve's
 			// lifetime only, so that other commands keep the default.
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			return serve(cmd.Context(), cfg, rl, hup, log)
+			return gw.Serve(cmd.Context(), cfg, hup)
 		},
 	}
 	cf.register(cmd)
 	cmd.Flags().String("listen", "", "address to listen on (overrides the config's listen)")
 	return cmd
-}
-
-// serve runs the server until ctx is done, then drains in-flight requests
-// (streams included) for the configured grace period. While it runs, rl
-// reloads the config when its file changes, on a signal on hup, and on
-// POST /admin/reload.
-func serve(ctx context.Context, cfg *config.Config, rl *reloader, hup <-chan os.Signal, log zerolog.Logger) error {
-	start := time.Now()
-	store, writer, stopUsage, err := openUsage(ctx, cfg, rl.env, log)
-	if err != nil {
-		return err
-	}
-	// Runs after rl.close, once the server has drained: every request's
-	// row is queued by then, and the queue is flushed.
-	defer stopUsage()
-	rl.usage, rl.usageStore = writer, store
-	if store != nil {
-		// Budgets hold across restarts: today's and this month's spend.
-		now := time.Now().UTC()
-		y, m, d := now.Date()
-		day, err1 := store.SpendByKey(ctx, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
-		month, err2 := store.SpendByKey(ctx, time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
-		if err := errors.Join(err1, err2); err != nil {
-			return fmt.Errorf("usage store: read spend: %w", err)
-		}
-		rl.limits.Spent(day, month)
-	}
-	conv, stopConv, err := openConvlog(cfg, rl.env, log)
-	if err != nil {
-		return err
-	}
-	defer stopConv()
-	rl.conversations = conv
-	stopKeys, err := openKeys(ctx, rl, store, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer stopKeys()
-	rt, err := rl.start(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	// Runs last, once the server has drained: no request can still hold
-	// an embedder.
-	defer rl.close()
-	srv := proxy.NewServer(log, rt.proxy)
-	rl.srv = srv
-	rctx, stopReloads := context.WithCancel(ctx)
-	reloads := make(chan struct{})
-	go func() {
-		defer close(reloads)
-		rl.run(rctx, hup)
-	}()
-	// Reloads stop when serve returns, before rl.close runs.
-	defer func() {
-		stopReloads()
-		<-reloads
-	}()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
-		IdleTimeout:       cfg.Server.IdleTimeout,
-		// No ReadTimeout or WriteTimeout: they would cut long streams. The
-		// proxy bounds the body's read and each write itself
-		// (server.read_timeout, server.write_timeout), and the upstream
-		// bounds end a stream that brings nothing.
-		ErrorLog: nil,
-	}
-	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.router.Routes()).
-		Str("embedder", rt.embed.ID()).Dur("startup", time.Since(start)).Msg("listening")
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info().Dur("grace", cfg.Server.ShutdownGrace).Msg("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn().Err(err).Msg("grace period over; closing remaining connections")
-		hs.Close()
-	}
-	<-served
-	return nil
 }
 
 func newLogger(level, format string, w io.Writer) zerolog.Logger {

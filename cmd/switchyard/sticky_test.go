@@ -40,7 +40,7 @@ func TestStickyWiring(t *testing.T) {
 			text("user", "make it shorter"),
 		}, "code", ""},
 	} {
-		d, err := rt.router.Decide(t.Context(), &providers.Request{Model: "auto", Messages: step.msgs, Session: "wiring"})
+		d, err := rt.Router.Decide(t.Context(), &providers.Request{Model: "auto", Messages: step.msgs, Session: "wiring"})
 		if err != nil {
 			t.Fatal(err)
 		}

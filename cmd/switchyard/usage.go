@@ -1,101 +1,30 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
-	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
-// usagePath is the store's file for cfg.
-func usagePath(cfg *config.Config, e env) (string, error) {
-	if cfg.Usage.Path != "" {
-		return cfg.Usage.Path, nil
+// openStore opens the usage store: the SQLite file db when given, else
+// the one the config's usage section names (SQLite or PostgreSQL).
+func openStore(cmd *cobra.Command, e env, cf *configFlags, db string) (*usage.Store, error) {
+	if db != "" {
+		return usage.OpenSQLite(cmd.Context(), db)
 	}
-	return usage.DefaultPath(e.getenv)
-}
-
-// openUsage opens the usage store and starts its writer and retention,
-// or returns nils when the store is off (usage.enabled: false, or no
-// place to keep it, which is logged). stop flushes the queue and closes
-// the store; call it after the server has drained.
-func openUsage(ctx context.Context, cfg *config.Config, e env, log zerolog.Logger) (*usage.SQLite, *usage.Writer, func(), error) {
-	if !cfg.Usage.Enabled {
-		log.Info().Msg("usage store off (usage.enabled: false)")
-		return nil, nil, func() {}, nil
-	}
-	path, err := usagePath(cfg, e)
+	cfg, _, err := cf.load(cmd, e)
 	if err != nil {
-		log.Warn().Err(err).Msg("usage store off")
-		return nil, nil, func() {}, nil
+		return nil, err
 	}
-	store, err := usage.OpenSQLite(ctx, path)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	w := usage.NewWriter(store, usage.WriterOptions{Queue: cfg.Usage.Queue, OnError: func(err error) {
-		log.Error().Err(err).Msg("usage store: rows lost")
-	}})
-	pctx, stopPrune := context.WithCancel(context.Background())
-	pruned := make(chan struct{})
-	go func() {
-		defer close(pruned)
-		prune := func() {
-			if cfg.Usage.Retention <= 0 {
-				return
-			}
-			if n, err := store.Prune(pctx, time.Now().Add(-cfg.Usage.Retention)); err != nil && pctx.Err() == nil {
-				log.Warn().Err(err).Msg("usage store: prune failed")
-			} else if n > 0 {
-				log.Info().Int64("rows", n).Stringer("retention", cfg.Usage.Retention).Msg("usage store: old rows deleted")
-			}
-		}
-		prune()
-		t := time.NewTicker(time.Hour)
-		defer t.Stop()
-		for {
-			select {
-			case <-pctx.Done():
-				return
-			case <-t.C:
-				prune()
-			}
-		}
-	}()
-	log.Info().Str("path", path).Msg("usage store open")
-	stop := func() {
-		stopPrune()
-		<-pruned
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := w.Close(cctx); err != nil {
-			log.Warn().Err(err).Msg("usage store: queue not flushed")
-		}
-		written, dropped, failed := w.Stats()
-		log.Info().Uint64("written", written).Uint64("dropped", dropped).Uint64("failed", failed).Msg("usage store closed")
-		store.Close()
-	}
-	return store, w, stop, nil
-}
-
-// prices is the price table for cfg: the shipped list prices, replaced
-// model by model by the config's.
-func prices(cfg *config.Config) usage.Prices {
-	p := maps.Clone(usage.Prices(usage.DefaultPrices))
-	for m, pr := range cfg.Prices {
-		p[m] = usage.Price{Input: pr.Input, Output: pr.Output, CachedInput: pr.CachedInput}
-	}
-	return p
+	return gateway.OpenUsage(cmd.Context(), cfg, e.getenv)
 }
 
 func statsCmd(e env) *cobra.Command {
@@ -110,21 +39,13 @@ func statsCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stats [--days N] [--by key|model|route|provider|decided_by|dialect|status|day] [--heatmap] [--json]",
 		Short: "Requests, tokens and cost from the usage store",
-		Long: "stats reads the usage store (usage.path, or --db) and sums the last --days\n" +
+		Long: "stats reads the usage store (the config's usage section, or the SQLite file\n" +
+			"--db) and sums the last --days\n" +
 			"days of requests: in total, or grouped with --by. --heatmap draws requests\n" +
 			"per hour of each weekday (local time) instead.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if db == "" {
-				cfg, _, err := cf.load(cmd, e)
-				if err != nil {
-					return err
-				}
-				if db, err = usagePath(cfg, e); err != nil {
-					return err
-				}
-			}
-			store, err := usage.OpenSQLite(cmd.Context(), db)
+			store, err := openStore(cmd, e, &cf, db)
 			if err != nil {
 				return err
 			}
@@ -153,7 +74,7 @@ func statsCmd(e env) *cobra.Command {
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().StringVar(&db, "db", "", "usage store file (default: the config's usage.path)")
+	cmd.Flags().StringVar(&db, "db", "", "SQLite store file (default: the config's usage store)")
 	cmd.Flags().IntVar(&days, "days", 7, "days to sum, back from now")
 	cmd.Flags().StringVar(&by, "by", "", "group by key, model, route, provider, decided_by, dialect, status or day")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

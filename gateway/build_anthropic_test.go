@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"encoding/json"
@@ -27,7 +27,7 @@ func TestBuildAnthropicProvider(t *testing.T) {
 		ExcludeParams: []string{"top_k"},
 	}}}
 	vars := map[string]string{"ANTHROPIC_API_KEY": "sk-ant-test", "GATEWAY_TOKEN": "gw"}
-	provs, err := buildProviders(cfg, env{getenv: func(k string) string { return vars[k] }}, up.Client())
+	provs, err := BuildProviders(cfg, Env{Getenv: func(k string) string { return vars[k] }}, up.Client())
 	if err != nil {
 		t.Fatal(err)
 	}

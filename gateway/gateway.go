@@ -1,4 +1,11 @@
-package main
+// Package gateway is the serving runtime: it builds what a configuration
+// asks for (providers and their chains, the route index, the judge, the
+// client keys), serves it through package proxy, reloads it when the
+// configuration changes, and holds what outlives a reload (circuit
+// breakers, the key limiter, the usage store and its writer, the key
+// store, the conversation log). Command switchyard parses flags and calls
+// it.
+package gateway
 
 import (
 	"context"
@@ -27,7 +34,7 @@ const (
 	triggerAdmin  = "admin"
 )
 
-// reloader owns the configuration in force. It builds the first runtime,
+// Gateway owns the configuration in force. It builds the first runtime,
 // then reloads on a change to the config file, on SIGHUP and on POST
 // /admin/reload, like Caddy: load into a fresh koanf (config.Load) and
 // validate, build the new runtime off the request path, swap it into the
@@ -46,21 +53,21 @@ const (
 // soon as the old runtime's last request is done (or at exit, after the
 // server has drained, whichever comes first).
 //
-// reloader implements proxy.Control and is safe for concurrent use.
-type reloader struct {
+// Gateway implements proxy.Control and is safe for concurrent use.
+type Gateway struct {
 	path   string
 	flags  *pflag.FlagSet // the command line's, applied on every load; may be nil
-	env    env
+	env    Env
 	models string
 	log    zerolog.Logger
 	hc     *http.Client // upstream client for runtimes that reuse the embedder
 
-	srv *proxy.Server // set by serve before the first reload can run
+	srv *proxy.Server // set by Serve before the first reload can run
 
 	reloadMu sync.Mutex // held for a whole reload: one at a time
 
 	mu       sync.Mutex // guards the fields below; never held while building
-	cur      *serving
+	cur      *Runtime
 	cfg      *config.Config
 	embKey   string // the embedder API key cur's embedder was built with
 	gen      int64
@@ -80,11 +87,11 @@ type reloader struct {
 	// limits counts the client keys' requests and tokens across reloads.
 	limits *auth.Limiter
 	// usage takes a row per request, and usageStore answers /admin/usage;
-	// nil when the store is off. Set by serve before start.
+	// nil when the store is off. Set by Serve before start.
 	usage      *usage.Writer
-	usageStore *usage.SQLite
+	usageStore *usage.Store
 	// keys are the client keys in force, the config's and the key
-	// store's; set by serve before start.
+	// store's; set by Serve before start.
 	keys *auth.Live
 	// conversations is the conversation log; nil when off. Turning it on
 	// or off takes a restart.
@@ -93,38 +100,57 @@ type reloader struct {
 
 // attach gives a runtime what outlives reloads: the limiter, the usage
 // writer, and the admin endpoints' view of the store.
-func (r *reloader) attach(s *serving, cfg *config.Config) {
-	s.proxy.Keys = r.keys
-	s.proxy.Admin = r.admin(cfg)
-	s.proxy.Limits = r.limits
-	if r.usage != nil {
-		s.proxy.Usage = r.usage
+func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
+	s.Proxy.Keys = g.keys
+	s.Proxy.Admin = g.admin(cfg)
+	s.Proxy.Limits = g.limits
+	if g.usage != nil {
+		s.Proxy.Usage = g.usage
 	}
-	if r.conversations != nil {
-		s.proxy.Conversations = r.conversations
+	if g.conversations != nil {
+		s.Proxy.Conversations = g.conversations
 	}
-	if s.proxy.Admin != nil && r.usageStore != nil {
-		s.proxy.Admin.Usage = r.usageStore
+	if s.Proxy.Admin != nil && g.usageStore != nil {
+		s.Proxy.Admin.Usage = g.usageStore
 	}
 }
 
-var _ proxy.Control = (*reloader)(nil)
+var _ proxy.Control = (*Gateway)(nil)
 
-func newReloader(path string, flags *pflag.FlagSet, e env, models string, log zerolog.Logger) *reloader {
-	r := &reloader{path: path, flags: flags, env: e, models: models, log: log, hc: upstreamClient(), health: providers.NewRegistry(), limits: auth.NewLimiter()}
-	r.health.OnChange = r.logCircuit
-	r.retireCtx, r.stopRetiring = context.WithCancel(context.Background())
-	return r
+// Options say where a Gateway's configuration comes from.
+type Options struct {
+	// ConfigPath is the config file, read at start and on every reload.
+	ConfigPath string
+	// Flags are the command line's, applied over the file on every load;
+	// may be nil.
+	Flags *pflag.FlagSet
+	// ModelsDir is the local embedder's models directory; "" for the
+	// default (ModelsRoot).
+	ModelsDir string
+	Env       Env
+	Log       zerolog.Logger
+}
+
+// New returns a gateway for o; Serve runs it.
+func New(o Options) *Gateway {
+	g := &Gateway{path: o.ConfigPath, flags: o.Flags, env: o.Env, models: o.ModelsDir, log: o.Log, hc: UpstreamClient(),
+		health: providers.NewRegistry(), limits: auth.NewLimiter()}
+	if g.env.Log == nil {
+		g.env.Log = &g.log
+	}
+	g.health.OnChange = g.logCircuit
+	g.retireCtx, g.stopRetiring = context.WithCancel(context.Background())
+	return g
 }
 
 // logCircuit logs a target's circuit opening (a warning, with a hint when
 // the upstream refused the key) or closing again.
-func (r *reloader) logCircuit(k providers.HealthKey, from, to string, reason error) {
+func (g *Gateway) logCircuit(k providers.HealthKey, from, to string, reason error) {
 	if to == providers.CircuitClosed {
-		r.log.Info().Str("target", k.String()).Str("from", from).Msg("circuit closed: target serving again")
+		g.log.Info().Str("target", k.String()).Str("from", from).Msg("circuit closed: target serving again")
 		return
 	}
-	ev := r.log.Warn().Str("target", k.String()).Str("from", from).Str("to", to)
+	ev := g.log.Warn().Str("target", k.String()).Str("from", from).Str("to", to)
 	if reason != nil {
 		ev = ev.Str("error", reason.Error())
 	}
@@ -137,30 +163,30 @@ func (r *reloader) logCircuit(k providers.HealthKey, from, to string, reason err
 }
 
 // start builds the first runtime from cfg (already loaded and validated).
-func (r *reloader) start(ctx context.Context, cfg *config.Config) (*serving, error) {
-	rt, err := buildRuntime(ctx, cfg, r.env, r.models, r.health)
+func (g *Gateway) start(ctx context.Context, cfg *config.Config) (*Runtime, error) {
+	rt, err := Build(ctx, cfg, g.env, g.models, g.health)
 	if err != nil {
 		return nil, err
 	}
-	r.attach(rt, cfg)
-	if err := r.applyKeys(ctx, rt); err != nil {
+	g.attach(rt, cfg)
+	if err := g.applyKeys(ctx, rt); err != nil {
 		return nil, err
 	}
-	r.logKeys(rt)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.cur, r.cfg, r.embKey = rt, cfg, r.embedderKey(cfg)
-	r.gen, r.loadedAt = 1, time.Now()
+	g.logKeys(rt)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.cur, g.cfg, g.embKey = rt, cfg, g.embedderKey(cfg)
+	g.gen, g.loadedAt = 1, time.Now()
 	return rt, nil
 }
 
 // run reloads on every trigger until ctx is done: a change to the config
 // file, or a signal on hup (SIGHUP; tests may send on it directly).
-func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
+func (g *Gateway) run(ctx context.Context, hup <-chan os.Signal) {
 	changed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		config.Watch(ctx, r.path, func() {
+		config.Watch(ctx, g.path, func() {
 			select {
 			case changed <- struct{}{}:
 			default: // a reload is already pending; it will read the latest file
@@ -173,43 +199,34 @@ func (r *reloader) run(ctx context.Context, hup <-chan os.Signal) {
 		case <-ctx.Done():
 			return
 		case <-changed:
-			r.reload(ctx, triggerFile)
+			g.reload(ctx, triggerFile)
 		case <-hup:
-			r.reload(ctx, triggerSignal)
+			g.reload(ctx, triggerSignal)
 		}
 	}
 }
 
 // Reload implements proxy.Control for POST /admin/reload.
-func (r *reloader) Reload(ctx context.Context) (proxy.ReloadResult, error) {
-	return r.reload(ctx, triggerAdmin)
+func (g *Gateway) Reload(ctx context.Context) (proxy.ReloadResult, error) {
+	return g.reload(ctx, triggerAdmin)
 }
 
 // Status implements proxy.Control for GET /admin/status.
-func (r *reloader) Status() proxy.Status {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func (g *Gateway) Status() proxy.Status {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	st := proxy.Status{
-		ConfigPath: r.path,
-		LoadedAt:   r.loadedAt,
-		Generation: r.gen,
+		ConfigPath: g.path,
+		LoadedAt:   g.loadedAt,
+		Generation: g.gen,
 		Routes:     []string{},
 	}
-	if r.last != nil {
-		last := *r.last
+	if g.last != nil {
+		last := *g.last
 		st.LastReload = &last
 	}
-	if r.cur != nil {
-		st.Routes = r.cur.router.Routes()
-		st.Embedder = r.cur.embed.ID()
-		if c, ok := r.cur.embed.(interface{ Stats() (hits, misses uint64) }); ok {
-			h, m := c.Stats()
-			st.Cache = &proxy.CacheStats{Hits: h, Misses: m}
-		}
-		if r.cur.judge != nil {
-			js := r.cur.judge.Stats()
-			st.Judge = &js
-		}
+	if g.cur != nil {
+		g.cur.Describe(&st)
 	}
 	return st
 }
@@ -217,29 +234,29 @@ func (r *reloader) Status() proxy.Status {
 // reload loads, builds and swaps in the config file's current content.
 // On failure the runtime in force is kept, and the error lists every
 // problem.
-func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResult, error) {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
+func (g *Gateway) reload(ctx context.Context, trigger string) (proxy.ReloadResult, error) {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	start := time.Now()
 	res := proxy.ReloadResult{Time: start, Trigger: trigger}
-	next, cfg, reused, err := r.build(ctx)
+	next, cfg, reused, err := g.build(ctx)
 	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
 	res.EmbedderReused = reused
 
-	r.mu.Lock()
+	g.mu.Lock()
 	if err != nil {
 		res.Errors = problems(err)
-		res.Generation = r.gen
-		r.last = &res
-		r.mu.Unlock()
+		res.Generation = g.gen
+		g.last = &res
+		g.mu.Unlock()
 		for _, p := range res.Errors {
-			r.log.Error().Str("trigger", trigger).Str("problem", p).Msg("reload: problem")
+			g.log.Error().Str("trigger", trigger).Str("problem", p).Msg("reload: problem")
 		}
-		r.log.Error().Str("trigger", trigger).Int64("generation", res.Generation).Int("problems", len(res.Errors)).
+		g.log.Error().Str("trigger", trigger).Int64("generation", res.Generation).Int("problems", len(res.Errors)).
 			Msg("reload failed; the previous configuration keeps serving")
 		return res, err
 	}
-	old, oldCfg := r.cur, r.cfg
+	old, oldCfg := g.cur, g.cfg
 	retired := false
 	if reused {
 		next.close = old.close // the embedder, and so its closer, carried over
@@ -249,65 +266,65 @@ func (r *reloader) reload(ctx context.Context, trigger string) (proxy.ReloadResu
 	if old.stop != nil {
 		old.stop()
 	}
-	r.gen++
-	r.cur, r.cfg, r.embKey, r.loadedAt = next, cfg, r.embedderKey(cfg), time.Now()
-	res.OK, res.Generation = true, r.gen
-	r.last = &res
-	r.mu.Unlock()
+	g.gen++
+	g.cur, g.cfg, g.embKey, g.loadedAt = next, cfg, g.embedderKey(cfg), time.Now()
+	res.OK, res.Generation = true, g.gen
+	g.last = &res
+	g.mu.Unlock()
 
-	if err := r.applyKeys(ctx, next); err != nil {
-		r.log.Error().Err(err).Msg("reload: client keys not changed")
+	if err := g.applyKeys(ctx, next); err != nil {
+		g.log.Error().Err(err).Msg("reload: client keys not changed")
 	}
-	r.srv.Swap(next.proxy)
+	g.srv.Swap(next.Proxy)
 	if retired {
-		r.retire(old) // after the swap: no request can newly start on old
+		g.retire(old) // after the swap: no request can newly start on old
 	}
-	r.warnRestartOnly(oldCfg, cfg)
-	for _, w := range cfg.Warnings(r.env.getenv) {
-		r.log.Warn().Str("trigger", trigger).Msg(w)
+	g.warnRestartOnly(oldCfg, cfg)
+	for _, w := range cfg.Warnings(g.env.getenv) {
+		g.log.Warn().Str("trigger", trigger).Msg(w)
 	}
-	r.log.Info().Str("trigger", trigger).Int64("generation", res.Generation).Strs("routes", next.router.Routes()).
-		Str("embedder", next.embed.ID()).Bool("embedder_reused", reused).Float64("took_ms", res.TookMS).
+	g.log.Info().Str("trigger", trigger).Int64("generation", res.Generation).Strs("routes", next.Router.Routes()).
+		Str("embedder", next.Embedder.ID()).Bool("embedder_reused", reused).Float64("took_ms", res.TookMS).
 		Msg("reloaded")
 	return res, nil
 }
 
 // build loads the config file and builds its runtime, reusing the current
 // embedder when its section (and key) did not change.
-func (r *reloader) build(ctx context.Context) (next *serving, cfg *config.Config, reused bool, err error) {
-	cfg, err = config.Load(r.path, r.env.environ, r.flags)
+func (g *Gateway) build(ctx context.Context) (next *Runtime, cfg *config.Config, reused bool, err error) {
+	cfg, err = config.Load(g.path, g.env.environ, g.flags)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	r.mu.Lock()
-	cur, curCfg, curKey := r.cur, r.cfg, r.embKey
-	r.mu.Unlock()
-	_, had := cur.embed.(noEmbedder)
-	if cfg.Embedder == curCfg.Embedder && r.embedderKey(cfg) == curKey && had == !needsEmbedder(cfg) {
-		next, err = buildRouting(ctx, cfg, r.env, r.hc, cur.embed, r.health)
+	g.mu.Lock()
+	cur, curCfg, curKey := g.cur, g.cfg, g.embKey
+	g.mu.Unlock()
+	_, had := cur.Embedder.(noEmbedder)
+	if cfg.Embedder == curCfg.Embedder && g.embedderKey(cfg) == curKey && had == !NeedsEmbedder(cfg) {
+		next, err = BuildRouting(ctx, cfg, g.env, g.hc, cur.Embedder, g.health)
 		reused = true
 	} else {
-		next, err = buildRuntime(ctx, cfg, r.env, r.models, r.health)
+		next, err = Build(ctx, cfg, g.env, g.models, g.health)
 	}
 	if err != nil {
 		return nil, nil, reused, err
 	}
-	r.attach(next, cfg)
+	g.attach(next, cfg)
 	return next, cfg, reused, nil
 }
 
 // embedderKey is the API key an embedder built from cfg would use.
-func (r *reloader) embedderKey(cfg *config.Config) string {
+func (g *Gateway) embedderKey(cfg *config.Config) string {
 	if cfg.Embedder.APIKeyEnv == "" {
 		return ""
 	}
-	return r.env.getenv(cfg.Embedder.APIKeyEnv)
+	return g.env.getenv(cfg.Embedder.APIKeyEnv)
 }
 
 // admin turns on the admin endpoints when cfg names a token variable that
 // is set, or has a client key with the admin role (the proxy checks which
 // the request carries).
-func (r *reloader) admin(cfg *config.Config) *proxy.Admin {
+func (g *Gateway) admin(cfg *config.Config) *proxy.Admin {
 	adminKeys := false
 	for _, k := range cfg.APIKeys {
 		adminKeys = adminKeys || slices.Contains(k.Roles, auth.RoleAdmin) && !k.Disabled
@@ -315,43 +332,43 @@ func (r *reloader) admin(cfg *config.Config) *proxy.Admin {
 	name := cfg.Admin.TokenEnv
 	tok := ""
 	if name != "" {
-		if tok = r.env.getenv(name); tok == "" {
-			r.log.Warn().Str("token_env", name).Msg("admin token off: the token variable is not set")
+		if tok = g.env.getenv(name); tok == "" {
+			g.log.Warn().Str("token_env", name).Msg("admin token off: the token variable is not set")
 		}
 	}
 	if tok == "" && !adminKeys {
 		return nil
 	}
-	return &proxy.Admin{Token: tok, Control: r}
+	return &proxy.Admin{Token: tok, Control: g}
 }
 
 // applyKeys puts the runtime's config keys in force beside the key
 // store's.
-func (r *reloader) applyKeys(ctx context.Context, s *serving) error {
-	if r.keys == nil {
+func (g *Gateway) applyKeys(ctx context.Context, s *Runtime) error {
+	if g.keys == nil {
 		live, err := auth.NewLive(ctx, s.keys, nil)
 		if err != nil {
 			return err
 		}
-		r.keys = live
-		s.proxy.Keys = live
+		g.keys = live
+		s.Proxy.Keys = live
 		return nil
 	}
-	return r.keys.SetConfig(ctx, s.keys)
+	return g.keys.SetConfig(ctx, s.keys)
 }
 
 // logKeys says at start whether the API needs a key.
-func (r *reloader) logKeys(s *serving) {
-	if s.proxy.Keys == nil || s.proxy.Keys.Ring().Len() == 0 {
-		r.log.Warn().Msg("no client API keys configured: the API is open to anyone who can reach it (api_keys)")
+func (g *Gateway) logKeys(s *Runtime) {
+	if s.Proxy.Keys == nil || s.Proxy.Keys.Ring().Len() == 0 {
+		g.log.Warn().Msg("no client API keys configured: the API is open to anyone who can reach it (api_keys)")
 		return
 	}
-	r.log.Info().Int("keys", s.proxy.Keys.Ring().Len()).Msg("client API keys required on every API request")
+	g.log.Info().Int("keys", s.Proxy.Keys.Ring().Len()).Msg("client API keys required on every API request")
 }
 
 // warnRestartOnly says which changed settings a reload cannot apply: they
 // belong to the listener and the process, not to the runtime.
-func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
+func (g *Gateway) warnRestartOnly(old, cfg *config.Config) {
 	var keys []string
 	if old.Listen != cfg.Listen {
 		keys = append(keys, "listen")
@@ -375,42 +392,42 @@ func (r *reloader) warnRestartOnly(old, cfg *config.Config) {
 		keys = append(keys, "log")
 	}
 	if len(keys) > 0 {
-		r.log.Warn().Strs("keys", keys).Msg("reload: these settings take effect on restart")
+		g.log.Warn().Strs("keys", keys).Msg("reload: these settings take effect on restart")
 	}
 }
 
 // close releases the runtime in force and every replaced embedder. Call it
 // once the server has drained.
-func (r *reloader) close() error {
-	r.stopRetiring()
-	r.retiring.Wait()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	errs := r.retireErrs
-	r.retireErrs = nil
-	if r.cur != nil && r.cur.stop != nil {
-		r.cur.stop()
-		r.cur.stop = nil
+func (g *Gateway) close() error {
+	g.stopRetiring()
+	g.retiring.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	errs := g.retireErrs
+	g.retireErrs = nil
+	if g.cur != nil && g.cur.stop != nil {
+		g.cur.stop()
+		g.cur.stop = nil
 	}
-	if r.cur != nil && r.cur.close != nil {
-		errs = append(errs, r.cur.close())
+	if g.cur != nil && g.cur.close != nil {
+		errs = append(errs, g.cur.close())
 	}
 	return errors.Join(errs...)
 }
 
 // retire closes old's embedder once no request serves on old any more.
 // Call it after old's runtime was swapped out of the server.
-func (r *reloader) retire(old *serving) {
-	closeEmbedder, rt := old.close, old.proxy
-	r.retiring.Go(func() {
-		rt.Drained(r.retireCtx) // ends early at exit: the server has drained then
+func (g *Gateway) retire(old *Runtime) {
+	closeEmbedder, rt := old.close, old.Proxy
+	g.retiring.Go(func() {
+		rt.Drained(g.retireCtx) // ends early at exit: the server has drained then
 		err := closeEmbedder()
-		r.mu.Lock()
+		g.mu.Lock()
 		if err != nil {
-			r.retireErrs = append(r.retireErrs, err)
+			g.retireErrs = append(g.retireErrs, err)
 		}
-		r.mu.Unlock()
-		r.log.Debug().Msg("replaced embedder closed: its last request is done")
+		g.mu.Unlock()
+		g.log.Debug().Msg("replaced embedder closed: its last request is done")
 	})
 }
 

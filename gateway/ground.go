@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/switchyard-router/switchyard/tasks"
 )
 
-// groundIndex builds the route index of cfg with aggregation agg: routes
+// GroundIndex builds the route index of cfg with aggregation agg: routes
 // grounded in the task library (routing.ground, per route ground), auto
 // thresholds calibrated, instruction segments on or off (routing.segments).
 // Library vectors come from the binary for the pinned model, else from the
@@ -22,7 +22,7 @@ import (
 // agg is cfg.Aggregation() when serving; with routing.aggregation auto, an
 // lda that ground finds too thin falls back to max (ground.Options.AutoLDA).
 // Callers that try one aggregation on purpose (fit) get exactly it.
-func groundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, agg, cacheDir string) (*ground.Result, error) {
+func GroundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, agg, cacheDir string) (*ground.Result, error) {
 	routes := make([]ground.Route, len(cfg.Routes))
 	grounding := false
 	for i, r := range cfg.Routes {
@@ -86,13 +86,13 @@ func fallbackThreshold(r config.Routing, agg string) float64 {
 	return 0.35
 }
 
-// tasksCache is where library vectors of embedders other than the pinned
+// TasksCache is where library vectors of embedders other than the pinned
 // model are kept.
-func tasksCache(e env) string {
-	if c := e.getenv("XDG_CACHE_HOME"); c != "" && filepath.IsAbs(c) {
+func TasksCache(getenv func(string) string) string {
+	if c := getenv("XDG_CACHE_HOME"); c != "" && filepath.IsAbs(c) {
 		return filepath.Join(c, "switchyard", "tasks")
 	}
-	if h := e.getenv("HOME"); h != "" {
+	if h := getenv("HOME"); h != "" {
 		return filepath.Join(h, ".cache", "switchyard", "tasks")
 	}
 	return ""

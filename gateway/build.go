@@ -1,9 +1,10 @@
-package main
+package gateway
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/classifier"
@@ -28,16 +31,50 @@ import (
 	"github.com/switchyard-router/switchyard/router/judge"
 )
 
-// serving is everything one configuration builds: what the proxy serves
+// Env is what a gateway takes from its process, injected so that tests
+// run it in-process.
+type Env struct {
+	Getenv  func(string) string // nil reads as every variable unset
+	Environ func() []string     // for the config's SWITCHYARD_* overrides; may be nil
+	// Stderr hears what is shown to the operator once, outside the log (a
+	// generated admin key); nil discards it.
+	Stderr io.Writer
+	// Log hears what runtimes report while serving (request fields an
+	// upstream dialect has no room for); nil for none.
+	Log *zerolog.Logger
+}
+
+func (e Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(k)
+}
+
+func (e Env) environ() []string {
+	if e.Environ == nil {
+		return nil
+	}
+	return e.Environ()
+}
+
+func (e Env) stderr() io.Writer {
+	if e.Stderr == nil {
+		return io.Discard
+	}
+	return e.Stderr
+}
+
+// Runtime is everything one configuration builds: what the proxy serves
 // and what must be closed when it is replaced.
-type serving struct {
-	proxy  *proxy.Runtime
-	router *router.Router
-	embed  embed.Embedder
-	judge  *judge.Judge // nil when no judge is configured
-	// grounded is what grounding made of the routes; nil when no route
+type Runtime struct {
+	Proxy    *proxy.Runtime
+	Router   *router.Router
+	Embedder embed.Embedder
+	Judge    *judge.Judge // nil when no judge is configured
+	// Grounded is what grounding made of the routes; nil when no route
 	// has a condition or examples.
-	grounded *ground.Result
+	Grounded *ground.Result
 	close    func() error // closes the embedder; carried over when it is reused
 	// stop ends what this runtime runs in the background (active health
 	// checks); called when it is replaced, and at exit.
@@ -46,9 +83,49 @@ type serving struct {
 	keys []auth.Key
 }
 
-// needsEmbedder reports whether cfg has a route to classify against. A
+// Close stops what the runtime runs in the background and closes its
+// embedder, for a runtime built on its own (Build); a Gateway closes
+// its runtimes itself.
+func (rt *Runtime) Close() error {
+	if rt.stop != nil {
+		rt.stop()
+		rt.stop = nil
+	}
+	if rt.close == nil {
+		return nil
+	}
+	err := rt.close()
+	rt.close = nil
+	return err
+}
+
+// Describe fills st's view of the runtime: its routes, embedder, query
+// cache and judge.
+func (rt *Runtime) Describe(st *proxy.Status) {
+	st.Routes = rt.Router.Routes()
+	st.Embedder = rt.Embedder.ID()
+	if c, ok := rt.Embedder.(interface{ Stats() (hits, misses uint64) }); ok {
+		h, m := c.Stats()
+		st.Cache = &proxy.CacheStats{Hits: h, Misses: m}
+	}
+	if rt.Judge != nil {
+		js := rt.Judge.Stats()
+		st.Judge = &js
+	}
+}
+
+// ModelsRoot is the local embedder's models directory: dir when set, else
+// the default (modelstore.Root).
+func ModelsRoot(dir string, getenv func(string) string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return modelstore.Root(getenv)
+}
+
+// NeedsEmbedder reports whether cfg has a route to classify against. A
 // config of explicit models only never loads the embedding model.
-func needsEmbedder(cfg *config.Config) bool {
+func NeedsEmbedder(cfg *config.Config) bool {
 	for _, r := range cfg.Routes {
 		if strings.TrimSpace(r.Condition) != "" || len(r.Examples) > 0 {
 			return true
@@ -66,10 +143,10 @@ func (noEmbedder) Embed(context.Context, []string) ([][]float32, error) {
 func (noEmbedder) ID() string { return "none (no route has a condition or examples)" }
 func (noEmbedder) Dim() int   { return 0 }
 
-// upstreamClient is shared by every provider: no Timeout (it would cut
+// UpstreamClient is shared by every provider: no Timeout (it would cut
 // long streams; deadlines come from contexts), generous idle pooling so a
 // busy route reuses its connections.
-func upstreamClient() *http.Client {
+func UpstreamClient() *http.Client {
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -86,8 +163,8 @@ func upstreamClient() *http.Client {
 	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// buildEmbedder makes the configured embedder, wrapped in the query cache.
-func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Client, models string) (embed.Embedder, func() error, error) {
+// BuildEmbedder makes the configured embedder, wrapped in the query cache.
+func BuildEmbedder(ctx context.Context, cfg *config.Config, e Env, hc *http.Client, models string) (embed.Embedder, func() error, error) {
 	ec := cfg.Embedder
 	nop := func() error { return nil }
 	var (
@@ -100,7 +177,7 @@ func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Clie
 		if !ok {
 			return nil, nil, fmt.Errorf("embedder: unknown local model %q (built in: %s)", ec.Model, modelstore.MiniLMName)
 		}
-		root, err := modelsRoot(models, e)
+		root, err := ModelsRoot(models, e.getenv)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -130,21 +207,21 @@ func buildEmbedder(ctx context.Context, cfg *config.Config, e env, hc *http.Clie
 	return embed.NewCached(base, ec.CacheSize), close, nil
 }
 
-// buildRuntime turns a validated config into the serving state. It is the
+// Build turns a validated config into the serving state. It is the
 // only provider registry: adding a dialect means a case here.
-func buildRuntime(ctx context.Context, cfg *config.Config, e env, models string, reg *providers.Registry) (*serving, error) {
-	hc := upstreamClient()
+func Build(ctx context.Context, cfg *config.Config, e Env, models string, reg *providers.Registry) (*Runtime, error) {
+	hc := UpstreamClient()
 	var (
 		emb      embed.Embedder = noEmbedder{}
 		closeEmb                = func() error { return nil }
 		err      error
 	)
-	if needsEmbedder(cfg) {
-		if emb, closeEmb, err = buildEmbedder(ctx, cfg, e, hc, models); err != nil {
+	if NeedsEmbedder(cfg) {
+		if emb, closeEmb, err = BuildEmbedder(ctx, cfg, e, hc, models); err != nil {
 			return nil, err
 		}
 	}
-	rt, err := buildRouting(ctx, cfg, e, hc, emb, reg)
+	rt, err := BuildRouting(ctx, cfg, e, hc, emb, reg)
 	if err != nil {
 		closeEmb()
 		return nil, err
@@ -153,7 +230,7 @@ func buildRuntime(ctx context.Context, cfg *config.Config, e env, models string,
 	return rt, nil
 }
 
-func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]providers.Provider, error) {
+func BuildProviders(cfg *config.Config, e Env, hc *http.Client) (map[string]providers.Provider, error) {
 	out := make(map[string]providers.Provider, len(cfg.Providers))
 	for _, p := range cfg.Providers {
 		key := p.APIKey
@@ -181,8 +258,8 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 				c.Version = v
 				c.Headers.Del("Anthropic-Version")
 			}
-			if e.log != nil {
-				log, name := e.log, p.Name
+			if e.Log != nil {
+				log, name := e.Log, p.Name
 				c.Dropped = func(field string) {
 					log.Debug().Str("provider", name).Str("field", field).Msg("request field has no Anthropic equivalent; dropped")
 				}
@@ -202,7 +279,7 @@ func buildProviders(cfg *config.Config, e env, hc *http.Client) (map[string]prov
 
 // providerHeaders merges a provider's headers, extra_headers and
 // headers_env (resolved with e) into the headers sent upstream.
-func providerHeaders(p config.Provider, e env) http.Header {
+func providerHeaders(p config.Provider, e Env) http.Header {
 	h := make(http.Header)
 	for k, v := range p.Headers {
 		h.Set(k, v)
@@ -219,11 +296,11 @@ func providerHeaders(p config.Provider, e env) http.Header {
 	return h
 }
 
-// buildRouting builds providers, chains, the route index and the router.
+// BuildRouting builds providers, chains, the route index and the router.
 // Targets take their circuit breakers from reg, so a reload keeps what was
 // learnt about upstreams that are still configured.
-func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Client, emb embed.Embedder, reg *providers.Registry) (*serving, error) {
-	provs, err := buildProviders(cfg, e, hc)
+func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Client, emb embed.Embedder, reg *providers.Registry) (*Runtime, error) {
+	provs, err := BuildProviders(cfg, e, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -315,8 +392,8 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 		cls      router.Classifier
 		grounded *ground.Result
 	)
-	if needsEmbedder(cfg) {
-		if grounded, err = groundIndex(ctx, cfg, emb, cfg.Aggregation(), tasksCache(e)); err != nil {
+	if NeedsEmbedder(cfg) {
+		if grounded, err = GroundIndex(ctx, cfg, emb, cfg.Aggregation(), TasksCache(e.getenv)); err != nil {
 			return nil, err
 		}
 		if grounded.Classifier != nil {
@@ -355,7 +432,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 			}
 		}
 	}
-	jdg := buildJudge(cfg, chainOf)
+	jdg := BuildJudge(cfg, chainOf)
 	if jdg != nil {
 		opts.Judge = jdg
 		opts.JudgeWhen = router.JudgeWhen{Always: cfg.Judge.When.Always, BelowThreshold: cfg.Judge.When.BelowThreshold, Margin: cfg.Judge.When.Margin, Candidates: cfg.Judge.Candidates}
@@ -378,14 +455,14 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 			cat.Close()
 		}
 	}
-	return &serving{
-		proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
-			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Prices: prices(cfg)},
+	return &Runtime{
+		Proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
+			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Prices: Prices(cfg)},
 		keys:     keys,
-		router:   rtr,
-		embed:    emb,
-		judge:    jdg,
-		grounded: grounded,
+		Router:   rtr,
+		Embedder: emb,
+		Judge:    jdg,
+		Grounded: grounded,
 		stop:     stop,
 	}, nil
 }
@@ -393,7 +470,7 @@ func buildRouting(ctx context.Context, cfg *config.Config, e env, hc *http.Clien
 // buildKeys returns the client keys cfg accepts. A key whose key_env
 // variable is unset is left out (config.Warnings says so); no keys at all
 // (and none created at run time) leave the API open.
-func buildKeys(cfg *config.Config, e env) ([]auth.Key, error) {
+func buildKeys(cfg *config.Config, e Env) ([]auth.Key, error) {
 	var keys []auth.Key
 	for _, c := range cfg.APIKeys {
 		k := auth.Key{
@@ -429,11 +506,11 @@ func buildKeys(cfg *config.Config, e env) ([]auth.Key, error) {
 	return keys, nil
 }
 
-// buildJudge returns the configured LLM judge, or nil when there is none.
+// BuildJudge returns the configured LLM judge, or nil when there is none.
 // Its chain has one target, with the health registry's circuit breaker
 // like any other, and no retries: a judge that fails once has cost its
 // request enough, and the embedding decision stands.
-func buildJudge(cfg *config.Config, chainOf func(string, []config.Target) *providers.Chain) *judge.Judge {
+func BuildJudge(cfg *config.Config, chainOf func(string, []config.Target) *providers.Chain) *judge.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil

@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/proxy"
+)
+
+// Serve runs the gateway on cfg (loaded and validated from the config
+// file) until ctx is done, then drains in-flight requests (streams
+// included) for the configured grace period. While it runs, it reloads
+// the config when its file changes, on a signal on hup, and on POST
+// /admin/reload.
+func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.Signal) error {
+	log := g.log
+	start := time.Now()
+	store, writer, stopUsage, err := openUsage(ctx, cfg, g.env, log)
+	if err != nil {
+		return err
+	}
+	// Runs after g.close, once the server has drained: every request's
+	// row is queued by then, and the queue is flushed.
+	defer stopUsage()
+	g.usage, g.usageStore = writer, store
+	if store != nil {
+		// Budgets hold across restarts: today's and this month's spend.
+		now := time.Now().UTC()
+		y, m, d := now.Date()
+		day, err1 := store.SpendByKey(ctx, time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+		month, err2 := store.SpendByKey(ctx, time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("usage store: read spend: %w", err)
+		}
+		g.limits.Spent(day, month)
+	}
+	conv, stopConv, err := openConvlog(cfg, g.env, log)
+	if err != nil {
+		return err
+	}
+	defer stopConv()
+	g.conversations = conv
+	stopKeys, err := g.openKeys(ctx, store, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopKeys()
+	rt, err := g.start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	// Runs last, once the server has drained: no request can still hold
+	// an embedder.
+	defer g.close()
+	srv := proxy.NewServer(log, rt.Proxy)
+	g.srv = srv
+	rctx, stopReloads := context.WithCancel(ctx)
+	reloads := make(chan struct{})
+	go func() {
+		defer close(reloads)
+		g.run(rctx, hup)
+	}()
+	// Reloads stop when serve returns, before g.close runs.
+	defer func() {
+		stopReloads()
+		<-reloads
+	}()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		// No ReadTimeout or WriteTimeout: they would cut long streams. The
+		// proxy bounds the body's read and each write itself
+		// (server.read_timeout, server.write_timeout), and the upstream
+		// bounds end a stream that brings nothing.
+		ErrorLog: nil,
+	}
+	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.Router.Routes()).
+		Str("embedder", rt.Embedder.ID()).Dur("startup", time.Since(start)).Msg("listening")
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Dur("grace", cfg.Server.ShutdownGrace).Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("grace period over; closing remaining connections")
+		hs.Close()
+	}
+	<-served
+	return nil
+}
