@@ -91,17 +91,17 @@ type keyState struct {
 
 // spend is a key's cost in the current calendar day and month (UTC).
 type spend struct {
-	day, month       string // "2006-01-02", "2006-01"
+	day, month       int // 20061231 and 200612: which day and month the sums are of
 	dayUSD, monthUSD float64
 }
 
 func (s *spend) roll(now time.Time) {
-	now = now.UTC()
-	if d := now.Format("2006-01-02"); d != s.day {
-		s.day, s.dayUSD = d, 0
+	y, m, d := now.UTC().Date()
+	if day := y*10000 + int(m)*100 + d; day != s.day {
+		s.day, s.dayUSD = day, 0
 	}
-	if m := now.Format("2006-01"); m != s.month {
-		s.month, s.monthUSD = m, 0
+	if month := y*100 + int(m); month != s.month {
+		s.month, s.monthUSD = month, 0
 	}
 }
 
