@@ -103,7 +103,8 @@ func TestInsertBatchSizes(t *testing.T) {
 }
 
 // TestLegacySQLiteVersion: a usage file from before schema_versions (its
-// version in user_version) is adopted, not migrated again.
+// version in user_version) is adopted, not migrated again, and brought
+// up to date from there.
 func TestLegacySQLiteVersion(t *testing.T) {
 	db := statedbtest.SQLite(t)
 	if _, err := db.ExecContext(t.Context(), migrations[0].SQLite+"; PRAGMA user_version = 1"); err != nil {
@@ -113,8 +114,12 @@ func TestLegacySQLiteVersion(t *testing.T) {
 		t.Fatalf("a legacy file at version 1: %v", err)
 	}
 	var v int
-	if err := db.QueryRowContext(t.Context(), "SELECT version FROM schema_versions WHERE component = 'usage'").Scan(&v); err != nil || v != 1 {
-		t.Errorf("recorded version %d (%v), want 1", v, err)
+	if err := db.QueryRowContext(t.Context(), "SELECT version FROM schema_versions WHERE component = 'usage'").Scan(&v); err != nil || v != len(migrations) {
+		t.Errorf("recorded version %d (%v), want %d", v, err, len(migrations))
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'requests_key_ts'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("migration 2 did not run: %d (%v)", n, err)
 	}
 }
 
