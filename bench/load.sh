@@ -365,7 +365,8 @@ tables() {
     }' "$results"
 }
 
-# verdict: switchyard against the targets of issue 5.
+# verdict: switchyard against the targets of issue 5, and the team gateway
+# (client key and usage store on) against bare switchyard, issue 13's.
 verdict() {
   awk -F'\t' '
     function ok(c) { return c ? "met" : "missed" }
@@ -373,8 +374,14 @@ verdict() {
     !seen++ { base_r = $10; base_t = $16 }
     $1 == "switchyard" {
       rps = $3 / $4; add = ($10 - base_r) / 1000; tadd = $16 - base_t
+      bare_rps = rps; bare_r = $10; bare_s = $5
       printf "Switchyard against its targets: %.0f req/s at saturation (≥ 10,000: %s), %+.2f ms p50 at 300 req/s (≤ +0.30 ms: %s), %s CPU-s per 1k requests (≤ 0.08: %s), %s MB peak RSS (≤ 60 MB: %s), streaming TTFB %+.2f ms over direct (≤ +0.20 ms: %s).\n",
         rps, ok(rps >= 10000), add, ok(add <= 0.3), $13, ok($13 <= 0.08), $15, ok($15 <= 60), tadd, ok(tadd <= 0.2)
+    }
+    $1 == "switchyard, keys + usage store" && bare_rps > 0 {
+      ratio = ($3 / $4) / bare_rps; radd = ($10 - bare_r) / 1000; sadd = ($5 - bare_s) / 1000
+      printf "\nAs a team gateway (a client key with limits, a usage row per request) against bare switchyard: %.2f× its throughput (≥ 0.90×: %s), %+.2f ms p50 at 300 req/s and %+.2f ms at 32 connections (≤ +0.10 ms: %s).\n",
+        ratio, ok(ratio >= 0.9), radd, sadd, ok(radd <= 0.1 && sadd <= 0.1)
     }' "$results"
 }
 
