@@ -102,10 +102,23 @@ type Config struct {
 	Usage Usage `koanf:"usage" yaml:"usage"`
 	// ConversationLog configures the conversation log. Off by default.
 	ConversationLog ConversationLog `koanf:"conversation_log" yaml:"conversation_log"`
+	// Metrics configures GET /metrics (Prometheus).
+	Metrics Metrics `koanf:"metrics" yaml:"metrics"`
 	// Prices are what models' tokens cost, in USD per million, by model
 	// name as the upstream knows it; they replace the shipped list prices
 	// model by model. Cost is computed when a row is written.
 	Prices map[string]Price `koanf:"prices" yaml:"prices,omitempty"`
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Enabled serves GET /metrics. Default true.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Listen, when set, serves /metrics (and /healthz, /readyz) on a
+	// listener of its own, open to whoever reaches it, and not on the
+	// main one. Default "": on the main listener, behind the admin
+	// credentials when the admin endpoints are on.
+	Listen string `koanf:"listen" yaml:"listen,omitempty"`
 }
 
 // The usage stores (usage.store).
@@ -573,6 +586,7 @@ func Default() *Config {
 			MaxEventBytes:     4 << 20,
 		},
 		Log:             Log{Level: "info", Format: "json"},
+		Metrics:         Metrics{Enabled: true},
 		Usage:           Usage{Enabled: true, Store: UsageSQLite, PostgresURLEnv: "SWITCHYARD_POSTGRES_URL", Retention: 90 * 24 * time.Hour, Queue: 10000},
 		ConversationLog: ConversationLog{MaxSizeMB: 100, MaxBackups: 5, Redact: "none"},
 	}

@@ -374,6 +374,15 @@ auth:
 #     budget_day: 5.00               # USD per UTC day, by the usage store's costs; 0 = none
 #     budget_month: 100.00           # USD per UTC month
 
+# Prometheus metrics at GET /metrics: requests, latency and time to first
+# token, tokens and cost by model and key, routing decisions, the judge,
+# upstream attempts, circuit breakers, reloads. On the main listener they
+# need the admin credentials when the admin endpoints are on; a listener
+# of their own (metrics.listen) is open, for a private network.
+metrics:
+  enabled: true
+  # listen: 127.0.0.1:9464
+
 # The usage store: one row per request (key, route, how it was decided,
 # provider, model, status, tokens, latency, cost), written in batches off
 # the request path; read with "switchyard stats" and GET /admin/usage.

@@ -10,6 +10,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/convlog"
+	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/usage"
@@ -96,6 +98,11 @@ type Gateway struct {
 	// conversations is the conversation log; nil when off. Turning it on
 	// or off takes a restart.
 	conversations *convlog.Log
+	// metrics are the Prometheus instruments; nil when off. metricsOwn
+	// reports that they are served on a listener of their own, not the
+	// main one.
+	metrics    *metrics.Metrics
+	metricsOwn bool
 }
 
 // attach gives a runtime what outlives reloads: the limiter, the usage
@@ -113,6 +120,45 @@ func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
 	if s.Proxy.Admin != nil && g.usageStore != nil {
 		s.Proxy.Admin.Usage = g.usageStore
 	}
+	if g.metrics != nil {
+		s.Proxy.Metrics = g.metrics
+		if !g.metricsOwn {
+			s.Proxy.MetricsHandler = g.metrics.Handler()
+		}
+	}
+	s.Proxy.Ready = g.ready
+}
+
+// ready reports whether the stores this replica writes to are reachable
+// (GET /readyz); a runtime exists, so the config is loaded and the
+// embedder built.
+func (g *Gateway) ready(ctx context.Context) error {
+	if g.usageStore != nil {
+		if err := g.usageStore.DB().PingContext(ctx); err != nil {
+			return fmt.Errorf("usage store: %w", err)
+		}
+	}
+	return nil
+}
+
+// snapshot is the process state /metrics reports at each scrape.
+func (g *Gateway) snapshot() metrics.Snapshot {
+	s := metrics.Snapshot{Circuits: g.health.Status(time.Now())}
+	if g.usage != nil {
+		s.Usage = true
+		s.UsageWritten, s.UsageDropped, s.UsageFailed = g.usage.Stats()
+	}
+	g.mu.Lock()
+	cur, gen := g.cur, g.gen
+	g.mu.Unlock()
+	s.ConfigGeneration = gen
+	if cur != nil {
+		if c, ok := cur.Embedder.(interface{ Stats() (hits, misses uint64) }); ok {
+			s.Cache = true
+			s.CacheHits, s.CacheMisses = c.Stats()
+		}
+	}
+	return s
 }
 
 var _ proxy.Control = (*Gateway)(nil)
@@ -242,6 +288,9 @@ func (g *Gateway) reload(ctx context.Context, trigger string) (proxy.ReloadResul
 	next, cfg, reused, err := g.build(ctx)
 	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
 	res.EmbedderReused = reused
+	if g.metrics != nil {
+		g.metrics.Reloaded(trigger, err == nil)
+	}
 
 	g.mu.Lock()
 	if err != nil {
@@ -387,6 +436,9 @@ func (g *Gateway) warnRestartOnly(old, cfg *config.Config) {
 	}
 	if old.Usage != cfg.Usage {
 		keys = append(keys, "usage")
+	}
+	if old.Metrics != cfg.Metrics {
+		keys = append(keys, "metrics")
 	}
 	if old.Log != cfg.Log {
 		keys = append(keys, "log")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/proxy"
 )
 
@@ -51,6 +52,10 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		return err
 	}
 	defer stopKeys()
+	if cfg.Metrics.Enabled {
+		g.metrics = metrics.New(g.snapshot)
+		g.metricsOwn = cfg.Metrics.Listen != ""
+	}
 	rt, err := g.start(ctx, cfg)
 	if err != nil {
 		return err
@@ -85,6 +90,22 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		// bounds end a stream that brings nothing.
 		ErrorLog: nil,
 	}
+	var ms *http.Server
+	if g.metricsOwn {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", g.metrics.Handler())
+		mux.Handle("GET /healthz", srv.Probes())
+		mux.Handle("GET /readyz", srv.Probes())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, IdleTimeout: cfg.Server.IdleTimeout}
+		go ms.Serve(mln)
+		defer ms.Close()
+		log.Info().Str("addr", mln.Addr().String()).Msg("metrics listening")
+	}
 	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.Router.Routes()).
 		Str("embedder", rt.Embedder.ID()).Dur("startup", time.Since(start)).Msg("listening")
 	served := make(chan error, 1)
@@ -94,6 +115,9 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		return err
 	case <-ctx.Done():
 	}
+	// Not ready from here on: load balancers stop sending new requests
+	// while those in flight finish.
+	srv.Drain()
 	log.Info().Dur("grace", cfg.Server.ShutdownGrace).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 	defer cancel()

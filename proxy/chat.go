@@ -72,6 +72,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	key, err := rt.authenticate(r)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
+		rt.refused(api.dialect, err, reasonUnauthorized)
 		api.writeError(w, err)
 		return
 	}
@@ -85,11 +86,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	if err != nil {
 		err = requestError(err, rt.maxBody())
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
+		rt.refused(api.dialect, err, reasonInvalid)
 		api.writeError(w, err)
 		return
 	}
 	if err := allowed(key, req, nil); err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("model not allowed")
+		rt.refused(api.dialect, err, reasonForbidden)
 		api.writeError(w, err)
 		return
 	}
@@ -97,17 +100,23 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	dec, err := rt.Router.Decide(ctx, req)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
+		rt.refused(api.dialect, err, reasonNoRoute)
 		api.writeError(w, err)
 		return
 	}
+	if rt.Metrics != nil {
+		rt.Metrics.Decided(dec)
+	}
 	if err := allowed(key, req, &dec); err != nil {
 		log.Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
+		rt.refused(api.dialect, err, reasonForbidden)
 		api.writeError(w, err)
 		return
 	}
 	reservation, err := rt.reserve(key, req)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
+		rt.refused(api.dialect, err, reasonRateLimited)
 		api.writeError(w, err)
 		return
 	}
@@ -154,10 +163,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	}
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)
-	if rt.Usage != nil || conv != nil {
+	if rt.Usage != nil || conv != nil || rt.Metrics != nil {
 		rec := usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took)
 		if rt.Usage != nil {
 			rt.Usage.Add(rec)
+		}
+		if rt.Metrics != nil {
+			rt.Metrics.Served(rec, trace.Attempts)
 		}
 		if conv != nil {
 			rt.Conversations.Add(conv.entry(rec, trace, err))

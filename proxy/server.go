@@ -51,6 +51,14 @@ type Runtime struct {
 	Prices usage.Prices
 	// Conversations, if set, gets what each chat request sent and got.
 	Conversations ConversationRecorder
+	// Metrics, if set, hears what each chat request came to; MetricsHandler,
+	// if set, serves GET /metrics (behind the admin credentials when the
+	// admin endpoints are on).
+	Metrics        Observer
+	MetricsHandler http.Handler
+	// Ready, if set, reports whether this replica should get traffic (its
+	// stores reachable) for GET /readyz; nil is ready.
+	Ready func(context.Context) error
 
 	// inflight counts the requests serving on this runtime (see
 	// Server.acquire and Drained).
@@ -75,6 +83,35 @@ type Recorder interface {
 	Add(usage.Record)
 }
 
+// Observer hears what chat requests come to, for metrics; it must not
+// block.
+type Observer interface {
+	// Decided hears each routing decision.
+	Decided(router.Decision)
+	// Served hears each request that was routed, with its usage row and
+	// the upstream calls it made.
+	Served(usage.Record, []providers.Attempt)
+	// Refused hears each request refused before routing or an upstream
+	// call, with its status and why (the reason* constants).
+	Refused(dialect string, status int, reason string)
+}
+
+// Why a request was refused (Observer.Refused).
+const (
+	reasonUnauthorized = "unauthorized"
+	reasonForbidden    = "forbidden"
+	reasonRateLimited  = "rate_limited"
+	reasonInvalid      = "invalid_request"
+	reasonNoRoute      = "no_route"
+)
+
+// refused tells rt's Observer of a refused request.
+func (rt *Runtime) refused(dialect string, err error, reason string) {
+	if rt.Metrics != nil {
+		rt.Metrics.Refused(dialect, statusOf(err), reason)
+	}
+}
+
 // ConversationRecorder takes conversation log entries; it must not block.
 type ConversationRecorder interface {
 	Add(convlog.Entry)
@@ -88,9 +125,10 @@ type ModelInfo struct {
 
 // Server serves the API. Handlers load the Runtime once per request.
 type Server struct {
-	log     zerolog.Logger
-	rt      atomic.Pointer[Runtime]
-	started time.Time
+	log      zerolog.Logger
+	rt       atomic.Pointer[Runtime]
+	started  time.Time
+	draining atomic.Bool
 }
 
 // NewServer returns a server running rt.
@@ -104,6 +142,10 @@ func NewServer(log zerolog.Logger, rt *Runtime) *Server {
 // they started with.
 func (s *Server) Swap(rt *Runtime) { s.rt.Store(rt) }
 
+// Drain makes GET /readyz answer 503 from now on, so that load balancers
+// stop sending new requests while the ones in flight finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
 // Handler returns the whole API.
 func (s *Server) Handler() http.Handler {
 	r := mux.NewRouter()
@@ -116,6 +158,9 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/v1/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
+	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
+	r.HandleFunc("/metrics", s.handleMetrics).Methods(http.MethodGet)
 	r.PathPrefix("/admin/").HandlerFunc(s.handleAdmin) // methods checked inside: see handleAdmin
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +174,15 @@ func (s *Server) Handler() http.Handler {
 	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
 	// id and logger too: mux runs middleware only on matched routes.
 	return s.withRequestLogger(s.withRuntime(s.withBodyDeadline(r)))
+}
+
+// Probes serves GET /healthz and /readyz alone, for a listener of their
+// own (metrics.listen) beside other handlers.
+func (s *Server) Probes() http.Handler {
+	r := mux.NewRouter()
+	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
+	return r
 }
 
 // runtimeKey is the context key of the Runtime a request serves on.
