@@ -68,6 +68,9 @@ import (
 	"strings"
 
 	chromem "github.com/philippgille/chromem-go"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // ErrNoRoutes is returned by Classify and ClassifyVector when no route has an
@@ -378,7 +381,7 @@ func (c *Classifier) Classify(ctx context.Context, text string) (Match, error) {
 	if c.segments {
 		texts = append(texts, Segments(text)...)
 	}
-	vecs, err := c.embed(ctx, texts)
+	vecs, err := c.embedTraced(ctx, texts)
 	if err != nil {
 		return Match{}, fmt.Errorf("classifier: embed request: %w", err)
 	}
@@ -612,3 +615,11 @@ func (c *Classifier) WithThresholds(th map[string]float64) (*Classifier, error) 
 // Segmenting reports whether Classify scores instruction segments
 // (Options.Segments).
 func (c *Classifier) Segmenting() bool { return c.segments }
+
+// embedTraced embeds texts under an "embed" span.
+func (c *Classifier) embedTraced(ctx context.Context, texts []string) ([][]float32, error) {
+	ctx, span := tracing.Tracer().Start(ctx, "embed", trace.WithAttributes(tracing.Texts.Int(len(texts))))
+	vecs, err := c.embed(ctx, texts)
+	tracing.End(span, err)
+	return vecs, err
+}

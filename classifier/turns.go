@@ -24,7 +24,7 @@ func (c *Classifier) ClassifyTurns(ctx context.Context, texts []string, weights 
 	if len(texts) == 0 || len(texts) != len(weights) {
 		return Match{}, fmt.Errorf("classifier: %d turns with %d weights", len(texts), len(weights))
 	}
-	vecs, err := c.embed(ctx, texts)
+	vecs, err := c.embedTraced(ctx, texts)
 	if err != nil {
 		return Match{}, fmt.Errorf("classifier: embed %d turns: %w", len(texts), err)
 	}

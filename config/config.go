@@ -104,6 +104,8 @@ type Config struct {
 	ConversationLog ConversationLog `koanf:"conversation_log" yaml:"conversation_log"`
 	// Metrics configures GET /metrics (Prometheus).
 	Metrics Metrics `koanf:"metrics" yaml:"metrics"`
+	// Tracing configures OpenTelemetry traces. Off by default.
+	Tracing Tracing `koanf:"tracing" yaml:"tracing"`
 	// Prices are what models' tokens cost, in USD per million, by model
 	// name as the upstream knows it; they replace the shipped list prices
 	// model by model. Cost is computed when a row is written.
@@ -119,6 +121,30 @@ type Metrics struct {
 	// main one. Default "": on the main listener, behind the admin
 	// credentials when the admin endpoints are on.
 	Listen string `koanf:"listen" yaml:"listen,omitempty"`
+}
+
+// Tracing configures OpenTelemetry traces, exported over OTLP.
+type Tracing struct {
+	// Enabled exports a trace per request. Default false.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// Protocol is how spans are sent: http (OTLP/HTTP protobuf, default)
+	// or grpc.
+	Protocol string `koanf:"protocol" yaml:"protocol"`
+	// Endpoint is the collector's address: a URL for http
+	// (http://localhost:4318), host:port for grpc. Default "": the
+	// OTEL_EXPORTER_OTLP_ENDPOINT variable, else the exporter's default
+	// (localhost:4318 or :4317).
+	Endpoint string `koanf:"endpoint" yaml:"endpoint,omitempty"`
+	// Insecure sends to a grpc endpoint without TLS (an http endpoint's
+	// scheme says it).
+	Insecure bool `koanf:"insecure" yaml:"insecure,omitempty"`
+	// SampleRatio is the share of traces kept, 0 to 1, for requests that
+	// bring no sampling decision of their own (a traceparent header).
+	// Default 1.
+	SampleRatio float64 `koanf:"sample_ratio" yaml:"sample_ratio"`
+	// HeadersEnv maps headers sent to the collector (an API key) to the
+	// variables holding their values.
+	HeadersEnv map[string]string `koanf:"headers_env" yaml:"headers_env,omitempty"`
 }
 
 // The usage stores (usage.store).
@@ -587,6 +613,7 @@ func Default() *Config {
 		},
 		Log:             Log{Level: "info", Format: "json"},
 		Metrics:         Metrics{Enabled: true},
+		Tracing:         Tracing{Protocol: "http", SampleRatio: 1},
 		Usage:           Usage{Enabled: true, Store: UsageSQLite, PostgresURLEnv: "SWITCHYARD_POSTGRES_URL", Retention: 90 * 24 * time.Hour, Queue: 10000},
 		ConversationLog: ConversationLog{MaxSizeMB: 100, MaxBackups: 5, Redact: "none"},
 	}

@@ -383,6 +383,17 @@ metrics:
   enabled: true
   # listen: 127.0.0.1:9464
 
+# OpenTelemetry traces over OTLP: a span per request, with the routing
+# decision (embed, classify, judge) and each upstream attempt beneath it;
+# W3C trace context goes on to the upstreams. Off by default.
+tracing:
+  enabled: false
+  protocol: http                     # or grpc
+  # endpoint: http://localhost:4318  # absent = OTEL_EXPORTER_OTLP_ENDPOINT, else the default
+  # insecure: false                  # grpc: no TLS to the collector
+  sample_ratio: 1                    # share of traces kept when the client sent no decision
+  # headers_env: {x-api-key: OTLP_API_KEY}
+
 # The usage store: one row per request (key, route, how it was decided,
 # provider, model, status, tokens, latency, cost), written in batches off
 # the request path; read with "switchyard stats" and GET /admin/usage.

@@ -68,6 +68,17 @@ func (c *Config) Validate() error {
 	if c.Usage.Queue < 1 {
 		p.add("usage.queue", "must be at least 1")
 	}
+	switch c.Tracing.Protocol {
+	case "http", "grpc":
+	default:
+		p.add("tracing.protocol", "want http or grpc, got %q", clip(c.Tracing.Protocol))
+	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		p.add("tracing.sample_ratio", "must be between 0 and 1")
+	}
+	for _, h := range keysOf(c.Tracing.HeadersEnv) {
+		checkEnvName(&p, "tracing.headers_env["+h+"]", c.Tracing.HeadersEnv[h])
+	}
 	switch c.Usage.Store {
 	case UsageSQLite:
 	case UsagePostgres:

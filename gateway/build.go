@@ -29,6 +29,7 @@ import (
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // Env is what a gateway takes from its process, injected so that tests
@@ -160,7 +161,8 @@ func UpstreamClient() *http.Client {
 	// Redirects are not followed (providers.Send refuses them too): the
 	// embedders share this client, and a redirected call would carry their
 	// key elsewhere.
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Upstreams that trace continue switchyard's trace (W3C traceparent).
+	return &http.Client{Transport: tracing.Transport(t), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // BuildEmbedder makes the configured embedder, wrapped in the query cache.

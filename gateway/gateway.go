@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -439,6 +440,9 @@ func (g *Gateway) warnRestartOnly(old, cfg *config.Config) {
 	}
 	if old.Metrics != cfg.Metrics {
 		keys = append(keys, "metrics")
+	}
+	if !reflect.DeepEqual(old.Tracing, cfg.Tracing) {
+		keys = append(keys, "tracing")
 	}
 	if old.Log != cfg.Log {
 		keys = append(keys, "log")

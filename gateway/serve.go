@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // Serve runs the gateway on cfg (loaded and validated from the config
@@ -52,6 +53,30 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		return err
 	}
 	defer stopKeys()
+	tc := cfg.Tracing
+	headers := map[string]string{}
+	for h, name := range tc.HeadersEnv {
+		if v := g.env.getenv(name); v != "" {
+			headers[h] = v
+		}
+	}
+	stopTracing, err := tracing.Setup(ctx, tracing.Options{Enabled: tc.Enabled, Protocol: tc.Protocol, Endpoint: tc.Endpoint,
+		Insecure: tc.Insecure, SampleRatio: tc.SampleRatio, Headers: headers})
+	if err != nil {
+		return err
+	}
+	// Runs after the server has drained: the last requests' spans are
+	// flushed.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(sctx); err != nil {
+			log.Warn().Err(err).Msg("tracing: spans not flushed")
+		}
+	}()
+	if tc.Enabled {
+		log.Info().Str("protocol", tc.Protocol).Str("endpoint", tc.Endpoint).Float64("sample_ratio", tc.SampleRatio).Msg("tracing on")
+	}
 	if cfg.Metrics.Enabled {
 		g.metrics = metrics.New(g.snapshot)
 		g.metricsOwn = cfg.Metrics.Listen != ""

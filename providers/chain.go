@@ -9,9 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // Backoff limits. Retry-After is honoured up to maxRetryAfter: an upstream
@@ -314,9 +319,19 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 				retries++
 			}
 			r := req.WithModel(t.Model) // each target gets its own copy
+			actx, span := tracing.Tracer().Start(ctx, "chat "+t.Model, trace.WithSpanKind(trace.SpanKindClient),
+				trace.WithAttributes(tracing.OperationName.String(tracing.OperationChat), tracing.ProviderName.String(tracing.ProviderOf(t.Name)),
+					tracing.RequestModel.String(t.Model), tracing.Target.String(t.Name), tracing.Attempt.Int(retries)))
 			start := time.Now()
-			committed, err := try(ctx, t, r)
+			committed, err := try(actx, t, r)
 			took := time.Since(start)
+			if st := upstreamStatusOf(err); err != nil {
+				span.SetAttributes(tracing.ErrorType.String(errorTypeOf(st)))
+				if st != 0 {
+					span.SetAttributes(tracing.HTTPStatus.Int(st))
+				}
+			}
+			tracing.End(span, err)
 			if t.Health != nil {
 				if ctx.Err() != nil {
 					t.Health.Release(probe) // the client left: says nothing of the upstream
@@ -407,4 +422,13 @@ func upstreamStatusOf(err error) int {
 		return pe.Upstream
 	}
 	return 0
+}
+
+// errorTypeOf is error.type for an attempt that failed with upstream
+// status st (0: no status).
+func errorTypeOf(st int) string {
+	if st == 0 {
+		return "error"
+	}
+	return strconv.Itoa(st)
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,12 +14,14 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/tracing"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -66,13 +69,17 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI) {
 	start := time.Now()
 	rt := s.runtime(r)
-	ctx := r.Context()
+	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "chat", trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(tracing.OperationName.String(tracing.OperationChat)))
+	var spanErr error // what the client got, when it is an error
+	defer func() { tracing.End(span, spanErr) }()
 	log := zerolog.Ctx(ctx)
 
 	key, err := rt.authenticate(r)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
 		rt.refused(api.dialect, err, reasonUnauthorized)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
@@ -87,20 +94,31 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		err = requestError(err, rt.maxBody())
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
 		rt.refused(api.dialect, err, reasonInvalid)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
 	if err := allowed(key, req, nil); err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("model not allowed")
 		rt.refused(api.dialect, err, reasonForbidden)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
 	req.Session = r.Header.Get(HeaderSession)
-	dec, err := rt.Router.Decide(ctx, req)
+	span.SetName("chat " + clip(req.Model, 64))
+	span.SetAttributes(tracing.RequestModel.String(clip(req.Model, maxEchoed)))
+	dctx, dspan := tracing.Tracer().Start(ctx, "route")
+	dec, err := rt.Router.Decide(dctx, req)
+	if err == nil {
+		dspan.SetAttributes(tracing.Route.String(dec.Route), tracing.DecidedBy.String(dec.DecidedBy), tracing.Score.Float64(dec.Score))
+		span.SetAttributes(tracing.Route.String(dec.Route), tracing.DecidedBy.String(dec.DecidedBy))
+	}
+	tracing.End(dspan, err)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
 		rt.refused(api.dialect, err, reasonNoRoute)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
@@ -110,6 +128,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	if err := allowed(key, req, &dec); err != nil {
 		log.Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
 		rt.refused(api.dialect, err, reasonForbidden)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
@@ -117,6 +136,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
 		rt.refused(api.dialect, err, reasonRateLimited)
+		spanErr = err
 		api.writeError(w, err)
 		return
 	}
@@ -163,6 +183,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	}
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)
+	spanErr = err
+	status := http.StatusOK
+	if err != nil {
+		status = cmp.Or(sent, statusOf(err))
+		span.SetAttributes(tracing.ErrorType.String(strconv.Itoa(status)))
+	}
+	span.SetAttributes(tracing.ResponseModel.String(trace.Model), tracing.HTTPStatus.Int(status))
+	if u := trace.Usage; u != nil {
+		span.SetAttributes(tracing.InputTokens.Int(u.PromptTokens), tracing.OutputTokens.Int(u.CompletionTokens))
+	}
 	if rt.Usage != nil || conv != nil || rt.Metrics != nil {
 		rec := usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took)
 		if rt.Usage != nil {

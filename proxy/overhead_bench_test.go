@@ -37,6 +37,7 @@ type benchRig struct {
 	directURL string // the upstream's chat endpoint
 	proxyURL  string // switchyard's
 	body      []byte // the same request for both: an explicit model
+	router    *router.Router
 }
 
 func newBenchRig(b *testing.B) *benchRig {
@@ -75,12 +76,13 @@ func newBenchRig(b *testing.B) *benchRig {
 		directURL: up.URL + "/chat/completions",
 		proxyURL:  ts.URL + "/v1/chat/completions",
 		body:      []byte(`{"model":"bench-model","messages":[{"role":"user","content":"ping"}],"temperature":0}`),
+		router:    rtr,
 	}
 }
 
 // send posts the request to url and returns the time until its whole
 // answer was read.
-func (r *benchRig) send(ctx context.Context, url string) (time.Duration, error) {
+func (r *benchRig) send(ctx context.Context, url string, header ...string) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, overheadTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(r.body))
@@ -88,6 +90,9 @@ func (r *benchRig) send(ctx context.Context, url string) (time.Duration, error) 
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	start := time.Now()
 	resp, err := r.client.Do(req)
 	if err != nil {

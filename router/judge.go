@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/router/judge"
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // Judge is what the router needs from an LLM judge; *judge.Judge has it.
@@ -86,7 +87,10 @@ func (r *Router) judged(ctx context.Context, d Decision) (_ Decision, done bool,
 		info.Candidates = append(info.Candidates, c.Name)
 	}
 	d.Judge = info
-	v, err := r.judge.Choose(ctx, d.Text, cands)
+	jctx, span := tracing.Tracer().Start(ctx, "judge")
+	v, err := r.judge.Choose(jctx, d.Text, cands)
+	span.SetAttributes(tracing.JudgeAnswer.String(v.Answer), tracing.JudgeCached.Bool(v.Cached))
+	tracing.End(span, err)
 	info.Answer, info.Cached, info.TookMS = v.Answer, v.Cached, float64(v.Took.Microseconds())/1000
 	chain, known := r.routes[v.Route]
 	switch {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/tracing"
 )
 
 // DefaultTurnDecay is the weight ratio between a user turn and the one
@@ -80,7 +81,14 @@ func (r *Router) routed(msgs []providers.Message) (string, []string) {
 }
 
 // classify classifies text, or turns when routed returned any.
-func (r *Router) classify(ctx context.Context, text string, turns []string) (classifier.Match, error) {
+func (r *Router) classify(ctx context.Context, text string, turns []string) (m classifier.Match, err error) {
+	ctx, span := tracing.Tracer().Start(ctx, "classify")
+	defer func() {
+		if err == nil {
+			span.SetAttributes(tracing.Route.String(m.Route), tracing.Score.Float64(m.Score))
+		}
+		tracing.End(span, err)
+	}()
 	if len(turns) > 1 {
 		return r.cls.(TurnClassifier).ClassifyTurns(ctx, turns, TurnWeights(len(turns), r.decay))
 	}
