@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -83,6 +85,15 @@ func (w *window) retry(now time.Time, n, limit float64) time.Duration {
 	return max(wait, time.Second)
 }
 
+// WindowRetry is how long until n more fit under limit in a sliding
+// window of span whose current fixed window started at start and holds
+// cur, after one that held prev (see window): for counters kept
+// elsewhere (SharedCounters) to answer as the local ones do.
+func WindowRetry(span time.Duration, start time.Time, prev, cur float64, now time.Time, n, limit float64) time.Duration {
+	w := window{span: span, start: start, prev: prev, cur: cur}
+	return w.retry(now, n, limit)
+}
+
 // keyState is one key's windows and spend.
 type keyState struct {
 	reqMin, reqDay, tokMin, tokDay window
@@ -114,6 +125,30 @@ type Limiter struct {
 	mu   sync.Mutex
 	keys map[string]*keyState
 	now  func() time.Time
+	// shared, when set and up, counts instead of the windows above, for
+	// every replica at once.
+	shared SharedCounters
+}
+
+// SharedCounters keep the limit counters and spend that several replicas
+// share (package shared: Redis). While Up reports false, or a call fails,
+// the Limiter counts on its own.
+type SharedCounters interface {
+	Up() bool
+	// Reserve checks and counts, atomically, one request of tokens
+	// against k's limits and budgets at now; a *LimitError when one is
+	// hit, another error when the counters could not be reached.
+	Reserve(ctx context.Context, k *Key, tokens int, now time.Time) error
+	// Settle corrects the tokens counted at the reservation's time at by
+	// delta, and adds cost to key's spend.
+	Settle(ctx context.Context, key string, at time.Time, delta int, cost float64) error
+}
+
+// SetShared makes l count with c while c is up; nil counts locally.
+func (l *Limiter) SetShared(c SharedCounters) {
+	l.mu.Lock()
+	l.shared = c
+	l.mu.Unlock()
 }
 
 // NewLimiter returns an empty limiter.
@@ -129,6 +164,29 @@ type Reservation struct {
 	at      time.Time
 	settled bool
 	limiter *Limiter
+	shared  SharedCounters // counted there, not locally
+}
+
+// ReserveContext is Reserve, with the shared counters when they are set
+// and up (ctx bounds the call); when they fail, the request is counted
+// locally.
+func (l *Limiter) ReserveContext(ctx context.Context, k *Key, tokens int) (*Reservation, error) {
+	l.mu.Lock()
+	sh := l.shared
+	l.mu.Unlock()
+	if sh != nil && sh.Up() {
+		now := l.now()
+		err := sh.Reserve(ctx, k, tokens, now)
+		var le *LimitError
+		switch {
+		case err == nil:
+			return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l, shared: sh}, nil
+		case errors.As(err, &le):
+			return nil, err
+		}
+		// unreachable: count here
+	}
+	return l.Reserve(k, tokens)
 }
 
 // Reserve counts one request of about tokens tokens against k's limits,
@@ -217,6 +275,16 @@ func (l *Limiter) Spent(day, month map[string]float64) {
 // once; later calls do nothing.
 func (r *Reservation) Settle(tokens int, cost float64) {
 	if r == nil {
+		return
+	}
+	if r.shared != nil {
+		if r.settled {
+			return
+		}
+		r.settled = true
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		r.shared.Settle(ctx, r.key, r.at, tokens-r.tokens, cost) // lost if Redis is down: the windows are short
 		return
 	}
 	l := r.limiter

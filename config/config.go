@@ -106,6 +106,8 @@ type Config struct {
 	Metrics Metrics `koanf:"metrics" yaml:"metrics"`
 	// Tracing configures OpenTelemetry traces. Off by default.
 	Tracing Tracing `koanf:"tracing" yaml:"tracing"`
+	// State configures what replicas share. Off by default.
+	State State `koanf:"state" yaml:"state"`
 	// Prices are what models' tokens cost, in USD per million, by model
 	// name as the upstream knows it; they replace the shipped list prices
 	// model by model. Cost is computed when a row is written.
@@ -121,6 +123,26 @@ type Metrics struct {
 	// main one. Default "": on the main listener, behind the admin
 	// credentials when the admin endpoints are on.
 	Listen string `koanf:"listen" yaml:"listen,omitempty"`
+}
+
+// State configures the state several replicas share.
+type State struct {
+	Redis Redis `koanf:"redis" yaml:"redis"`
+}
+
+// Redis is the Redis (or Valkey) replicas share key limits and budget
+// spend, sticky sessions, the judge's verdicts and circuit openings
+// through. Off unless a URL is given.
+type Redis struct {
+	// URL is redis://host:port/db (rediss:// for TLS), with no password
+	// in the file: put a URL with one in the variable URLEnv names.
+	URL    string `koanf:"url" yaml:"url,omitempty"`
+	URLEnv string `koanf:"url_env" yaml:"url_env,omitempty"`
+	// Timeout bounds each call; past it the request goes on with this
+	// replica's own state. Default 100ms.
+	Timeout time.Duration `koanf:"timeout" yaml:"timeout"`
+	// Prefix starts every key and channel. Default "switchyard:".
+	Prefix string `koanf:"prefix" yaml:"prefix"`
 }
 
 // Tracing configures OpenTelemetry traces, exported over OTLP.
@@ -614,6 +636,7 @@ func Default() *Config {
 		Log:             Log{Level: "info", Format: "json"},
 		Metrics:         Metrics{Enabled: true},
 		Tracing:         Tracing{Protocol: "http", SampleRatio: 1},
+		State:           State{Redis: Redis{Timeout: 100 * time.Millisecond, Prefix: "switchyard:"}},
 		Usage:           Usage{Enabled: true, Store: UsageSQLite, PostgresURLEnv: "SWITCHYARD_POSTGRES_URL", Retention: 90 * 24 * time.Hour, Queue: 10000},
 		ConversationLog: ConversationLog{MaxSizeMB: 100, MaxBackups: 5, Redact: "none"},
 	}

@@ -394,6 +394,17 @@ tracing:
   sample_ratio: 1                    # share of traces kept when the client sent no decision
   # headers_env: {x-api-key: OTLP_API_KEY}
 
+# State several replicas share through Redis (or Valkey): key limits and
+# budget spend (atomic), sticky sessions, the judge's verdicts, circuit
+# openings. Off by default. When Redis is down every replica serves on its
+# own state and says so (/admin/status, switchyard_shared_state_up).
+state:
+  redis:
+    # url: redis://127.0.0.1:6379/0   # no password here; with one, use url_env
+    # url_env: SWITCHYARD_REDIS_URL
+    timeout: 100ms                   # per call; past it the request goes on locally
+    prefix: "switchyard:"
+
 # The usage store: one row per request (key, route, how it was decided,
 # provider, model, status, tokens, latency, cost), written in batches off
 # the request path; read with "switchyard stats" and GET /admin/usage.

@@ -68,6 +68,22 @@ func (c *Config) Validate() error {
 	if c.Usage.Queue < 1 {
 		p.add("usage.queue", "must be at least 1")
 	}
+	if r := c.State.Redis; r.URL != "" || r.URLEnv != "" {
+		if r.URL != "" && r.URLEnv != "" {
+			p.add("state.redis", "give url or url_env, not both")
+		}
+		if u, err := url.Parse(r.URL); r.URL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
+			p.add("state.redis.url", "want redis://host:port/db or rediss://…")
+		} else if r.URL != "" {
+			if _, ok := u.User.Password(); ok {
+				p.add("state.redis.url", "holds a password: put the URL in a variable and name it in url_env")
+			}
+		}
+		checkEnvName(&p, "state.redis.url_env", r.URLEnv)
+		if r.Timeout <= 0 {
+			p.add("state.redis.timeout", "must be positive")
+		}
+	}
 	switch c.Tracing.Protocol {
 	case "http", "grpc":
 	default:

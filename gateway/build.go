@@ -29,6 +29,7 @@ import (
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
+	"github.com/switchyard-router/switchyard/shared"
 	"github.com/switchyard-router/switchyard/tracing"
 )
 
@@ -43,6 +44,9 @@ type Env struct {
 	// Log hears what runtimes report while serving (request fields an
 	// upstream dialect has no room for); nil for none.
 	Log *zerolog.Logger
+	// Shared is the state replicas share (sticky sessions, judge
+	// verdicts); nil for none. Serve sets it from the config.
+	Shared *shared.Store
 }
 
 func (e Env) getenv(k string) string {
@@ -420,7 +424,11 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 	if st := cfg.Routing.Sticky; st.Enabled {
 		// Each runtime starts with no sessions: a reload may have changed
 		// the routes, and a forgotten conversation is only routed afresh.
-		opts.Sessions = router.NewSessions(router.SessionOptions{TTL: st.TTL, Max: st.MaxSessions})
+		so := router.SessionOptions{TTL: st.TTL, Max: st.MaxSessions}
+		if e.Shared != nil {
+			so.Shared = e.Shared
+		}
+		opts.Sessions = router.NewSessions(so)
 		opts.StickyMargin = st.Margin
 	}
 	if cat != nil {
@@ -434,7 +442,7 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 			}
 		}
 	}
-	jdg := BuildJudge(cfg, chainOf)
+	jdg := BuildJudge(cfg, chainOf, e.Shared)
 	if jdg != nil {
 		opts.Judge = jdg
 		opts.JudgeWhen = router.JudgeWhen{Always: cfg.Judge.When.Always, BelowThreshold: cfg.Judge.When.BelowThreshold, Margin: cfg.Judge.When.Margin, Candidates: cfg.Judge.Candidates}
@@ -512,7 +520,7 @@ func buildKeys(cfg *config.Config, e Env) ([]auth.Key, error) {
 // Its chain has one target, with the health registry's circuit breaker
 // like any other, and no retries: a judge that fails once has cost its
 // request enough, and the embedding decision stands.
-func BuildJudge(cfg *config.Config, chainOf func(string, []config.Target) *providers.Chain) *judge.Judge {
+func BuildJudge(cfg *config.Config, chainOf func(string, []config.Target) *providers.Chain, sh *shared.Store) *judge.Judge {
 	jc := cfg.Judge
 	if jc.Provider == "" {
 		return nil
@@ -523,7 +531,11 @@ func BuildJudge(cfg *config.Config, chainOf func(string, []config.Target) *provi
 	if size == 0 {
 		size = -1 // config's 0 turns the cache off; judge's 0 is its default
 	}
-	return judge.New(chain, jc.Model, judge.Options{Timeout: jc.Timeout, MaxTokens: jc.MaxTokens, CacheSize: size})
+	o := judge.Options{Timeout: jc.Timeout, MaxTokens: jc.MaxTokens, CacheSize: size}
+	if sh != nil {
+		o.Shared = sh
+	}
+	return judge.New(chain, jc.Model, o)
 }
 
 // buildCatalog returns the catalog of the providers with discover set, or

@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/shared"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -104,6 +105,13 @@ type Gateway struct {
 	// main one.
 	metrics    *metrics.Metrics
 	metricsOwn bool
+	// shared is the state shared with other replicas (Redis); nil when
+	// none is configured. replica names this one in circuit news; remote
+	// holds the targets whose change is another replica's, being applied.
+	shared   *shared.Store
+	replica  string
+	remoteMu sync.Mutex
+	remote   map[providers.HealthKey]bool
 }
 
 // attach gives a runtime what outlives reloads: the limiter, the usage
@@ -153,6 +161,9 @@ func (g *Gateway) snapshot() metrics.Snapshot {
 	cur, gen := g.cur, g.gen
 	g.mu.Unlock()
 	s.ConfigGeneration = gen
+	if g.shared != nil {
+		s.SharedState, s.SharedDown = true, !g.shared.Up()
+	}
 	if cur != nil {
 		if c, ok := cur.Embedder.(interface{ Stats() (hits, misses uint64) }); ok {
 			s.Cache = true
@@ -181,7 +192,7 @@ type Options struct {
 // New returns a gateway for o; Serve runs it.
 func New(o Options) *Gateway {
 	g := &Gateway{path: o.ConfigPath, flags: o.Flags, env: o.Env, models: o.ModelsDir, log: o.Log, hc: UpstreamClient(),
-		health: providers.NewRegistry(), limits: auth.NewLimiter()}
+		health: providers.NewRegistry(), limits: auth.NewLimiter(), remote: map[providers.HealthKey]bool{}}
 	if g.env.Log == nil {
 		g.env.Log = &g.log
 	}
@@ -193,6 +204,7 @@ func New(o Options) *Gateway {
 // logCircuit logs a target's circuit opening (a warning, with a hint when
 // the upstream refused the key) or closing again.
 func (g *Gateway) logCircuit(k providers.HealthKey, from, to string, reason error) {
+	g.announce(k, to, reason)
 	if to == providers.CircuitClosed {
 		g.log.Info().Str("target", k.String()).Str("from", from).Msg("circuit closed: target serving again")
 		return
@@ -274,6 +286,9 @@ func (g *Gateway) Status() proxy.Status {
 	}
 	if g.cur != nil {
 		g.cur.Describe(&st)
+	}
+	if g.shared != nil {
+		st.SharedState = &proxy.SharedState{Redis: g.shared.Where(), Up: g.shared.Up()}
 	}
 	return st
 }

@@ -23,6 +23,12 @@ import (
 func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.Signal) error {
 	log := g.log
 	start := time.Now()
+	stopShared, err := g.openShared(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	// Runs last: the usage writer and the limiter are done with it.
+	defer stopShared()
 	store, writer, stopUsage, err := openUsage(ctx, cfg, g.env, log)
 	if err != nil {
 		return err
@@ -41,6 +47,11 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 			return fmt.Errorf("usage store: read spend: %w", err)
 		}
 		g.limits.Spent(day, month)
+		if g.shared != nil {
+			if err := g.shared.Limits().SeedSpend(ctx, now, day, month); err != nil {
+				log.Warn().Err(err).Msg("shared state: budgets' spend not seeded")
+			}
+		}
 	}
 	conv, stopConv, err := openConvlog(cfg, g.env, log)
 	if err != nil {

@@ -249,6 +249,17 @@ func (h *Health) Trip(now time.Time, err error) {
 	h.changed(from, err)
 }
 
+// TripUntil opens the circuit until until, because of err: another
+// replica saw the target fail (package shared announces it).
+func (h *Health) TripUntil(now, until time.Time, err error) {
+	h.mu.Lock()
+	from := h.state
+	h.lastErr, h.lastErrAt = err.Error(), now
+	h.state, h.until, h.probing = CircuitOpen, until, false
+	h.mu.Unlock()
+	h.changed(from, err)
+}
+
 // Recover closes the circuit after an active health check succeeded.
 func (h *Health) Recover() {
 	h.mu.Lock()
@@ -433,6 +444,26 @@ func (p *Pending) Commit(keep map[HealthKey]bool) {
 func (r *Registry) TripProvider(now time.Time, provider string, err error) {
 	for _, h := range r.ofProvider(provider) {
 		h.Trip(now, err)
+	}
+}
+
+// TripTarget opens k's circuit until until, if k is a known target.
+func (r *Registry) TripTarget(now time.Time, k HealthKey, until time.Time, err error) {
+	r.mu.Lock()
+	h := r.m[k]
+	r.mu.Unlock()
+	if h != nil {
+		h.TripUntil(now, until, err)
+	}
+}
+
+// RecoverTarget closes k's circuit, if k is a known target.
+func (r *Registry) RecoverTarget(k HealthKey) {
+	r.mu.Lock()
+	h := r.m[k]
+	r.mu.Unlock()
+	if h != nil {
+		h.Recover()
 	}
 }
 

@@ -75,9 +75,18 @@ type Status struct {
 	// Judge counts the LLM judge's calls, cache hits, errors and latency
 	// since the configuration was loaded; nil when there is no judge.
 	Judge *judge.Stats `json:"judge,omitempty"`
+	// SharedState is the Redis the replicas share limits, sessions,
+	// verdicts and circuits through; nil when none is configured.
+	SharedState *SharedState `json:"shared_state,omitempty"`
 	// Process is filled in by the server on every GET /admin/status, so
 	// a soak run can watch for leaks.
 	Process *ProcessStats `json:"process,omitempty"`
+}
+
+// SharedState reports the shared state's reachability.
+type SharedState struct {
+	Redis string `json:"redis"` // its address
+	Up    bool   `json:"up"`    // false: this replica serves on its own state
 }
 
 // ProcessStats describes the running process.

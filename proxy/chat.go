@@ -132,7 +132,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		api.writeError(w, err)
 		return
 	}
-	reservation, err := rt.reserve(key, req)
+	reservation, err := rt.reserve(ctx, key, req)
 	if err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
 		rt.refused(api.dialect, err, reasonRateLimited)
@@ -167,7 +167,6 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		if resp != nil {
 			trace.Usage = &resp.Usage
 		}
-		rt.settle(reservation, trace.Model, trace.Usage)
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
@@ -180,6 +179,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		} else {
 			api.writeError(w, err)
 		}
+		// After the answer: the client does not wait for the (maybe
+		// shared) counters.
+		rt.settle(reservation, trace.Model, trace.Usage)
 	}
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -64,11 +65,11 @@ func allowed(k *auth.Key, req *providers.Request, dec *router.Decision) error {
 // reserve counts the request against its key's limits, with an estimate
 // of its tokens (the prompt's bytes / 4, plus max_tokens or
 // defaultCompletionReserve); a 429 with Retry-After when a limit is hit.
-func (rt *Runtime) reserve(k *auth.Key, req *providers.Request) (*auth.Reservation, error) {
+func (rt *Runtime) reserve(ctx context.Context, k *auth.Key, req *providers.Request) (*auth.Reservation, error) {
 	if k == nil || rt.Limits == nil {
 		return nil, nil
 	}
-	res, err := rt.Limits.Reserve(k, estimateTokens(req))
+	res, err := rt.Limits.ReserveContext(ctx, k, estimateTokens(req))
 	if err != nil {
 		return nil, &httpError{status: http.StatusTooManyRequests, msg: err.Error(), err: err}
 	}

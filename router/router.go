@@ -199,7 +199,7 @@ func (r *Router) Decide(ctx context.Context, req *providers.Request) (Decision, 
 	start := time.Now()
 	d, err := r.decide(ctx, req)
 	if err == nil && r.sessions != nil && d.DecidedBy != ByExplicit {
-		d = r.stick(req, d)
+		d = r.stick(ctx, req, d)
 	}
 	d.Took = time.Since(start)
 	return d, err

@@ -2,6 +2,7 @@ package router
 
 import (
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -32,6 +33,16 @@ type SessionOptions struct {
 	Max int
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Shared, if set, keeps the routes where every replica finds them
+	// (package shared); this process's own memory answers while it is
+	// unreachable.
+	Shared SharedStore
+}
+
+// SharedStore is a key-value store the replicas share, with expiry.
+type SharedStore interface {
+	Get(ctx context.Context, key string) (string, bool)
+	Set(ctx context.Context, key, value string, ttl time.Duration)
 }
 
 // Sessions remembers the route each conversation took, for sticky
@@ -46,9 +57,10 @@ type SessionOptions struct {
 // concurrent use; it is kept apart from the immutable Router so that it
 // could outlive one.
 type Sessions struct {
-	ttl time.Duration
-	max int
-	now func() time.Time
+	ttl    time.Duration
+	max    int
+	now    func() time.Time
+	shared SharedStore
 
 	mu sync.Mutex
 	ll *list.List               // of *session, most recently used first
@@ -63,7 +75,7 @@ type session struct {
 
 // NewSessions returns an empty Sessions.
 func NewSessions(opts SessionOptions) *Sessions {
-	s := &Sessions{ttl: opts.TTL, max: opts.Max, now: opts.Now, ll: list.New(), m: map[string]*list.Element{}}
+	s := &Sessions{ttl: opts.TTL, max: opts.Max, now: opts.Now, shared: opts.Shared, ll: list.New(), m: map[string]*list.Element{}}
 	if s.ttl <= 0 {
 		s.ttl = DefaultSessionTTL
 	}
@@ -82,6 +94,26 @@ func (s *Sessions) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.ll.Len()
+}
+
+// lookup is key's route: the shared store's when it has one, else this
+// process's.
+func (s *Sessions) lookup(ctx context.Context, key string) (string, bool) {
+	if s.shared != nil {
+		if route, ok := s.shared.Get(ctx, "session:"+key); ok {
+			s.remember(key, route)
+			return route, true
+		}
+	}
+	return s.route(key)
+}
+
+// store remembers key's route here and in the shared store.
+func (s *Sessions) store(ctx context.Context, key, route string) {
+	s.remember(key, route)
+	if s.shared != nil {
+		s.shared.Set(ctx, "session:"+key, route, s.ttl)
+	}
 }
 
 // route returns key's route if it was remembered within the TTL, and
@@ -212,12 +244,12 @@ func shortKey(key string) string {
 //
 // Every decision of a conversation with a session is remembered, and so is
 // a route won on the embedding; a default decision never starts a session.
-func (r *Router) stick(req *providers.Request, d Decision) Decision {
+func (r *Router) stick(ctx context.Context, req *providers.Request, d Decision) Decision {
 	lookup, next := sessionKeys(req)
 	var held string
 	if lookup != "" {
 		d.Session = shortKey(lookup)
-		if route, ok := r.sessions.route(lookup); ok {
+		if route, ok := r.sessions.lookup(ctx, lookup); ok {
 			if _, exists := r.routes[route]; exists {
 				held = route
 			}
@@ -234,7 +266,7 @@ func (r *Router) stick(req *providers.Request, d Decision) Decision {
 		}
 	}
 	if next != "" && (held != "" || d.DecidedBy != ByDefault) {
-		r.sessions.remember(next, d.Route)
+		r.sessions.store(ctx, next, d.Route)
 	}
 	return d
 }

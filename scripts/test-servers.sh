@@ -4,6 +4,7 @@
 # that point the tests at them to DIR/env (sourced by scripts/test.sh):
 #
 #   PostgreSQL  SWITCHYARD_TEST_POSTGRES_URL   (apt: postgresql)
+#   Redis       SWITCHYARD_TEST_REDIS_URL      (apt: redis-server)
 #
 # A server whose binaries are missing is left out, with a line saying so;
 # the tests that need it then skip, or fail under SWITCHYARD_REQUIRE_SERVERS=1
@@ -70,14 +71,39 @@ stop_postgres() {
   as_pg "$(cat "$dir/postgres.bin")/pg_ctl" -D "$dir/postgres" -m immediate stop > /dev/null 2>&1 || true
 }
 
+start_redis() {
+  if ! command -v redis-server > /dev/null; then
+    log "Redis not installed (apt-get install redis-server); its tests skip"
+    return
+  fi
+  local port
+  port=$(free_port)
+  mkdir -p "$dir/redis"
+  redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize yes \
+    --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" --dir "$dir/redis" > /dev/null
+  for _ in $(seq 50); do
+    redis-cli -p "$port" ping > /dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -p "$port" ping > /dev/null 2>&1 || { log "Redis did not start:"; cat "$dir/redis/redis.log" >&2; return 1; }
+  echo "export SWITCHYARD_TEST_REDIS_URL=redis://127.0.0.1:$port/0" >> "$dir/env"
+  log "Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') on 127.0.0.1:$port"
+}
+
+stop_redis() {
+  [ -f "$dir/redis/redis.pid" ] && kill "$(cat "$dir/redis/redis.pid")" 2> /dev/null || true
+}
+
 case $cmd in
   start)
     mkdir -p "$dir"
     : > "$dir/env"
     start_postgres
+    start_redis
     ;;
   stop)
     stop_postgres
+    stop_redis
     ;;
   *)
     echo "usage: test-servers.sh start|stop DIR" >&2

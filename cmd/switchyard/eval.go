@@ -217,7 +217,7 @@ func (s *evalSetup) setJudge(e env, f judgeFlags) error {
 			c.Targets = append(c.Targets, providers.Target{Name: t.Provider + "/" + t.Model, Provider: provs[t.Provider], Model: t.Model})
 		}
 		return c
-	})
+	}, nil)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,6 +79,17 @@ type Options struct {
 	// CacheSize is how many verdicts an LRU keeps, keyed by the text and
 	// the candidate set. 0 means 4096; negative disables the cache.
 	CacheSize int
+	// Shared, if set, keeps verdicts where every replica finds them
+	// (package shared), for SharedTTL (0 means an hour), so that a text
+	// judged on one replica is not judged again on another.
+	Shared    SharedStore
+	SharedTTL time.Duration
+}
+
+// SharedStore is a key-value store the replicas share, with expiry.
+type SharedStore interface {
+	Get(ctx context.Context, key string) (string, bool)
+	Set(ctx context.Context, key, value string, ttl time.Duration)
 }
 
 // Stats counts a Judge's work since it was built.
@@ -97,6 +109,8 @@ type Judge struct {
 	timeout   time.Duration
 	maxTokens int
 	cache     *lru.Cache[[32]byte, string] // nil when disabled
+	shared    SharedStore                  // nil when not shared
+	sharedTTL time.Duration
 
 	calls, hits, errs atomic.Uint64
 	mu                sync.Mutex
@@ -124,6 +138,12 @@ func New(p providers.Provider, model string, opts Options) *Judge {
 	if size > 0 {
 		j.cache, _ = lru.New[[32]byte, string](size) // errs only on size ≤ 0
 	}
+	if opts.Shared != nil && size > 0 { // a disabled cache is disabled everywhere
+		j.shared, j.sharedTTL = opts.Shared, opts.SharedTTL
+		if j.sharedTTL <= 0 {
+			j.sharedTTL = time.Hour
+		}
+	}
 	return j
 }
 
@@ -140,6 +160,15 @@ func (j *Judge) Choose(ctx context.Context, text string, candidates []Candidate)
 	if j.cache != nil {
 		if ans, ok := j.cache.Get(key); ok {
 			j.hits.Add(1)
+			return Verdict{Route: routeOf(ans), Answer: ans, Cached: true, Took: time.Since(start)}, nil
+		}
+	}
+	if j.shared != nil {
+		if ans, ok := j.shared.Get(ctx, "judge:"+hex.EncodeToString(key[:])); ok {
+			j.hits.Add(1)
+			if j.cache != nil {
+				j.cache.Add(key, ans)
+			}
 			return Verdict{Route: routeOf(ans), Answer: ans, Cached: true, Took: time.Since(start)}, nil
 		}
 	}
@@ -163,6 +192,9 @@ func (j *Judge) Choose(ctx context.Context, text string, candidates []Candidate)
 	}
 	if j.cache != nil {
 		j.cache.Add(key, ans)
+	}
+	if j.shared != nil {
+		j.shared.Set(ctx, "judge:"+hex.EncodeToString(key[:]), ans, j.sharedTTL)
 	}
 	return Verdict{Route: routeOf(ans), Answer: ans, Took: took}, nil
 }
