@@ -85,15 +85,6 @@ func (w *window) retry(now time.Time, n, limit float64) time.Duration {
 	return max(wait, time.Second)
 }
 
-// WindowRetry is how long until n more fit under limit in a sliding
-// window of span whose current fixed window started at start and holds
-// cur, after one that held prev (see window): for counters kept
-// elsewhere (SharedCounters) to answer as the local ones do.
-func WindowRetry(span time.Duration, start time.Time, prev, cur float64, now time.Time, n, limit float64) time.Duration {
-	w := window{span: span, start: start, prev: prev, cur: cur}
-	return w.retry(now, n, limit)
-}
-
 // keyState is one key's windows and spend.
 type keyState struct {
 	reqMin, reqDay, tokMin, tokDay window
@@ -139,9 +130,9 @@ type SharedCounters interface {
 	// against k's limits and budgets at now; a *LimitError when one is
 	// hit, another error when the counters could not be reached.
 	Reserve(ctx context.Context, k *Key, tokens int, now time.Time) error
-	// Settle corrects the tokens counted at the reservation's time at by
-	// delta, and adds cost to key's spend.
-	Settle(ctx context.Context, key string, at time.Time, delta int, cost float64) error
+	// Settle corrects the tokens counted for k's request reserved at at
+	// by delta, and adds cost to k's spend.
+	Settle(ctx context.Context, k *Key, at time.Time, delta int, cost float64) error
 }
 
 // SetShared makes l count with c while c is up; nil counts locally.
@@ -160,6 +151,7 @@ func NewLimiter() *Limiter {
 // the difference between the estimate and the real tokens.
 type Reservation struct {
 	key     string
+	k       *Key // for the shared counters
 	tokens  int
 	at      time.Time
 	settled bool
@@ -180,7 +172,7 @@ func (l *Limiter) ReserveContext(ctx context.Context, k *Key, tokens int) (*Rese
 		var le *LimitError
 		switch {
 		case err == nil:
-			return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l, shared: sh}, nil
+			return &Reservation{key: k.Name, k: k, tokens: tokens, at: now, limiter: l, shared: sh}, nil
 		case errors.As(err, &le):
 			return nil, err
 		}
@@ -284,7 +276,7 @@ func (r *Reservation) Settle(tokens int, cost float64) {
 		r.settled = true
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		r.shared.Settle(ctx, r.key, r.at, tokens-r.tokens, cost) // lost if Redis is down: the windows are short
+		r.shared.Settle(ctx, r.k, r.at, tokens-r.tokens, cost) // lost if Redis is down
 		return
 	}
 	l := r.limiter
