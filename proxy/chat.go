@@ -172,7 +172,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 			w.Header().Set("Content-Type", "application/json")
 			rt.writeDeadline(w)
 			answer := validUTF8(api.encode(resp))
+			// Sized and flushed: the client has the whole answer before
+			// the key's counters are settled below.
+			w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 			w.Write(answer)
+			if reservation != nil {
+				http.NewResponseController(w).Flush()
+			}
 			if conv != nil {
 				conv.answer = answer
 			}
