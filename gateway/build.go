@@ -22,6 +22,7 @@ import (
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
 	"github.com/switchyard-router/switchyard/ground"
+	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/providers/ollama"
@@ -47,6 +48,8 @@ type Env struct {
 	// Shared is the state replicas share (sticky sessions, judge
 	// verdicts); nil for none. Serve sets it from the config.
 	Shared *shared.Store
+	// Metrics, if set, times the embedding model. Serve sets it.
+	Metrics *metrics.Metrics
 }
 
 func (e Env) getenv(k string) string {
@@ -206,6 +209,9 @@ func BuildEmbedder(ctx context.Context, cfg *config.Config, e Env, hc *http.Clie
 		base = o
 	default:
 		return nil, nil, fmt.Errorf("embedder: unknown kind %q", ec.Kind)
+	}
+	if e.Metrics != nil {
+		base = e.Metrics.Embedder(base)
 	}
 	if ec.CacheSize == 0 {
 		return base, close, nil // embedder.cache_size: 0 turns the cache off

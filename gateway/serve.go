@@ -90,6 +90,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 	}
 	if cfg.Metrics.Enabled {
 		g.metrics = metrics.New(g.snapshot)
+		g.env.Metrics = g.metrics
 		g.metricsOwn = cfg.Metrics.Listen != ""
 	}
 	rt, err := g.start(ctx, cfg)

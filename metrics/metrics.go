@@ -14,14 +14,17 @@
 package metrics
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/usage"
@@ -64,6 +67,7 @@ type Metrics struct {
 	retries        prometheus.Counter
 	failovers      prometheus.Counter
 	reloads        *prometheus.CounterVec
+	embedDuration  *prometheus.HistogramVec
 }
 
 // Snapshot is the process state read at each scrape.
@@ -151,6 +155,12 @@ func New(snapshot func() Snapshot) *Metrics {
 		Name: "switchyard_config_reloads_total",
 		Help: "Configuration reloads, by trigger (file, signal, admin) and result (ok, failed).",
 	}, []string{"trigger", "result"})
+	m.embedDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchyard_embed_duration_seconds",
+		Help:    "Time the embedding model took per call (query-cache hits make no call), by result (ok, error).",
+		Buckets: decisionBuckets,
+	}, []string{"result"})
+	m.reg.MustRegister(m.embedDuration)
 	m.reg.MustRegister(m.requests, m.refused, m.serverDuration, m.ttft, m.clientDuration, m.tokenUsage, m.tokens, m.cost,
 		m.decisions, m.judge, m.judgeDuration, m.attempts, m.retries, m.failovers, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -315,4 +325,26 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(sharedDesc, prometheus.GaugeValue, up)
 	}
+}
+
+// Embedder times e's calls into switchyard_embed_duration_seconds. Put it
+// under the query cache, so that it times the model, not the cache.
+func (m *Metrics) Embedder(e embed.Embedder) embed.Embedder {
+	return &timedEmbedder{Embedder: e, h: m.embedDuration}
+}
+
+type timedEmbedder struct {
+	embed.Embedder
+	h *prometheus.HistogramVec
+}
+
+func (t *timedEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	start := time.Now()
+	v, err := t.Embedder.Embed(ctx, texts)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	t.h.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	return v, err
 }
