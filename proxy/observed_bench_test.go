@@ -55,21 +55,41 @@ func BenchmarkObservabilityOverhead(b *testing.B) {
 		}
 	}
 
+	on, off := interleave(b, rig, path{observed, []string{"traceparent", sampled}}, path{plain, []string{"traceparent", unsampled}})
+	reportPair(b, "observed", on, "plain", off)
+
+	// The observed server did observe: its metrics count the requests.
+	res, err := http.Get(ts.URL + "/metrics")
+	if err != nil || res.StatusCode != http.StatusOK {
+		b.Fatalf("metrics: %v %v", res, err)
+	}
+	res.Body.Close()
+}
+
+// path is one side of an interleaved run: a URL and its request headers.
+type path struct {
+	url    string
+	header []string
+}
+
+// interleave sends overheadRate requests per second to each of a and b
+// for b.N runs of overheadRun, open loop, half a period apart, the lead
+// alternating, and returns each side's latencies, sorted.
+func interleave(b *testing.B, rig *benchRig, pa, pb path) (as, bs []time.Duration) {
 	perRun := int(overheadRate * overheadRun / time.Second)
 	period := time.Second / overheadRate
 	var (
-		on, off  []time.Duration
 		mu       sync.Mutex
 		firstErr error
 	)
 	b.ResetTimer()
 	for range b.N {
-		o := make([]time.Duration, perRun)
-		p := make([]time.Duration, perRun)
+		ra := make([]time.Duration, perRun)
+		rb := make([]time.Duration, perRun)
 		var wg sync.WaitGroup
-		fire := func(url, tp string, into *time.Duration) {
+		fire := func(p path, into *time.Duration) {
 			wg.Go(func() {
-				took, err := rig.send(b.Context(), url, "traceparent", tp)
+				took, err := rig.send(b.Context(), p.url, p.header...)
 				if err != nil {
 					mu.Lock()
 					firstErr = err
@@ -82,39 +102,33 @@ func BenchmarkObservabilityOverhead(b *testing.B) {
 		start := time.Now()
 		for i := range perRun {
 			tick := start.Add(time.Duration(i) * period)
+			first, second := func() { fire(pa, &ra[i]) }, func() { fire(pb, &rb[i]) }
+			if i%2 == 1 {
+				first, second = second, first
+			}
 			time.Sleep(time.Until(tick))
-			if i%2 == 0 {
-				fire(observed, sampled, &o[i])
-			} else {
-				fire(plain, unsampled, &p[i])
-			}
+			first()
 			time.Sleep(time.Until(tick.Add(period / 2)))
-			if i%2 == 0 {
-				fire(plain, unsampled, &p[i])
-			} else {
-				fire(observed, sampled, &o[i])
-			}
+			second()
 		}
 		wg.Wait()
 		if firstErr != nil {
 			b.Fatal(firstErr)
 		}
-		on, off = append(on, o...), append(off, p...)
+		as, bs = append(as, ra...), append(bs, rb...)
 	}
 	b.StopTimer()
-	slices.Sort(on)
-	slices.Sort(off)
+	slices.Sort(as)
+	slices.Sort(bs)
+	return as, bs
+}
+
+// reportPair reports both sides' p50 and the difference of p50 and p99.
+func reportPair(b *testing.B, name string, on []time.Duration, baseName string, off []time.Duration) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(ms(percentile(off, 50)), "plain-p50-ms")
-	b.ReportMetric(ms(percentile(on, 50)), "observed-p50-ms")
+	b.ReportMetric(ms(percentile(off, 50)), baseName+"-p50-ms")
+	b.ReportMetric(ms(percentile(on, 50)), name+"-p50-ms")
 	b.ReportMetric(ms(percentile(on, 50)-percentile(off, 50)), "overhead-p50-ms")
 	b.ReportMetric(ms(percentile(on, 99)-percentile(off, 99)), "overhead-p99-ms")
-
-	// The observed server did observe: its metrics count the requests.
-	res, err := http.Get(ts.URL + "/metrics")
-	if err != nil || res.StatusCode != http.StatusOK {
-		b.Fatalf("metrics: %v %v", res, err)
-	}
-	res.Body.Close()
 }
