@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -133,57 +131,7 @@ func (r *benchRig) warmUp(b *testing.B) {
 func BenchmarkProxyOverhead(b *testing.B) {
 	rig := newBenchRig(b)
 	rig.warmUp(b)
-
-	perRun := int(overheadRate * overheadRun / time.Second)
-	period := time.Second / overheadRate
-	var (
-		direct, proxied []time.Duration
-		mu              sync.Mutex
-		firstErr        error
-	)
-	b.ResetTimer()
-	for range b.N {
-		d := make([]time.Duration, perRun)
-		p := make([]time.Duration, perRun)
-		var wg sync.WaitGroup
-		fire := func(url string, into *time.Duration) {
-			wg.Go(func() {
-				took, err := rig.send(b.Context(), url)
-				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					return
-				}
-				*into = took
-			})
-		}
-		start := time.Now()
-		for i := range perRun {
-			// Alternate which path leads, half a period apart.
-			first, second := &rigPath{rig.proxyURL, &p[i]}, &rigPath{rig.directURL, &d[i]}
-			if i%2 == 1 {
-				first, second = second, first
-			}
-			tick := start.Add(time.Duration(i) * period)
-			time.Sleep(time.Until(tick))
-			fire(first.url, first.into)
-			time.Sleep(time.Until(tick.Add(period / 2)))
-			fire(second.url, second.into)
-		}
-		wg.Wait()
-		if firstErr != nil {
-			b.Fatalf("request failed: %v", firstErr)
-		}
-		direct = append(direct, d...)
-		proxied = append(proxied, p...)
-	}
-	b.StopTimer()
-
-	slices.Sort(direct)
-	slices.Sort(proxied)
+	proxied, direct := interleave(b, rig, path{url: rig.proxyURL}, path{url: rig.directURL})
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	dp50, dp99 := percentile(direct, 50), percentile(direct, 99)
 	pp50, pp99 := percentile(proxied, 50), percentile(proxied, 99)
@@ -194,11 +142,6 @@ func BenchmarkProxyOverhead(b *testing.B) {
 	b.ReportMetric(ms(pp99), "proxy-p99-ms")
 	b.ReportMetric(ms(pp50-dp50), "overhead-p50-ms")
 	b.ReportMetric(ms(pp99-dp99), "overhead-p99-ms")
-}
-
-type rigPath struct {
-	url  string
-	into *time.Duration
 }
 
 // percentile returns the p-th percentile of sorted (nearest rank).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -12,6 +11,7 @@ import (
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/shared"
+	"github.com/switchyard-router/switchyard/shared/sharedtest"
 )
 
 // BenchmarkSharedStateOverhead measures what counting a key's limits in
@@ -22,10 +22,7 @@ import (
 // SWITCHYARD_TEST_REDIS_URL, interleaved in one open-loop run. The
 // budget is shared-p50-ms − local-p50-ms ≤ 0.3.
 func BenchmarkSharedStateOverhead(b *testing.B) {
-	url := os.Getenv("SWITCHYARD_TEST_REDIS_URL")
-	if url == "" {
-		b.Skip("no Redis server: set SWITCHYARD_TEST_REDIS_URL (scripts/test-servers.sh starts one)")
-	}
+	url := sharedtest.URL(b)
 	rig := newBenchRig(b)
 	key := auth.Key{Name: "bench", Roles: []string{auth.RoleUser}, Enabled: true, RequestsPerMinute: 100_000_000, TokensPerMinute: 1_000_000_000}.WithHash(auth.Hash("sk-bench"))
 	keys, err := auth.NewLive(context.Background(), []auth.Key{key}, nil)

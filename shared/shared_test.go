@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,20 +14,8 @@ import (
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/shared"
+	"github.com/switchyard-router/switchyard/shared/sharedtest"
 )
-
-// redisURL is the test server's URL (scripts/test-servers.sh starts one).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("SWITCHYARD_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("SWITCHYARD_REQUIRE_SERVERS") == "1" {
-			t.Fatal("SWITCHYARD_TEST_REDIS_URL is not set and SWITCHYARD_REQUIRE_SERVERS=1: Redis tests must run")
-		}
-		t.Skip("no Redis server: set SWITCHYARD_TEST_REDIS_URL (scripts/test-servers.sh starts one)")
-	}
-	return u
-}
 
 // open connects to url under a prefix of the test's own.
 func open(t *testing.T, url, prefix string) *shared.Store {
@@ -52,7 +39,7 @@ func prefix() string {
 // minute, admit a key's 50 requests per minute between them (plus the
 // one-request burst), and a refusal's Retry-After is the pacing interval.
 func TestSharedLimitHoldsAcrossReplicas(t *testing.T) {
-	url, p := redisURL(t), prefix()
+	url, p := sharedtest.URL(t), prefix()
 	key := &auth.Key{Name: "team", RequestsPerMinute: 50, TokensPerMinute: 1_000_000}
 	var replicas []*shared.Limits
 	for range 3 {
@@ -94,7 +81,7 @@ func TestSharedLimitHoldsAcrossReplicas(t *testing.T) {
 // TestSharedBudget: spend settled on one replica stops the next request
 // on another once the day's budget is reached.
 func TestSharedBudget(t *testing.T) {
-	url, p := redisURL(t), prefix()
+	url, p := sharedtest.URL(t), prefix()
 	key := &auth.Key{Name: "b", BudgetDay: 1}
 	a, b := auth.NewLimiter(), auth.NewLimiter()
 	a.SetShared(open(t, url, p).Limits())
@@ -144,7 +131,7 @@ func TestRedisDownFallsBackToLocal(t *testing.T) {
 // TestValuesAndNews: what one replica sets another reads, until it
 // expires; what one publishes every subscriber hears.
 func TestValuesAndNews(t *testing.T) {
-	url, p := redisURL(t), prefix()
+	url, p := sharedtest.URL(t), prefix()
 	a, b := open(t, url, p), open(t, url, p)
 	a.Set(t.Context(), "session:abc", "code", 300*time.Millisecond)
 	if v, ok := b.Get(t.Context(), "session:abc"); !ok || v != "code" {
@@ -179,7 +166,7 @@ func TestValuesAndNews(t *testing.T) {
 // first minute's 600 at once), and never more than 600 plus the burst in
 // any 60 seconds.
 func TestRateOverNinetySeconds(t *testing.T) {
-	l := open(t, redisURL(t), prefix()).Limits()
+	l := open(t, sharedtest.URL(t), prefix()).Limits()
 	key := &auth.Key{Name: "rpm", RequestsPerMinute: 600}
 	start := time.Date(2026, 12, 6, 12, 0, 30, 0, time.UTC)
 	var admitted []time.Time

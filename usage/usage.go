@@ -132,20 +132,18 @@ func Open(ctx context.Context, db *statedb.DB) (*Store, error) {
 // needed.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	db, err := statedb.OpenSQLite(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("usage store: %w", err)
-	}
-	s, err := Open(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return s, nil
+	return openDB(ctx, db, err)
 }
 
 // OpenPostgresURL opens the store in the PostgreSQL database at url.
 func OpenPostgresURL(ctx context.Context, url string) (*Store, error) {
 	db, err := statedb.OpenPostgres(ctx, url)
+	return openDB(ctx, db, err)
+}
+
+// openDB opens the store in db, just opened (with err), closing db if
+// the store cannot be.
+func openDB(ctx context.Context, db *statedb.DB, err error) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("usage store: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/proxy"
+	"github.com/switchyard-router/switchyard/shared/sharedtest"
 )
 
 // TestReplicasShareRedis: two servers with one Redis (state.redis) act as
@@ -20,13 +21,7 @@ import (
 // requests per minute hold across both, and a circuit opened on one is
 // skipped by the other within a second.
 func TestReplicasShareRedis(t *testing.T) {
-	redis := os.Getenv("SWITCHYARD_TEST_REDIS_URL")
-	if redis == "" {
-		if os.Getenv("SWITCHYARD_REQUIRE_SERVERS") == "1" {
-			t.Fatal("SWITCHYARD_TEST_REDIS_URL is not set and SWITCHYARD_REQUIRE_SERVERS=1")
-		}
-		t.Skip("no Redis server: set SWITCHYARD_TEST_REDIS_URL (scripts/test-servers.sh starts one)")
-	}
+	redis := sharedtest.URL(t)
 	up := providertest.OpenAI(t, providertest.Script{Text: "ok"})
 	bad := providertest.OpenAI(t, providertest.Script{Status: 500})
 	dir := t.TempDir()

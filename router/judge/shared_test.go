@@ -2,7 +2,6 @@ package judge_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -11,19 +10,14 @@ import (
 	"github.com/switchyard-router/switchyard/providers/providertest"
 	"github.com/switchyard-router/switchyard/router/judge"
 	"github.com/switchyard-router/switchyard/shared"
+	"github.com/switchyard-router/switchyard/shared/sharedtest"
 )
 
 // TestSharedVerdicts: with a shared store (a real Redis), a verdict one
 // replica's judge paid for is served to another's from the store, with
 // no call; a failed call stores nothing.
 func TestSharedVerdicts(t *testing.T) {
-	url := os.Getenv("SWITCHYARD_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("SWITCHYARD_REQUIRE_SERVERS") == "1" {
-			t.Fatal("SWITCHYARD_TEST_REDIS_URL is not set and SWITCHYARD_REQUIRE_SERVERS=1")
-		}
-		t.Skip("no Redis server: set SWITCHYARD_TEST_REDIS_URL (scripts/test-servers.sh starts one)")
-	}
+	url := sharedtest.URL(t)
 	store := func() judge.SharedStore {
 		s, err := shared.Open(shared.Options{URL: url, Prefix: "test-judge-" + time.Now().Format("150405.000000") + ":", Log: zerolog.Nop()}, nil)
 		if err != nil {
