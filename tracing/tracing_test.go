@@ -1,0 +1,58 @@
+package tracing
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+)
+
+// TestSetupExportsOverOTLPHTTP: with tracing on, spans reach the
+// collector's /v1/traces as OTLP protobuf, with the configured header;
+// the upstream transport then carries the span's traceparent.
+func TestSetupExportsOverOTLPHTTP(t *testing.T) {
+	var posts atomic.Int32
+	var gotKey atomic.Value
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/traces" && r.Header.Get("Content-Type") == "application/x-protobuf" {
+			posts.Add(1)
+			gotKey.Store(r.Header.Get("X-Api-Key"))
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer collector.Close()
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	defer func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) }()
+
+	shutdown, err := Setup(t.Context(), Options{Enabled: true, Protocol: "http", Endpoint: collector.URL + "/v1/traces",
+		SampleRatio: 1, Headers: map[string]string{"x-api-key": "k-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := Tracer().Start(context.Background(), "chat test")
+	var seen string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Get("traceparent") }))
+	defer upstream.Close()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, upstream.URL, nil)
+	res, err := (&http.Client{Transport: Transport(http.DefaultTransport)}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	span.End()
+	if err := shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if posts.Load() == 0 || gotKey.Load() != "k-1" {
+		t.Errorf("collector got %d OTLP posts, key %v", posts.Load(), gotKey.Load())
+	}
+	if want := span.SpanContext().TraceID().String(); len(seen) < 36 || seen[3:35] != want {
+		t.Errorf("upstream traceparent %q, want trace %s", seen, want)
+	}
+	if req.Header.Get("traceparent") != "" {
+		t.Error("the transport changed the caller's request")
+	}
+}
