@@ -104,6 +104,8 @@ type Config struct {
 	ConversationLog ConversationLog `koanf:"conversation_log" yaml:"conversation_log"`
 	// Metrics configures GET /metrics (Prometheus).
 	Metrics Metrics `koanf:"metrics" yaml:"metrics"`
+	// Console configures the web console at /.
+	Console Console `koanf:"console" yaml:"console"`
 	// Tracing configures OpenTelemetry traces. Off by default.
 	Tracing Tracing `koanf:"tracing" yaml:"tracing"`
 	// State configures what replicas share. Off by default.
@@ -143,6 +145,13 @@ type Redis struct {
 	Timeout time.Duration `koanf:"timeout" yaml:"timeout"`
 	// Prefix starts every key and channel. Default "switchyard:".
 	Prefix string `koanf:"prefix" yaml:"prefix"`
+}
+
+// Console configures the web console.
+type Console struct {
+	// Enabled serves the console at / (its data needs an admin key or
+	// the admin token). Default true.
+	Enabled bool `koanf:"enabled" yaml:"enabled"`
 }
 
 // Tracing configures OpenTelemetry traces, exported over OTLP.
@@ -635,6 +644,7 @@ func Default() *Config {
 		},
 		Log:             Log{Level: "info", Format: "json"},
 		Metrics:         Metrics{Enabled: true},
+		Console:         Console{Enabled: true},
 		Tracing:         Tracing{Protocol: "http", SampleRatio: 1},
 		State:           State{Redis: Redis{Timeout: 100 * time.Millisecond, Prefix: "switchyard:"}},
 		Usage:           Usage{Enabled: true, Store: UsageSQLite, PostgresURLEnv: "SWITCHYARD_POSTGRES_URL", Retention: 90 * 24 * time.Hour, Queue: 10000},

@@ -383,6 +383,12 @@ metrics:
   enabled: true
   # listen: 127.0.0.1:9464
 
+# The web console at http://<listen>/: the routing playground, live
+# traffic, providers' circuits. Its data needs an admin key or the admin
+# token, as the admin endpoints do.
+console:
+  enabled: true
+
 # OpenTelemetry traces over OTLP: a span per request, with the routing
 # decision (embed, classify, judge) and each upstream attempt beneath it;
 # W3C trace context goes on to the upstreams. Off by default.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/console"
 	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
@@ -105,6 +106,9 @@ type Gateway struct {
 	// main one.
 	metrics    *metrics.Metrics
 	metricsOwn bool
+	// feed streams requests to the console's live traffic; nil when the
+	// console is off.
+	feed *console.Feed
 	// shared is the state shared with other replicas (Redis); nil when
 	// none is configured. replica names this one in circuit news; remote
 	// holds the targets whose change is another replica's, being applied.
@@ -129,11 +133,26 @@ func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
 	if s.Proxy.Admin != nil && g.usageStore != nil {
 		s.Proxy.Admin.Usage = g.usageStore
 	}
+	var obs proxy.Observers
 	if g.metrics != nil {
-		s.Proxy.Metrics = g.metrics
+		obs = append(obs, g.metrics)
 		if !g.metricsOwn {
 			s.Proxy.MetricsHandler = g.metrics.Handler()
 		}
+	}
+	if g.feed != nil {
+		obs = append(obs, g.feed)
+		s.Proxy.Console = console.Handler()
+		if s.Proxy.Admin != nil {
+			s.Proxy.Admin.Traffic = g.feed
+		}
+	}
+	switch len(obs) {
+	case 0:
+	case 1:
+		s.Proxy.Metrics = obs[0]
+	default:
+		s.Proxy.Metrics = obs
 	}
 	s.Proxy.Ready = g.ready
 }
@@ -452,6 +471,9 @@ func (g *Gateway) warnRestartOnly(old, cfg *config.Config) {
 	}
 	if old.Usage != cfg.Usage {
 		keys = append(keys, "usage")
+	}
+	if old.Console != cfg.Console {
+		keys = append(keys, "console")
 	}
 	if old.Metrics != cfg.Metrics {
 		keys = append(keys, "metrics")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/console"
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/tracing"
@@ -87,6 +88,9 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 	}()
 	if tc.Enabled {
 		log.Info().Str("protocol", tc.Protocol).Str("endpoint", tc.Endpoint).Float64("sample_ratio", tc.SampleRatio).Msg("tracing on")
+	}
+	if cfg.Console.Enabled {
+		g.feed = console.NewFeed()
 	}
 	if cfg.Metrics.Enabled {
 		g.metrics = metrics.New(g.snapshot)

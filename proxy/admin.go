@@ -32,6 +32,9 @@ type Admin struct {
 	Control Control
 	// Usage answers GET /admin/usage; nil when the usage store is off.
 	Usage UsageSummary
+	// Traffic streams the requests as they end, for the console (GET
+	// /admin/traffic, server-sent events); nil when the console is off.
+	Traffic http.Handler
 }
 
 // UsageSummary is what GET /admin/usage needs of the usage store.
@@ -163,6 +166,12 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleUsage(w, r, a.Usage) }
 	case "/admin/models/refresh":
 		method, h = http.MethodPost, s.handleRefreshModels
+	case "/admin/traffic":
+		if a.Traffic == nil {
+			notFound(w, r)
+			return
+		}
+		method, h = http.MethodGet, a.Traffic.ServeHTTP
 	default:
 		if name, ok := strings.CutPrefix(r.URL.Path, "/admin/keys/"); ok && name != "" {
 			method, h = http.MethodDelete, func(w http.ResponseWriter, r *http.Request) { s.handleKeyRevoke(w, r, name) }

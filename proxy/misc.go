@@ -81,6 +81,16 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	rt.MetricsHandler.ServeHTTP(w, r)
 }
 
+// handleConsole serves the web console, or a 404 when it is off.
+func (s *Server) handleConsole(w http.ResponseWriter, r *http.Request) {
+	rt := s.runtime(r)
+	if rt.Console == nil {
+		notFound(w, r)
+		return
+	}
+	rt.Console.ServeHTTP(w, r)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -59,6 +59,9 @@ type Runtime struct {
 	// Ready, if set, reports whether this replica should get traffic (its
 	// stores reachable) for GET /readyz; nil is ready.
 	Ready func(context.Context) error
+	// Console, if set, serves the web console at / and /console/; its
+	// data comes from the admin endpoints, which check the credentials.
+	Console http.Handler
 
 	// inflight counts the requests serving on this runtime (see
 	// Server.acquire and Drained).
@@ -94,6 +97,27 @@ type Observer interface {
 	// Refused hears each request refused before routing or an upstream
 	// call, with its status and why (the reason* constants).
 	Refused(dialect string, status int, reason string)
+}
+
+// Observers tells each of its observers.
+type Observers []Observer
+
+func (o Observers) Decided(d router.Decision) {
+	for _, x := range o {
+		x.Decided(d)
+	}
+}
+
+func (o Observers) Served(rec usage.Record, attempts []providers.Attempt) {
+	for _, x := range o {
+		x.Served(rec, attempts)
+	}
+}
+
+func (o Observers) Refused(dialect string, status int, reason string) {
+	for _, x := range o {
+		x.Refused(dialect, status, reason)
+	}
 }
 
 // Why a request was refused (Observer.Refused).
@@ -161,6 +185,8 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)
 	r.HandleFunc("/metrics", s.handleMetrics).Methods(http.MethodGet)
+	r.Handle("/", http.HandlerFunc(s.handleConsole))
+	r.PathPrefix("/console/").HandlerFunc(s.handleConsole)
 	r.PathPrefix("/admin/").HandlerFunc(s.handleAdmin) // methods checked inside: see handleAdmin
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,9 @@ go test -race -count=1 ./... || status=1
 # and how far the server's RSS rose. About a minute; skipped by the run
 # above, which leaves SWITCHYARD_ABUSE unset.
 SWITCHYARD_ABUSE=1 go test -count=1 ./bench/abuse || status=1
+# The web console in a real browser (Debian's chromium, playwright-core):
+# about 10 s; "skipped" where chromium or npm is missing.
+bash scripts/console-e2e.sh || status=1
 # The LLM judge against a real local model (llama.cpp's server): only where
 # scripts/fetch-llm.sh --wheel has cached the model and the wheel, as it is
 # too slow to set up on every run; llm-e2e.sh prints "skipped" otherwise.

@@ -1,0 +1,321 @@
+// switchyard's console. Plain JavaScript, no dependencies: every figure
+// comes from the admin API with the key given at sign-in (kept for the
+// tab's session only); charts are SVG drawn here.
+"use strict";
+
+const TEXT = {
+  en: {
+    "nav.playground": "Playground", "nav.traffic": "Live traffic", "nav.providers": "Providers", "logout": "Log out",
+    "login.title": "Sign in", "login.help": "An API key with the admin role, or the admin token.", "login.submit": "Sign in",
+    "login.refused": "That key is not an admin key.",
+    "play.help": "One message per line; start a line with \"system:\", \"assistant:\" or \"user:\" to set its role.",
+    "play.explain": "Explain", "play.send": "Send for real", "play.route": "Route", "play.decided": "Decided by",
+    "play.margin": "Margin", "play.chain": "Chain", "play.judge": "Judge", "play.threshold": "threshold",
+    "play.nojudge": "not asked", "play.nearest": "nearest",
+    "f.route": "route", "f.key": "key", "f.status": "status", "f.decided": "decided by", "f.id": "request id",
+    "t.time": "Time", "t.status": "Status", "t.target": "Target", "t.latency": "Latency", "t.tokens": "Tokens",
+    "t.live": "live", "t.reconnecting": "reconnecting…",
+    "p.target": "Target", "p.state": "Circuit", "p.errors": "Error rate", "p.p50": "p50", "p.requests": "Requests", "p.last": "Last error",
+  },
+  zh: {
+    "nav.playground": "路由试验场", "nav.traffic": "实时流量", "nav.providers": "服务商", "logout": "退出",
+    "login.title": "登录", "login.help": "具有管理员角色的 API 密钥，或管理令牌。", "login.submit": "登录",
+    "login.refused": "该密钥不是管理员密钥。",
+    "play.help": "每行一条消息；以 \"system:\"、\"assistant:\" 或 \"user:\" 开头可指定角色。",
+    "play.explain": "解释", "play.send": "实际发送", "play.route": "路由", "play.decided": "决定方式",
+    "play.margin": "领先幅度", "play.chain": "调用链", "play.judge": "LLM 裁判", "play.threshold": "阈值",
+    "play.nojudge": "未询问", "play.nearest": "最近示例",
+    "f.route": "路由", "f.key": "密钥", "f.status": "状态", "f.decided": "决定方式", "f.id": "请求 ID",
+    "t.time": "时间", "t.status": "状态", "t.target": "目标", "t.latency": "延迟", "t.tokens": "令牌数",
+    "t.live": "实时", "t.reconnecting": "正在重连…",
+    "p.target": "目标", "p.state": "熔断器", "p.errors": "错误率", "p.p50": "p50", "p.requests": "请求数", "p.last": "最近错误",
+  },
+};
+
+let lang = localStorage.getItem("switchyard.lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
+const t = (k) => (TEXT[lang] && TEXT[lang][k]) || TEXT.en[k] || k;
+const $ = (id) => document.getElementById(id);
+
+function translate() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-ph]")) el.placeholder = t(el.dataset.i18nPh);
+}
+
+// ---- the admin API ----------------------------------------------------
+
+const key = () => sessionStorage.getItem("switchyard.key") || "";
+
+async function api(path, opts = {}) {
+  const headers = Object.assign({ Authorization: "Bearer " + key() }, opts.headers || {});
+  if (opts.body && !headers["Content-Type"]) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, Object.assign({}, opts, { headers }));
+  if (res.status === 401) { signOut(); throw new Error(t("login.refused")); }
+  return res;
+}
+
+async function apiJSON(path, opts) {
+  const res = await api(path, opts);
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error((body.error && body.error.message) || res.status + " " + res.statusText);
+  return body;
+}
+
+// ---- sign-in and screens ----------------------------------------------
+
+function signOut() {
+  sessionStorage.removeItem("switchyard.key");
+  stopTraffic();
+  show(null);
+}
+
+function show(screen) {
+  $("login").hidden = screen !== null;
+  $("nav").hidden = $("logout").hidden = screen === null;
+  for (const s of document.querySelectorAll(".screen")) s.hidden = s.id !== screen;
+  for (const b of document.querySelectorAll("#nav button")) b.classList.toggle("on", b.dataset.screen === screen);
+  if (screen === null) return;
+  location.hash = screen;
+  if (screen === "traffic") startTraffic(); else stopTraffic();
+  if (screen === "providers") loadProviders();
+}
+
+async function signIn(k) {
+  sessionStorage.setItem("switchyard.key", k);
+  const res = await fetch("/admin/status", { headers: { Authorization: "Bearer " + k } });
+  if (!res.ok) {
+    sessionStorage.removeItem("switchyard.key");
+    const err = $("login-error");
+    err.textContent = t("login.refused");
+    err.hidden = false;
+    return;
+  }
+  $("login-error").hidden = true;
+  show((location.hash || "#playground").slice(1));
+}
+
+// ---- playground -------------------------------------------------------
+
+function messages() {
+  const out = [];
+  for (const line of $("play-text").value.split("\n")) {
+    if (!line.trim()) continue;
+    const m = /^(system|user|assistant):\s*(.*)$/i.exec(line);
+    if (m) out.push({ role: m[1].toLowerCase(), content: m[2] });
+    else out.push({ role: "user", content: line });
+  }
+  return out;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+// drawScores draws each route's score as a bar against its threshold.
+function drawScores(scores) {
+  const box = $("play-bars");
+  box.replaceChildren();
+  if (!scores.length) return;
+  const width = 1000, row = 44, left = 150, right = 70, scale = width - left - right;
+  const lo = Math.min(0, ...scores.map((s) => Math.min(s.score, s.threshold)));
+  const hi = Math.max(1, ...scores.map((s) => Math.max(s.score, s.threshold)));
+  const x = (v) => left + ((v - lo) / (hi - lo)) * scale;
+  const g = svg("svg", { viewBox: `0 0 ${width} ${scores.length * row + 10}`, role: "img" });
+  scores.forEach((s, i) => {
+    const y = 8 + i * row;
+    const cleared = s.score >= s.threshold;
+    const bar = svg("rect", { x: x(Math.min(0, s.score)), y, width: Math.max(1, Math.abs(x(s.score) - x(0))), height: 16, rx: 3,
+      fill: cleared ? "#1f9d55" : "#9aa6bb", class: "score", "data-route": s.route, "data-score": s.score.toFixed(6),
+      "data-threshold": s.threshold.toFixed(6) });
+    g.append(svg("text", { x: left - 8, y: y + 12, "text-anchor": "end" }, s.route), bar,
+      svg("line", { x1: x(s.threshold), x2: x(s.threshold), y1: y - 3, y2: y + 19, stroke: "#d64545", "stroke-width": 2 }),
+      svg("text", { x: x(Math.max(s.score, s.threshold)) + 6, y: y + 12 }, s.score.toFixed(3)),
+      svg("text", { x: left, y: y + 32, class: "nearest" }, `${t("play.threshold")} ${s.threshold.toFixed(3)} · ${t("play.nearest")}: ${(s.segment ? "[" + s.segment + "] " : "") + (s.nearest || "")}`.slice(0, 160)));
+  });
+  box.append(g);
+}
+
+async function explainNow() {
+  $("play-error").hidden = true;
+  try {
+    const e = await apiJSON("/admin/explain", { method: "POST", body: JSON.stringify({ model: "auto", messages: messages() }) });
+    $("play-route").textContent = e.route || e.model || "";
+    $("play-decided").textContent = e.decided_by + (e.fallback ? " — " + e.fallback : "");
+    $("play-margin").textContent = e.margin === undefined ? "—" : e.margin.toFixed(3);
+    $("play-chain").textContent = e.chain.join(" → ");
+    $("play-judge").textContent = e.judge ? `${e.judge.reason}: ${e.judge.answer || "—"}${e.judge.used ? " ✓" : ""} (${e.judge.took_ms} ms)` : t("play.nojudge");
+    $("play-result").hidden = false;
+    $("play-result").dataset.decidedBy = e.decided_by;
+    drawScores(e.scores);
+  } catch (err) {
+    $("play-error").textContent = err.message;
+    $("play-error").hidden = false;
+  }
+}
+
+async function sendNow() {
+  const out = $("play-answer");
+  out.textContent = "";
+  out.hidden = false;
+  try {
+    const res = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: "auto", stream: true, messages: messages() }) });
+    if (!res.ok) { const b = await res.json().catch(() => ({})); throw new Error((b.error && b.error.message) || res.status); }
+    out.dataset.route = res.headers.get("X-Switchyard-Route") || "";
+    await readEvents(res, (_, data) => {
+      if (data === "[DONE]") return;
+      const c = JSON.parse(data);
+      const d = c.choices && c.choices[0] && c.choices[0].delta;
+      if (d && d.content) out.textContent += d.content;
+    });
+  } catch (err) {
+    $("play-error").textContent = err.message;
+    $("play-error").hidden = false;
+  }
+}
+
+// readEvents reads a server-sent-event stream from a fetch response,
+// calling f(event, data) for each event.
+async function readEvents(res, f, signal) {
+  const reader = res.body.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done || (signal && signal.aborted)) return;
+    buf += dec.decode(value, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let ev = "message", data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) ev = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+      }
+      if (data.length) f(ev, data.join("\n"));
+    }
+  }
+}
+
+// ---- live traffic -----------------------------------------------------
+
+let traffic = null; // the AbortController of the running feed
+const shown = [];
+
+function matches(e) {
+  for (const inp of document.querySelectorAll("[data-filter]")) {
+    const want = inp.value.trim();
+    if (want && !String(e[inp.dataset.filter] ?? "").includes(want)) return false;
+  }
+  return true;
+}
+
+function row(e) {
+  const tr = document.createElement("tr");
+  tr.dataset.requestId = e.request_id || "";
+  const target = e.provider ? e.provider + "/" + e.model : (e.refused || "");
+  const cells = [new Date(e.time).toLocaleTimeString(), null, e.route || "", e.decided_by || "", target, e.key || "",
+    e.latency_ms ? e.latency_ms.toFixed(1) + " ms" : "", e.prompt_tokens ? `${e.prompt_tokens} / ${e.completion_tokens}` : "", e.request_id || ""];
+  cells.forEach((c, i) => {
+    const td = document.createElement("td");
+    if (i === 1) {
+      const p = document.createElement("span");
+      p.className = "pill s" + String(e.status)[0];
+      p.textContent = e.status;
+      td.append(p);
+    } else td.textContent = c;
+    tr.append(td);
+  });
+  tr.addEventListener("click", () => {
+    const d = $("traffic-detail");
+    d.textContent = JSON.stringify(e, null, 2);
+    d.hidden = false;
+  });
+  return tr;
+}
+
+function redraw() {
+  const body = $("traffic-rows");
+  body.replaceChildren(...shown.filter(matches).slice(0, 200).map(row));
+}
+
+async function startTraffic() {
+  if (traffic) return;
+  traffic = new AbortController();
+  const signal = traffic.signal;
+  while (!signal.aborted) {
+    try {
+      const res = await api("/admin/traffic", { signal });
+      $("traffic-state").textContent = "● " + t("t.live");
+      await readEvents(res, (ev, data) => {
+        if (ev !== "request") return;
+        shown.unshift(JSON.parse(data));
+        if (shown.length > 1000) shown.length = 1000;
+        redraw();
+      }, signal);
+    } catch (err) {
+      if (signal.aborted) return;
+    }
+    $("traffic-state").textContent = t("t.reconnecting");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function stopTraffic() {
+  if (traffic) traffic.abort();
+  traffic = null;
+}
+
+// ---- providers --------------------------------------------------------
+
+let providersTimer = null;
+
+async function loadProviders() {
+  clearTimeout(providersTimer);
+  if ($("providers").hidden) return;
+  try {
+    const p = await apiJSON("/admin/providers");
+    $("provider-rows").replaceChildren(...(p.targets || []).map((tg) => {
+      const tr = document.createElement("tr");
+      tr.dataset.target = tg.provider + "/" + tg.model;
+      const state = document.createElement("span");
+      state.className = "pill " + tg.state;
+      state.textContent = tg.state;
+      const cells = [tg.provider + "/" + tg.model, state, (100 * (tg.error_rate || 0)).toFixed(1) + " %",
+        (tg.latency_p50_ms || 0).toFixed(1) + " ms", tg.requests || 0, tg.last_error || ""];
+      for (const c of cells) {
+        const td = document.createElement("td");
+        td.append(c);
+        tr.append(td);
+      }
+      return tr;
+    }));
+  } catch (err) { /* shown on the next refresh */ }
+  providersTimer = setTimeout(loadProviders, 1000);
+}
+
+// ---- wiring -----------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  translate();
+  $("lang").addEventListener("change", (e) => {
+    lang = e.target.value;
+    localStorage.setItem("switchyard.lang", lang);
+    translate();
+  });
+  $("login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    signIn($("login-key").value.trim());
+  });
+  $("logout").addEventListener("click", signOut);
+  for (const b of document.querySelectorAll("#nav button")) b.addEventListener("click", () => show(b.dataset.screen));
+  $("play-explain").addEventListener("click", explainNow);
+  $("play-send").addEventListener("click", sendNow);
+  for (const inp of document.querySelectorAll("[data-filter]")) inp.addEventListener("input", redraw);
+  if (key()) signIn(key()); else show(null);
+});
