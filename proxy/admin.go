@@ -40,6 +40,7 @@ type Admin struct {
 // UsageSummary is what GET /admin/usage needs of the usage store.
 type UsageSummary interface {
 	Summary(ctx context.Context, since time.Time, by string) ([]usage.Group, error)
+	Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error)
 }
 
 // Control is what the admin endpoints need from whoever owns the
@@ -325,7 +326,8 @@ func explain(d router.Decision) explanation {
 	return e
 }
 
-// handleUsage serves GET /admin/usage?days=N&by=G: the usage store's sums
+// handleUsage serves GET /admin/usage?days=N&by=G (or &heatmap=1 for
+// requests per hour of each weekday, UTC): the usage store's sums
 // over the last N days (default 7), grouped by G (key, model, route,
 // provider, decided_by, dialect, status, day; default none), as
 // `switchyard stats --json` prints them.
@@ -344,7 +346,18 @@ func handleUsage(w http.ResponseWriter, r *http.Request, u UsageSummary) {
 		days = n
 	}
 	by := r.URL.Query().Get("by")
-	groups, err := u.Summary(r.Context(), time.Now().Add(-time.Duration(days)*24*time.Hour), by)
+	since := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	if r.URL.Query().Get("heatmap") != "" {
+		// Requests per hour of each weekday (0 = Sunday), in UTC.
+		hm, err := u.Heatmap(r.Context(), since, time.UTC)
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"days": days, "heatmap": hm})
+		return
+	}
+	groups, err := u.Summary(r.Context(), since, by)
 	if errors.Is(err, usage.ErrGroupBy) {
 		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "by: " + err.Error()})
 		return

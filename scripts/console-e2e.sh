@@ -84,5 +84,8 @@ curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" || { echo "console-e2e: sw
 
 mkdir -p docs/console
 cp scripts/console/console.test.mjs "$node_dir/"
+# The key test drives the official Python SDK: the interop venv's python
+# (scripts/test.sh sets SWITCHYARD_INTEROP_PYTHON), else one with openai.
+py=${SWITCHYARD_INTEROP_PYTHON:-python3}
 CONSOLE_URL=http://127.0.0.1:$port CONSOLE_ADMIN_KEY=sk-console-root CONSOLE_SHOTS=$PWD/docs/console \
-  CONSOLE_FLAKY_PID=$flaky_pid CHROMIUM=$chromium node "$node_dir/console.test.mjs"
+  CONSOLE_FLAKY_PID=$flaky_pid CONSOLE_PYTHON=$py CHROMIUM=$chromium node "$node_dir/console.test.mjs"

@@ -16,6 +16,11 @@ const TEXT = {
     "t.time": "Time", "t.status": "Status", "t.target": "Target", "t.latency": "Latency", "t.tokens": "Tokens",
     "t.live": "live", "t.reconnecting": "reconnecting…",
     "p.target": "Target", "p.state": "Circuit", "p.errors": "Error rate", "p.p50": "p50", "p.requests": "Requests", "p.last": "Last error",
+    "nav.usage": "Usage", "nav.keys": "Keys", "u.days": "Days", "u.by": "By", "u.measure": "Measure", "u.requests": "requests",
+    "u.tokens": "tokens", "u.cost": "cost (USD)", "u.heatmap": "Requests by hour and weekday (UTC)", "u.total": "total",
+    "k.name": "name", "k.roles": "Roles", "k.models": "models", "k.rpm": "requests/min", "k.budget": "USD/day", "k.create": "Create",
+    "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
+    "k.disabled": "disabled", "k.expired": "expired",
   },
   zh: {
     "nav.playground": "路由试验场", "nav.traffic": "实时流量", "nav.providers": "服务商", "logout": "退出",
@@ -29,6 +34,11 @@ const TEXT = {
     "t.time": "时间", "t.status": "状态", "t.target": "目标", "t.latency": "延迟", "t.tokens": "令牌数",
     "t.live": "实时", "t.reconnecting": "正在重连…",
     "p.target": "目标", "p.state": "熔断器", "p.errors": "错误率", "p.p50": "p50", "p.requests": "请求数", "p.last": "最近错误",
+    "nav.usage": "用量", "nav.keys": "密钥", "u.days": "天数", "u.by": "分组", "u.measure": "指标", "u.requests": "请求数",
+    "u.tokens": "令牌数", "u.cost": "费用（美元）", "u.heatmap": "按星期和小时的请求数（UTC）", "u.total": "合计",
+    "k.name": "名称", "k.roles": "角色", "k.models": "模型", "k.rpm": "每分钟请求", "k.budget": "每日美元", "k.create": "创建",
+    "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
+    "k.disabled": "已停用", "k.expired": "已过期",
   },
 };
 
@@ -79,6 +89,8 @@ function show(screen) {
   location.hash = screen;
   if (screen === "traffic") startTraffic(); else stopTraffic();
   if (screen === "providers") loadProviders();
+  if (screen === "usage") loadUsage();
+  if (screen === "keys") loadKeys();
 }
 
 async function signIn(k) {
@@ -299,6 +311,141 @@ async function loadProviders() {
   providersTimer = setTimeout(loadProviders, 1000);
 }
 
+// ---- usage ------------------------------------------------------------
+
+const measureOf = {
+  requests: (g) => g.requests,
+  tokens: (g) => g.prompt_tokens + g.completion_tokens,
+  cost: (g) => g.cost,
+};
+
+async function loadUsage() {
+  $("u-error").hidden = true;
+  const days = $("u-days").value, by = $("u-by").value, measure = $("u-measure").value;
+  try {
+    const [sum, heat] = await Promise.all([
+      apiJSON(`/admin/usage?days=${days}&by=${by}`),
+      apiJSON(`/admin/usage?days=${days}&heatmap=1`),
+    ]);
+    drawBars(sum.groups, measureOf[measure], measure);
+    drawHeatmap(heat.heatmap);
+  } catch (err) {
+    $("u-error").textContent = err.message;
+    $("u-error").hidden = false;
+  }
+}
+
+function fmt(v, measure) { return measure === "cost" ? "$" + v.toFixed(4) : String(Math.round(v)); }
+
+function drawBars(groups, value, measure) {
+  const box = $("u-bars");
+  box.replaceChildren();
+  const total = groups.reduce((a, g) => a + value(g), 0);
+  $("u-total").textContent = `${t("u.total")}: ${fmt(total, measure)}`;
+  $("u-total").dataset.total = String(total);
+  if (!groups.length) return;
+  const width = 1000, row = 26, left = 220, scale = width - left - 110;
+  const max = Math.max(...groups.map(value), 1e-12);
+  const g = svg("svg", { viewBox: `0 0 ${width} ${groups.length * row + 10}`, role: "img" });
+  groups.forEach((gr, i) => {
+    const y = 6 + i * row, v = value(gr);
+    g.append(svg("text", { x: left - 8, y: y + 13, "text-anchor": "end" }, (gr.name || "—").slice(0, 32)),
+      svg("rect", { x: left, y, width: Math.max(1, (v / max) * scale), height: 18, rx: 3, fill: "#2f6fed", class: "bar",
+        "data-name": gr.name, "data-value": String(v) }),
+      svg("text", { x: left + Math.max(1, (v / max) * scale) + 6, y: y + 13 }, fmt(v, measure)));
+  });
+  box.append(g);
+}
+
+function drawHeatmap(hm) {
+  const box = $("u-heat");
+  box.replaceChildren();
+  const days = lang === "zh" ? ["日", "一", "二", "三", "四", "五", "六"] : ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const cell = 36, left = 50, top = 20;
+  const max = Math.max(1, ...hm.flat());
+  const g = svg("svg", { viewBox: `0 0 ${left + 24 * cell + 10} ${top + 7 * cell + 10}`, role: "img" });
+  for (let h = 0; h < 24; h += 3) g.append(svg("text", { x: left + h * cell + 4, y: 14 }, String(h).padStart(2, "0")));
+  hm.forEach((hours, d) => {
+    g.append(svg("text", { x: 8, y: top + d * cell + 22 }, days[d]));
+    hours.forEach((n, h) => {
+      const a = n === 0 ? 0.04 : 0.15 + 0.85 * (n / max);
+      g.append(svg("rect", { x: left + h * cell, y: top + d * cell, width: cell - 3, height: cell - 3, rx: 4,
+        fill: `rgba(47,111,237,${a.toFixed(3)})`, class: "cell", "data-count": String(n) },
+      ), svg("title", {}, `${days[d]} ${h}:00 — ${n}`));
+    });
+  });
+  box.append(g);
+}
+
+// ---- keys -------------------------------------------------------------
+
+function keyState(k) {
+  if (k.revoked) return "revoked";
+  if (!k.enabled) return "disabled";
+  if (k.expires && new Date(k.expires) < new Date()) return "expired";
+  return "enabled";
+}
+
+async function loadKeys() {
+  $("k-error").hidden = true;
+  try {
+    const { keys } = await apiJSON("/admin/keys");
+    $("k-rows").replaceChildren(...keys.map((k) => {
+      const tr = document.createElement("tr");
+      tr.dataset.key = k.name;
+      const st = keyState(k);
+      const pill = document.createElement("span");
+      pill.className = "pill " + (st === "enabled" ? "closed" : "open");
+      pill.textContent = t("k." + st);
+      const cells = [k.name, k.roles.join(", "), pill, (k.models || []).join(", ") || "*", k.requests_per_minute || "—", k.budget_day || "—"];
+      for (const c of cells) {
+        const td = document.createElement("td");
+        td.append(c);
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      if (!k.revoked) {
+        const b = document.createElement("button");
+        b.className = "danger";
+        b.textContent = t("k.revoke");
+        b.addEventListener("click", async (e) => {
+          e.stopPropagation();
+          await api("/admin/keys/" + encodeURIComponent(k.name), { method: "DELETE" });
+          loadKeys();
+        });
+        td.append(b);
+      }
+      tr.append(td);
+      return tr;
+    }));
+  } catch (err) {
+    $("k-error").textContent = err.message;
+    $("k-error").hidden = false;
+  }
+}
+
+async function createKey(e) {
+  e.preventDefault();
+  $("k-error").hidden = true;
+  const body = { name: $("k-name").value.trim(), roles: [$("k-role").value] };
+  const models = $("k-models").value.split(",").map((m) => m.trim()).filter(Boolean);
+  if (models.length) body.models = models;
+  if ($("k-rpm").value) body.requests_per_minute = Number($("k-rpm").value);
+  if ($("k-budget").value) body.budget_day = Number($("k-budget").value);
+  try {
+    const created = await apiJSON("/admin/keys", { method: "POST", body: JSON.stringify(body) });
+    const p = $("k-secret");
+    p.textContent = `${created.key}  — ${t("k.shown")}`;
+    p.dataset.secret = created.key;
+    p.hidden = false;
+    $("k-form").reset();
+    loadKeys();
+  } catch (err) {
+    $("k-error").textContent = err.message;
+    $("k-error").hidden = false;
+  }
+}
+
 // ---- wiring -----------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -317,5 +464,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("play-explain").addEventListener("click", explainNow);
   $("play-send").addEventListener("click", sendNow);
   for (const inp of document.querySelectorAll("[data-filter]")) inp.addEventListener("input", redraw);
+  for (const id of ["u-days", "u-by", "u-measure"]) $(id).addEventListener("change", loadUsage);
+  $("k-form").addEventListener("submit", createKey);
   if (key()) signIn(key()); else show(null);
 });

@@ -2,6 +2,7 @@
 // playwright-core against a real switchyard (scripts/console-e2e.sh starts
 // it, with fake upstreams). Each check throws on failure; screenshots of
 // every screen at 1366×900 go to docs/console/.
+import { execFileSync } from "node:child_process";
 import { chromium } from "playwright-core";
 
 const base = process.env.CONSOLE_URL;
@@ -125,6 +126,51 @@ await check("a dead upstream's circuit turns red after its failures", async () =
   const color = await page.$eval('#provider-rows tr[data-target="flaky/flaky-model"] .pill', (p) => getComputedStyle(p).backgroundColor);
   assert(color === "rgb(214, 69, 69)", "open circuit drawn in " + color);
   await page.screenshot({ path: shots + "/providers.png" });
+});
+
+await check("the usage chart's totals equal /admin/usage", async () => {
+  let want = -1;
+  for (let i = 0; i < 30; i++) { // the usage writer flushes within a second
+    const u = await (await api.get(base + "/admin/usage?days=7&by=model", { headers: auth })).json();
+    const total = u.groups.reduce((a, g) => a + g.requests, 0);
+    if (total === want && total > 0) break;
+    want = total;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await page.click('#nav button[data-screen="usage"]');
+  await page.selectOption("#u-by", "model");
+  await page.selectOption("#u-measure", "requests");
+  await page.waitForFunction((w) => Number(document.getElementById("u-total").dataset.total) === w, want, { timeout: 5000 });
+  const bars = await page.$$eval("#u-bars rect.bar", (rs) => rs.reduce((a, r) => a + Number(r.dataset.value), 0));
+  const cells = await page.$$eval("#u-heat rect.cell", (rs) => rs.reduce((a, r) => a + Number(r.dataset.count), 0));
+  assert(bars === want && cells === want, `bars ${bars}, heat map ${cells}, /admin/usage ${want}`);
+  await page.screenshot({ path: shots + "/usage.png" });
+});
+
+await check("a key created in the browser works with the openai SDK, and once revoked is refused", async () => {
+  const py = process.env.CONSOLE_PYTHON;
+  assert(py, "CONSOLE_PYTHON (the interop venv's python with the openai package) is not set");
+  const sdk = (secret) => {
+    const code = "import sys, openai\n" +
+      "c = openai.OpenAI(base_url=sys.argv[1] + '/v1', api_key=sys.argv[2], max_retries=0)\n" +
+      "try:\n c.chat.completions.create(model='auto', messages=[{'role': 'user', 'content': 'hi'}]); print('ok')\n" +
+      "except openai.APIStatusError as e: print(e.status_code)\n";
+    return execFileSync(py, ["-c", code, base, secret]).toString().trim();
+  };
+  await page.click('#nav button[data-screen="keys"]');
+  await page.fill("#k-name", "browser-made");
+  await page.fill("#k-rpm", "100");
+  await page.click("#k-form button");
+  await page.waitForSelector("#k-secret:not([hidden])", { timeout: 3000 });
+  const secret = await page.getAttribute("#k-secret", "data-secret");
+  assert(secret && secret.startsWith("sk-"), "no secret shown");
+  await page.waitForSelector('#k-rows tr[data-key="browser-made"]');
+  await page.screenshot({ path: shots + "/keys.png" });
+  assert(sdk(secret) === "ok", "the SDK with the new key did not get an answer");
+  await page.click('#k-rows tr[data-key="browser-made"] button.danger');
+  await page.waitForFunction(() => !document.querySelector('#k-rows tr[data-key="browser-made"] button.danger'), null, { timeout: 3000 });
+  const after = sdk(secret);
+  assert(after === "401", "the SDK with the revoked key got " + after);
 });
 
 await check("the console switches to Chinese", async () => {
