@@ -70,6 +70,7 @@ type Gateway struct {
 	srv *proxy.Server // set by Serve before the first reload can run
 
 	reloadMu sync.Mutex // held for a whole reload: one at a time
+	saveMu   sync.Mutex // held while the console saves the config file
 
 	mu       sync.Mutex // guards the fields below; never held while building
 	cur      *Runtime
@@ -329,7 +330,7 @@ func (g *Gateway) reload(ctx context.Context, trigger string) (proxy.ReloadResul
 
 	g.mu.Lock()
 	if err != nil {
-		res.Errors = problems(err)
+		res.Errors = config.Problems(err)
 		res.Generation = g.gen
 		g.last = &res
 		g.mu.Unlock()
@@ -524,17 +525,3 @@ func (g *Gateway) retire(old *Runtime) {
 	})
 }
 
-// problems lists an error's problems: config.Load joins every problem it
-// finds, so the first joined error in the chain is the list.
-func problems(err error) []string {
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			var out []string
-			for _, p := range j.Unwrap() {
-				out = append(out, problems(p)...)
-			}
-			return out
-		}
-	}
-	return []string{err.Error()}
-}

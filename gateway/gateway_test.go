@@ -15,12 +15,12 @@ func TestProblems(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(path, []byte("routing: {top_k: 0, turns: 0}\n"), 0o644)
 	_, err := config.Load(path, nil, nil)
-	if got := problems(err); len(got) != 2 || !strings.HasPrefix(got[0], "routing.") {
+	if got := config.Problems(err); len(got) != 2 || !strings.HasPrefix(got[0], "routing.") {
 		t.Errorf("problems = %q", got)
 	}
 	os.WriteFile(path, []byte("routing: {top_k: 0}\n"), 0o644)
 	_, err = config.Load(path, nil, nil)
-	if got := problems(err); len(got) != 1 || !strings.Contains(got[0], "routing.top_k") {
+	if got := config.Problems(err); len(got) != 1 || !strings.Contains(got[0], "routing.top_k") {
 		t.Errorf("problems = %q", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
@@ -35,6 +37,69 @@ type Admin struct {
 	// Traffic streams the requests as they end, for the console (GET
 	// /admin/traffic, server-sent events); nil when the console is off.
 	Traffic http.Handler
+}
+
+// ConfigEditor is what the console's config screen needs: the file, a
+// check of an edit, and saving one through the reload path. A Control
+// that is one serves GET and PUT /admin/config and POST
+// /admin/config/check.
+type ConfigEditor interface {
+	ConfigText() (path string, text []byte, err error)
+	CheckConfig(ctx context.Context, text []byte) []config.Problem
+	SaveConfig(ctx context.Context, text []byte) (ReloadResult, []config.Problem, error)
+}
+
+// maxConfigBytes bounds a config edit sent to PUT /admin/config.
+const maxConfigBytes = 1 << 20
+
+// handleConfig serves the config screen: GET /admin/config is the file
+// with the generation in force; POST /admin/config/check lists an edit's
+// problems at their lines; PUT /admin/config saves an edit without
+// problems and reloads it (422 with the problems otherwise; nothing
+// changes).
+func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, ed ConfigEditor) {
+	a := s.runtime(r).Admin
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/admin/config":
+		path, text, err := ed.ConfigText()
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
+		}
+		st := a.Control.Status()
+		writeJSON(w, http.StatusOK, map[string]any{"path": path, "text": string(text), "generation": st.Generation, "last_reload": st.LastReload})
+		return
+	case r.Method == http.MethodGet:
+		w.Header().Set("Allow", http.MethodPost)
+		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method GET is not allowed on " + r.URL.Path})
+		return
+	}
+	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBytes))
+	if err != nil {
+		writeOpenAIError(w, &httpError{status: http.StatusRequestEntityTooLarge, msg: "a config is at most 1 MiB"})
+		return
+	}
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/admin/config/check":
+		problems := ed.CheckConfig(r.Context(), text)
+		if problems == nil {
+			problems = []config.Problem{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"problems": problems})
+	case r.Method == http.MethodPut && r.URL.Path == "/admin/config":
+		res, problems, err := ed.SaveConfig(r.Context(), text)
+		switch {
+		case err != nil:
+			writeOpenAIError(w, err)
+		case len(problems) > 0:
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"problems": problems})
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"reload": res})
+		}
+	default:
+		w.Header().Set("Allow", "GET, PUT")
+		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + clip(r.Method, 16) + " is not allowed on " + r.URL.Path})
+	}
 }
 
 // UsageSummary is what GET /admin/usage needs of the usage store.
@@ -167,6 +232,16 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleUsage(w, r, a.Usage) }
 	case "/admin/models/refresh":
 		method, h = http.MethodPost, s.handleRefreshModels
+	case "/admin/config", "/admin/config/check":
+		ed, ok := a.Control.(ConfigEditor)
+		if !ok {
+			notFound(w, r)
+			return
+		}
+		method, h = r.Method, func(w http.ResponseWriter, r *http.Request) { s.handleConfig(w, r, ed) }
+		if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodPost {
+			method = http.MethodGet
+		}
 	case "/admin/traffic":
 		if a.Traffic == nil {
 			notFound(w, r)

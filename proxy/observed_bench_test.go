@@ -76,8 +76,13 @@ type path struct {
 // for b.N runs of overheadRun, open loop, half a period apart, the lead
 // alternating, and returns each side's latencies, sorted.
 func interleave(b *testing.B, rig *benchRig, pa, pb path) (as, bs []time.Duration) {
-	perRun := int(overheadRate * overheadRun / time.Second)
-	period := time.Second / overheadRate
+	return interleaveAt(b, rig, overheadRate, pa, pb)
+}
+
+// interleaveAt is interleave at rate requests per second on each side.
+func interleaveAt(b *testing.B, rig *benchRig, rate int, pa, pb path) (as, bs []time.Duration) {
+	perRun := int(time.Duration(rate) * overheadRun / time.Second)
+	period := time.Second / time.Duration(rate)
 	var (
 		mu       sync.Mutex
 		firstErr error

@@ -21,6 +21,9 @@ const TEXT = {
     "k.name": "name", "k.roles": "Roles", "k.models": "models", "k.rpm": "requests/min", "k.budget": "USD/day", "k.create": "Create",
     "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
     "k.disabled": "disabled", "k.expired": "expired",
+    "nav.config": "Config", "c.generation": "generation", "c.check": "Check", "c.diff": "Diff", "c.save": "Save and reload",
+    "c.ok": "No problems.", "c.saved": "Saved: generation", "c.line": "line", "c.refused": "Not saved: nothing changed.",
+    "c.last": "last reload", "c.nodiff": "No changes.",
   },
   zh: {
     "nav.playground": "路由试验场", "nav.traffic": "实时流量", "nav.providers": "服务商", "logout": "退出",
@@ -39,6 +42,9 @@ const TEXT = {
     "k.name": "名称", "k.roles": "角色", "k.models": "模型", "k.rpm": "每分钟请求", "k.budget": "每日美元", "k.create": "创建",
     "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
     "k.disabled": "已停用", "k.expired": "已过期",
+    "nav.config": "配置", "c.generation": "版本", "c.check": "检查", "c.diff": "对比", "c.save": "保存并重新加载",
+    "c.ok": "没有问题。", "c.saved": "已保存：版本", "c.line": "行", "c.refused": "未保存：没有任何改动。",
+    "c.last": "上次重新加载", "c.nodiff": "没有改动。",
   },
 };
 
@@ -91,6 +97,7 @@ function show(screen) {
   if (screen === "providers") loadProviders();
   if (screen === "usage") loadUsage();
   if (screen === "keys") loadKeys();
+  if (screen === "config") loadConfig();
 }
 
 async function signIn(k) {
@@ -446,6 +453,92 @@ async function createKey(e) {
   }
 }
 
+// ---- config -----------------------------------------------------------
+
+let loadedConfig = "";
+
+async function loadConfig() {
+  const c = await apiJSON("/admin/config");
+  loadedConfig = c.text;
+  $("c-text").value = c.text;
+  $("c-path").textContent = c.path;
+  $("c-gen").textContent = c.generation;
+  const lr = c.last_reload;
+  $("c-last").textContent = lr ? `${t("c.last")}: ${lr.ok ? "ok" : "failed"} (${lr.trigger}, ${new Date(lr.time).toLocaleTimeString()})` : "";
+  $("c-problems").replaceChildren();
+  $("c-diffout").hidden = true;
+  $("c-state").textContent = "";
+}
+
+function showProblems(problems) {
+  $("c-problems").replaceChildren(...problems.map((p) => {
+    const li = document.createElement("li");
+    li.dataset.line = p.line;
+    li.textContent = (p.line ? `${t("c.line")} ${p.line}: ` : "") + p.message;
+    li.addEventListener("click", () => selectLine(p.line));
+    return li;
+  }));
+  if (problems.length && problems[0].line) selectLine(problems[0].line);
+}
+
+function selectLine(n) {
+  const ta = $("c-text"), lines = ta.value.split("\n");
+  let start = 0;
+  for (let i = 0; i < n - 1 && i < lines.length; i++) start += lines[i].length + 1;
+  ta.focus();
+  ta.setSelectionRange(start, start + (lines[n - 1] || "").length);
+}
+
+async function checkConfig() {
+  const r = await apiJSON("/admin/config/check", { method: "POST", body: $("c-text").value, headers: { "Content-Type": "application/yaml" } });
+  showProblems(r.problems);
+  $("c-state").textContent = r.problems.length ? "" : t("c.ok");
+}
+
+async function saveConfig() {
+  const res = await api("/admin/config", { method: "PUT", body: $("c-text").value, headers: { "Content-Type": "application/yaml" } });
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 422) {
+    showProblems(body.problems);
+    $("c-state").textContent = t("c.refused");
+    return;
+  }
+  if (!res.ok) {
+    $("c-state").textContent = (body.error && body.error.message) || res.status;
+    return;
+  }
+  await loadConfig();
+  $("c-state").textContent = `${t("c.saved")} ${body.reload.generation}`;
+}
+
+// diffLines is a line diff of a against b (longest common subsequence).
+function diffLines(a, b) {
+  const x = a.split("\n"), y = b.split("\n");
+  const n = x.length, m = y.length;
+  const L = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  const out = [];
+  let i = 0, j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && x[i] === y[j]) { i++; j++; continue; }
+    if (j < m && (i === n || L[i][j + 1] >= L[i + 1][j])) out.push(["add", `+${j + 1}: ${y[j++]}`]);
+    else out.push(["del", `-${i + 1}: ${x[i++]}`]);
+  }
+  return out;
+}
+
+function showDiff() {
+  const d = diffLines(loadedConfig, $("c-text").value);
+  const pre = $("c-diffout");
+  pre.replaceChildren(...(d.length ? d : [["", t("c.nodiff")]]).map(([cls, line]) => {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = line + "\n";
+    return span;
+  }));
+  pre.hidden = false;
+}
+
 // ---- wiring -----------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -466,5 +559,8 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const inp of document.querySelectorAll("[data-filter]")) inp.addEventListener("input", redraw);
   for (const id of ["u-days", "u-by", "u-measure"]) $(id).addEventListener("change", loadUsage);
   $("k-form").addEventListener("submit", createKey);
+  $("c-check").addEventListener("click", checkConfig);
+  $("c-save").addEventListener("click", saveConfig);
+  $("c-diff").addEventListener("click", showDiff);
   if (key()) signIn(key()); else show(null);
 });

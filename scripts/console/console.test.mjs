@@ -54,12 +54,16 @@ await check("a wrong key is refused", async () => {
 });
 
 await check("the admin API refuses calls without the key", async () => {
-  for (const p of ["/admin/status", "/admin/providers", "/admin/traffic", "/admin/usage", "/metrics"]) {
+  for (const p of ["/admin/status", "/admin/providers", "/admin/traffic", "/admin/usage", "/admin/usage?heatmap=1", "/admin/keys", "/admin/config", "/metrics"]) {
     const r = await api.get(base + p);
     assert(r.status() === 401, `${p} without a key: ${r.status()}`);
   }
   const r = await api.post(base + "/admin/explain", { data: { model: "auto", messages: [{ role: "user", content: "hi" }] } });
   assert(r.status() === 401, "/admin/explain without a key: " + r.status());
+  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"]]) {
+    const r = await api[method](base + p, { data: "x: 1" });
+    assert(r.status() === 401, `${method.toUpperCase()} ${p} without a key: ${r.status()}`);
+  }
 });
 
 await check("the admin key signs in", async () => {
@@ -171,6 +175,32 @@ await check("a key created in the browser works with the openai SDK, and once re
   await page.waitForFunction(() => !document.querySelector('#k-rows tr[data-key="browser-made"] button.danger'), null, { timeout: 3000 });
   const after = sdk(secret);
   assert(after === "401", "the SDK with the revoked key got " + after);
+});
+
+await check("a config edit with an error is refused at its line; a valid one is the new generation", async () => {
+  await page.click('#nav button[data-screen="config"]');
+  await page.waitForFunction(() => document.getElementById("c-text").value.includes("routes:"), null, { timeout: 3000 });
+  const gen = Number(await page.textContent("#c-gen"));
+  const text = await page.inputValue("#c-text");
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("routing:"));
+  assert(at >= 0, "no routing line");
+  lines[at] = "routing: {threshold: 0.5, ground: false, top_k: 0}";
+  await page.fill("#c-text", lines.join("\n"));
+  await page.click("#c-save");
+  await page.waitForSelector("#c-problems li", { timeout: 5000 });
+  const placed = await page.getAttribute("#c-problems li", "data-line");
+  assert(Number(placed) === at + 1, `problem placed at line ${placed}, the edit is on line ${at + 1}`);
+  const after = await (await api.get(base + "/admin/config", { headers: auth })).json();
+  assert(after.generation === gen && after.text === text, "the refused edit changed the config");
+  await page.screenshot({ path: shots + "/config.png" });
+  await page.fill("#c-text", text.replace("default_route: chat", "# edited in the console\ndefault_route: chat"));
+  await page.click("#c-diff");
+  assert((await page.textContent("#c-diffout")).includes("+"), "no diff shown");
+  await page.click("#c-save");
+  await page.waitForFunction((g) => Number(document.getElementById("c-gen").textContent) > g, gen, { timeout: 10000 });
+  const saved = await (await api.get(base + "/admin/config", { headers: auth })).json();
+  assert(saved.text.includes("# edited in the console") && saved.generation > gen, "the valid edit was not applied");
 });
 
 await check("the console switches to Chinese", async () => {
