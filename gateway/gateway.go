@@ -524,4 +524,3 @@ func (g *Gateway) retire(old *Runtime) {
 		g.log.Debug().Msg("replaced embedder closed: its last request is done")
 	})
 }
-
