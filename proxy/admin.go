@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/router/judge"
@@ -47,6 +48,67 @@ type ConfigEditor interface {
 	ConfigText() (path string, text []byte, err error)
 	CheckConfig(ctx context.Context, text []byte) []config.Problem
 	SaveConfig(ctx context.Context, text []byte) (ReloadResult, []config.Problem, error)
+}
+
+// testTimeout bounds one "test now" request.
+const testTimeout = 30 * time.Second
+
+// handleTest serves POST /admin/test {"target": "provider/model"} or
+// {"model": "route, alias or model"}: one real request ("ping", one token
+// of answer) to that target alone, or through that chain as a client's
+// would go, and what came of it: status, the target that answered,
+// latency, every attempt. It counts in the targets' health like any
+// request.
+func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
+	rt := s.runtime(r)
+	var in struct{ Target, Model string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&in); err != nil || (in.Target == "") == (in.Model == "") {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: `want {"target": "provider/model"} or {"model": "name"}`})
+		return
+	}
+	req, _ := openai.ParseRequest(strings.NewReader(`{"model":"x","max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`))
+	var chain *providers.Chain
+	if in.Target != "" {
+		tf, ok := rt.Router.(interface {
+			Target(string) (providers.Target, bool)
+		})
+		var t providers.Target
+		if ok {
+			t, ok = tf.Target(in.Target)
+		}
+		if !ok {
+			writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no target " + strconv.Quote(clip(in.Target, maxEchoed))})
+			return
+		}
+		chain = &providers.Chain{Name: "test " + t.Name, Targets: []providers.Target{t}}
+	} else {
+		req.Model = in.Model
+		dec, err := rt.Router.Decide(r.Context(), req)
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
+		}
+		chain = dec.Chain
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), testTimeout)
+	defer cancel()
+	trace := &providers.Trace{}
+	start := time.Now()
+	_, err := chain.Complete(providers.WithTrace(ctx, trace), req)
+	out := map[string]any{"ok": err == nil, "status": http.StatusOK, "target": trace.Target, "latency_ms": float64(time.Since(start).Microseconds()) / 1000}
+	var attempts []map[string]any
+	for _, a := range trace.Attempts {
+		at := map[string]any{"target": a.Target, "status": a.Status, "ms": float64(a.Duration.Microseconds()) / 1000}
+		if a.Err != nil {
+			at["error"] = publicMessage(a.Err)
+		}
+		attempts = append(attempts, at)
+	}
+	out["attempts"] = attempts
+	if err != nil {
+		out["status"], out["error"] = statusOf(err), publicMessage(err)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // maxConfigBytes bounds a config edit sent to PUT /admin/config.
@@ -242,6 +304,8 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodPost {
 			method = http.MethodGet
 		}
+	case "/admin/test":
+		method, h = http.MethodPost, s.handleTest
 	case "/admin/traffic":
 		if a.Traffic == nil {
 			notFound(w, r)

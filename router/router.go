@@ -302,6 +302,21 @@ func (r *Router) Models() []string {
 	return out
 }
 
+// Target finds a configured target by its name ("provider/model") in any
+// route's or model's chain, for a test of that one target.
+func (r *Router) Target(name string) (providers.Target, bool) {
+	for _, chains := range []map[string]*providers.Chain{r.routes, r.models} {
+		for _, c := range chains {
+			for _, t := range c.Targets {
+				if t.Name == name {
+					return t, true
+				}
+			}
+		}
+	}
+	return providers.Target{}, false
+}
+
 // maxEchoedName bounds how much of a client's model name an error repeats.
 const maxEchoedName = 200
 

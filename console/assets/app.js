@@ -21,6 +21,7 @@ const TEXT = {
     "k.name": "name", "k.roles": "Roles", "k.models": "models", "k.rpm": "requests/min", "k.budget": "USD/day", "k.create": "Create",
     "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
     "k.disabled": "disabled", "k.expired": "expired",
+    "p.test": "Test now", "p.testchain": "Test the chain", "p.model": "route, alias or model",
     "nav.config": "Config", "c.generation": "generation", "c.check": "Check", "c.diff": "Diff", "c.save": "Save and reload",
     "c.ok": "No problems.", "c.saved": "Saved: generation", "c.line": "line", "c.refused": "Not saved: nothing changed.",
     "c.last": "last reload", "c.nodiff": "No changes.",
@@ -42,6 +43,7 @@ const TEXT = {
     "k.name": "名称", "k.roles": "角色", "k.models": "模型", "k.rpm": "每分钟请求", "k.budget": "每日美元", "k.create": "创建",
     "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
     "k.disabled": "已停用", "k.expired": "已过期",
+    "p.test": "立即测试", "p.testchain": "测试调用链", "p.model": "路由、别名或模型",
     "nav.config": "配置", "c.generation": "版本", "c.check": "检查", "c.diff": "对比", "c.save": "保存并重新加载",
     "c.ok": "没有问题。", "c.saved": "已保存：版本", "c.line": "行", "c.refused": "未保存：没有任何改动。",
     "c.last": "上次重新加载", "c.nodiff": "没有改动。",
@@ -312,10 +314,44 @@ async function loadProviders() {
         td.append(c);
         tr.append(td);
       }
+      const td = document.createElement("td");
+      const b = document.createElement("button");
+      b.className = "plain test";
+      b.textContent = t("p.test");
+      const out = document.createElement("span");
+      out.className = "result";
+      const name = tg.provider + "/" + tg.model;
+      if (testResults[name]) out.textContent = testResults[name];
+      b.addEventListener("click", async () => {
+        testResults[name] = describeTest(await apiJSON("/admin/test", { method: "POST", body: JSON.stringify({ target: name }) }));
+        loadProviders();
+      });
+      td.append(b, " ", out);
+      tr.append(td);
       return tr;
     }));
   } catch (err) { /* shown on the next refresh */ }
   providersTimer = setTimeout(loadProviders, 1000);
+}
+
+const testResults = {}; // target → its last test, kept over refreshes
+
+function describeTest(r) {
+  const tries = (r.attempts || []).map((a) => `${a.target} ${a.status || "×"} ${a.ms.toFixed(0)} ms`).join(" → ");
+  return (r.ok ? "✓ " : "✗ " + (r.error || r.status) + " · ") + `${r.latency_ms.toFixed(0)} ms` + (tries ? ` (${tries})` : "");
+}
+
+async function testChain(e) {
+  e.preventDefault();
+  const out = $("p-chain-result");
+  try {
+    const r = await apiJSON("/admin/test", { method: "POST", body: JSON.stringify({ model: $("p-model").value.trim() }) });
+    out.textContent = describeTest(r);
+    out.dataset.ok = String(r.ok);
+  } catch (err) {
+    out.textContent = "✗ " + err.message;
+    out.dataset.ok = "false";
+  }
 }
 
 // ---- usage ------------------------------------------------------------
@@ -560,6 +596,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const id of ["u-days", "u-by", "u-measure"]) $(id).addEventListener("change", loadUsage);
   $("k-form").addEventListener("submit", createKey);
   $("c-check").addEventListener("click", checkConfig);
+  $("p-chain").addEventListener("submit", testChain);
   $("c-save").addEventListener("click", saveConfig);
   $("c-diff").addEventListener("click", showDiff);
   if (key()) signIn(key()); else show(null);

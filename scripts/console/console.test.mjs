@@ -60,7 +60,7 @@ await check("the admin API refuses calls without the key", async () => {
   }
   const r = await api.post(base + "/admin/explain", { data: { model: "auto", messages: [{ role: "user", content: "hi" }] } });
   assert(r.status() === 401, "/admin/explain without a key: " + r.status());
-  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"]]) {
+  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/test"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"]]) {
     const r = await api[method](base + p, { data: "x: 1" });
     assert(r.status() === 401, `${method.toUpperCase()} ${p} without a key: ${r.status()}`);
   }
@@ -129,6 +129,13 @@ await check("a dead upstream's circuit turns red after its failures", async () =
   await page.waitForSelector('#provider-rows tr[data-target="flaky/flaky-model"] .pill.open', { timeout: 5000 });
   const color = await page.$eval('#provider-rows tr[data-target="flaky/flaky-model"] .pill', (p) => getComputedStyle(p).backgroundColor);
   assert(color === "rgb(214, 69, 69)", "open circuit drawn in " + color);
+  await page.click('#provider-rows tr[data-target="up/bench-model"] button.test');
+  await page.waitForFunction(() => (document.querySelector('#provider-rows tr[data-target="up/bench-model"] .result') || {}).textContent?.startsWith("✓"), null, { timeout: 5000 });
+  await page.fill("#p-model", "flaky-model");
+  await page.click("#p-chain button");
+  await page.waitForFunction(() => document.getElementById("p-chain-result").dataset.ok === "true", null, { timeout: 5000 });
+  const chain = await page.textContent("#p-chain-result");
+  assert(chain.includes("up/bench-model 200"), "the chain test did not answer from up: " + chain);
   await page.screenshot({ path: shots + "/providers.png" });
 });
 
