@@ -128,12 +128,31 @@ func (f *Feed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.Flush()
 	ping := time.NewTicker(15 * time.Second)
 	defer ping.Stop()
+	var buf []byte
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case b := <-ch:
-			if _, err := w.Write(append(append([]byte("event: request\ndata: "), b...), '\n', '\n')); err != nil {
+			// Coalesce: what arrives within batchWait goes out in one
+			// write and one flush, so a busy gateway pays a few writes a
+			// second per watcher, not one per request.
+			buf = appendEvent(buf[:0], b)
+			deadline := time.NewTimer(batchWait)
+		collect:
+			for len(buf) < maxBatch {
+				select {
+				case b := <-ch:
+					buf = appendEvent(buf, b)
+				case <-deadline.C:
+					break collect
+				case <-r.Context().Done():
+					deadline.Stop()
+					return
+				}
+			}
+			deadline.Stop()
+			if _, err := w.Write(buf); err != nil {
 				return
 			}
 			rc.Flush()
@@ -144,6 +163,19 @@ func (f *Feed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rc.Flush()
 		}
 	}
+}
+
+// batchWait is how long events are gathered before they are sent; the
+// screen is at most this much behind. maxBatch bounds one write.
+const (
+	batchWait = 100 * time.Millisecond
+	maxBatch  = 256 << 10
+)
+
+func appendEvent(buf, data []byte) []byte {
+	buf = append(buf, "event: request\ndata: "...)
+	buf = append(buf, data...)
+	return append(buf, '\n', '\n')
 }
 
 // Watching is how many screens watch the feed now.
