@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,70 @@ func (s *Store) Create(ctx context.Context, k Key) (string, error) {
 // Revoke turns the key off for good (it stays listed, revoked).
 func (s *Store) Revoke(ctx context.Context, name string) error {
 	res, err := s.db.ExecContext(ctx, s.db.Q("UPDATE client_keys SET revoked = 1, enabled = 0 WHERE name = ?"), name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNoSuchKey
+	}
+	return nil
+}
+
+// KeyChange is an edit of a stored key: the fields that are set change.
+type KeyChange struct {
+	Enabled           *bool     `json:"enabled,omitempty"`
+	Models            *[]string `json:"models,omitempty"`
+	RequestsPerMinute *int      `json:"requests_per_minute,omitempty"`
+	TokensPerMinute   *int      `json:"tokens_per_minute,omitempty"`
+	RequestsPerDay    *int      `json:"requests_per_day,omitempty"`
+	TokensPerDay      *int      `json:"tokens_per_day,omitempty"`
+	BudgetDay         *float64  `json:"budget_day,omitempty"`
+	BudgetMonth       *float64  `json:"budget_month,omitempty"`
+}
+
+// Update applies c to the stored key name. A revoked key stays revoked;
+// limits must not be negative.
+func (s *Store) Update(ctx context.Context, name string, c KeyChange) error {
+	var sets []string
+	var args []any
+	for _, n := range []struct {
+		col string
+		v   *int
+	}{{"rpm", c.RequestsPerMinute}, {"tpm", c.TokensPerMinute}, {"rpd", c.RequestsPerDay}, {"tpd", c.TokensPerDay}} {
+		if n.v != nil {
+			if *n.v < 0 {
+				return fmt.Errorf("%w: %s must not be negative", ErrInvalidKey, n.col)
+			}
+			sets, args = append(sets, n.col+" = ?"), append(args, *n.v)
+		}
+	}
+	for _, n := range []struct {
+		col string
+		v   *float64
+	}{{"budget_day", c.BudgetDay}, {"budget_month", c.BudgetMonth}} {
+		if n.v != nil {
+			if *n.v < 0 {
+				return fmt.Errorf("%w: %s must not be negative", ErrInvalidKey, n.col)
+			}
+			sets, args = append(sets, n.col+" = ?"), append(args, *n.v)
+		}
+	}
+	if c.Models != nil {
+		m, _ := json.Marshal(nonNil(*c.Models))
+		sets, args = append(sets, "models = ?"), append(args, string(m))
+	}
+	if c.Enabled != nil {
+		on := 0
+		if *c.Enabled {
+			on = 1
+		}
+		sets, args = append(sets, "enabled = ?"), append(args, on)
+	}
+	if len(sets) == 0 {
+		return fmt.Errorf("%w: nothing to change", ErrInvalidKey)
+	}
+	args = append(args, name)
+	res, err := s.db.ExecContext(ctx, s.db.Q("UPDATE client_keys SET "+strings.Join(sets, ", ")+" WHERE name = ? AND revoked = 0"), args...)
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,28 @@ func TestStore(t *testing.T) {
 		if err != nil || len(infos) != 1 || infos[0].Name != "team-a" || infos[0].BudgetMonth != 20 || infos[0].Revoked {
 			t.Fatalf("list %+v (%v)", infos, err)
 		}
+		off, rpm, models := false, 9, []string{"chat"}
+		if err := b.Update(ctx, "team-a", KeyChange{Enabled: &off, RequestsPerMinute: &rpm, Models: &models}); err != nil {
+			t.Fatal(err)
+		}
+		if err := live.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := live.Ring().Check(secret, time.Now()); err == nil {
+			t.Error("a disabled key is accepted")
+		}
+		on := true
+		if err := a.Update(ctx, "team-a", KeyChange{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+		live.Refresh(ctx)
+		if k, err := live.Ring().Check(secret, time.Now()); err != nil || k.RequestsPerMinute != 9 || !k.Allows("chat") || k.Allows("code") || k.TokensPerDay != 9000 {
+			t.Errorf("after the edits: %+v %v", k, err)
+		}
+		neg := -1
+		if err := a.Update(ctx, "team-a", KeyChange{TokensPerMinute: &neg}); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("a negative limit: %v", err)
+		}
 		if err := b.Revoke(ctx, "team-a"); err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +96,9 @@ func TestStore(t *testing.T) {
 		}
 		if infos, _ := a.List(ctx); len(infos) != 1 || !infos[0].Revoked {
 			t.Errorf("a revoked key lists as %+v", infos)
+		}
+		if err := a.Update(ctx, "team-a", KeyChange{Enabled: &on}); !errors.Is(err, ErrNoSuchKey) {
+			t.Errorf("enabling a revoked key: %v, want ErrNoSuchKey", err)
 		}
 	})
 }

@@ -111,6 +111,38 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleKeyUpdate serves PATCH /admin/keys/{name}: the fields of an
+// auth.KeyChange that are set change (enabled, models, limits, budgets).
+func (s *Server) handleKeyUpdate(w http.ResponseWriter, r *http.Request, name string) {
+	st := s.keyStore(w, r)
+	if st == nil {
+		return
+	}
+	var c auth.KeyChange
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "want a JSON key change: " + err.Error()})
+		return
+	}
+	switch err := st.Update(r.Context(), name, c); {
+	case errors.Is(err, auth.ErrNoSuchKey):
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no key " + strconv.Quote(clip(name, maxEchoed)) + " (or it is revoked)"})
+		return
+	case errors.Is(err, auth.ErrInvalidKey):
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: err.Error()})
+		return
+	case err != nil:
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: update")
+		writeOpenAIError(w, &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"})
+		return
+	}
+	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after update")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": name, "updated": true})
+}
+
 // maxConfigBytes bounds a config edit sent to PUT /admin/config.
 const maxConfigBytes = 1 << 20
 
@@ -314,6 +346,10 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = http.MethodGet, a.Traffic.ServeHTTP
 	default:
 		if name, ok := strings.CutPrefix(r.URL.Path, "/admin/keys/"); ok && name != "" {
+			if r.Method == http.MethodPatch {
+				method, h = http.MethodPatch, func(w http.ResponseWriter, r *http.Request) { s.handleKeyUpdate(w, r, name) }
+				break
+			}
 			method, h = http.MethodDelete, func(w http.ResponseWriter, r *http.Request) { s.handleKeyRevoke(w, r, name) }
 			break
 		}

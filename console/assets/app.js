@@ -20,7 +20,7 @@ const TEXT = {
     "u.tokens": "tokens", "u.cost": "cost (USD)", "u.heatmap": "Requests by hour and weekday (UTC)", "u.total": "total",
     "k.name": "name", "k.roles": "Roles", "k.models": "models", "k.rpm": "requests/min", "k.budget": "USD/day", "k.create": "Create",
     "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
-    "k.disabled": "disabled", "k.expired": "expired",
+    "k.disabled": "disabled", "k.expired": "expired", "k.disable": "Disable", "k.enable": "Enable",
     "p.test": "Test now", "p.testchain": "Test the chain", "p.model": "route, alias or model",
     "nav.config": "Config", "c.generation": "generation", "c.check": "Check", "c.diff": "Diff", "c.save": "Save and reload",
     "c.ok": "No problems.", "c.saved": "Saved: generation", "c.line": "line", "c.refused": "Not saved: nothing changed.",
@@ -42,7 +42,7 @@ const TEXT = {
     "u.tokens": "令牌数", "u.cost": "费用（美元）", "u.heatmap": "按星期和小时的请求数（UTC）", "u.total": "合计",
     "k.name": "名称", "k.roles": "角色", "k.models": "模型", "k.rpm": "每分钟请求", "k.budget": "每日美元", "k.create": "创建",
     "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
-    "k.disabled": "已停用", "k.expired": "已过期",
+    "k.disabled": "已停用", "k.expired": "已过期", "k.disable": "停用", "k.enable": "启用",
     "p.test": "立即测试", "p.testchain": "测试调用链", "p.model": "路由、别名或模型",
     "nav.config": "配置", "c.generation": "版本", "c.check": "检查", "c.diff": "对比", "c.save": "保存并重新加载",
     "c.ok": "没有问题。", "c.saved": "已保存：版本", "c.line": "行", "c.refused": "未保存：没有任何改动。",
@@ -440,13 +440,40 @@ async function loadKeys() {
       const pill = document.createElement("span");
       pill.className = "pill " + (st === "enabled" ? "closed" : "open");
       pill.textContent = t("k." + st);
-      const cells = [k.name, k.roles.join(", "), pill, (k.models || []).join(", ") || "*", k.requests_per_minute || "—", k.budget_day || "—"];
+      // Limits are edited in place; a change is saved when the field is left.
+      const field = (name, value, step) => {
+        if (k.revoked) return value || "—";
+        const inp = document.createElement("input");
+        inp.type = "number";
+        inp.min = "0";
+        inp.step = step;
+        inp.className = "edit " + name;
+        inp.value = value || 0;
+        inp.addEventListener("change", () => patchKey(k.name, { [name]: Number(inp.value) }));
+        return inp;
+      };
+      const models = k.revoked ? ((k.models || []).join(", ") || "*") : (() => {
+        const inp = document.createElement("input");
+        inp.className = "edit models";
+        inp.value = (k.models || []).join(", ");
+        inp.placeholder = "*";
+        inp.addEventListener("change", () => patchKey(k.name, { models: inp.value.split(",").map((m) => m.trim()).filter(Boolean) }));
+        return inp;
+      })();
+      const cells = [k.name, k.roles.join(", "), pill, models, field("requests_per_minute", k.requests_per_minute, "1"), field("budget_day", k.budget_day, "0.01")];
       for (const c of cells) {
         const td = document.createElement("td");
         td.append(c);
         tr.append(td);
       }
       const td = document.createElement("td");
+      if (!k.revoked) {
+        const toggle = document.createElement("button");
+        toggle.className = "plain toggle";
+        toggle.textContent = t(k.enabled ? "k.disable" : "k.enable");
+        toggle.addEventListener("click", () => patchKey(k.name, { enabled: !k.enabled }));
+        td.append(toggle, " ");
+      }
       if (!k.revoked) {
         const b = document.createElement("button");
         b.className = "danger";
@@ -465,6 +492,17 @@ async function loadKeys() {
     $("k-error").textContent = err.message;
     $("k-error").hidden = false;
   }
+}
+
+async function patchKey(name, change) {
+  $("k-error").hidden = true;
+  try {
+    await apiJSON("/admin/keys/" + encodeURIComponent(name), { method: "PATCH", body: JSON.stringify(change) });
+  } catch (err) {
+    $("k-error").textContent = err.message;
+    $("k-error").hidden = false;
+  }
+  loadKeys();
 }
 
 async function createKey(e) {

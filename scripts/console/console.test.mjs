@@ -60,7 +60,7 @@ await check("the admin API refuses calls without the key", async () => {
   }
   const r = await api.post(base + "/admin/explain", { data: { model: "auto", messages: [{ role: "user", content: "hi" }] } });
   assert(r.status() === 401, "/admin/explain without a key: " + r.status());
-  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/test"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"]]) {
+  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/test"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"], ["patch", "/admin/keys/root"]]) {
     const r = await api[method](base + p, { data: "x: 1" });
     assert(r.status() === 401, `${method.toUpperCase()} ${p} without a key: ${r.status()}`);
   }
@@ -158,7 +158,7 @@ await check("the usage chart's totals equal /admin/usage", async () => {
   await page.screenshot({ path: shots + "/usage.png" });
 });
 
-await check("a key created in the browser works with the openai SDK, and once revoked is refused", async () => {
+await check("a key created in the browser works with the openai SDK; disabled, narrowed or revoked there, it is refused", async () => {
   const py = process.env.CONSOLE_PYTHON;
   assert(py, "CONSOLE_PYTHON (the interop venv's python with the openai package) is not set");
   const sdk = (secret) => {
@@ -178,6 +178,21 @@ await check("a key created in the browser works with the openai SDK, and once re
   await page.waitForSelector('#k-rows tr[data-key="browser-made"]');
   await page.screenshot({ path: shots + "/keys.png" });
   assert(sdk(secret) === "ok", "the SDK with the new key did not get an answer");
+  // Disabled, then enabled again, then allowed the creative route only.
+  await page.click('#k-rows tr[data-key="browser-made"] button.toggle');
+  await page.waitForFunction(() => document.querySelector('#k-rows tr[data-key="browser-made"] button.toggle')?.textContent === "Enable", null, { timeout: 3000 });
+  assert(sdk(secret) === "401", "the SDK with the disabled key was answered");
+  await page.click('#k-rows tr[data-key="browser-made"] button.toggle');
+  await page.waitForFunction(() => document.querySelector('#k-rows tr[data-key="browser-made"] button.toggle')?.textContent === "Disable", null, { timeout: 3000 });
+  assert(sdk(secret) === "ok", "the SDK with the key enabled again got no answer");
+  await page.fill('#k-rows tr[data-key="browser-made"] input.models', "creative");
+  await page.press('#k-rows tr[data-key="browser-made"] input.models', "Tab");
+  for (let i = 0; i < 30; i++) {
+    const ks = await (await api.get(base + "/admin/keys", { headers: auth })).json();
+    if (JSON.stringify(ks.keys.find((k) => k.name === "browser-made").models) === '["creative"]') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert(sdk(secret) === "403", "a key allowed only the creative route was answered on another");
   await page.click('#k-rows tr[data-key="browser-made"] button.danger');
   await page.waitForFunction(() => !document.querySelector('#k-rows tr[data-key="browser-made"] button.danger'), null, { timeout: 3000 });
   const after = sdk(secret);
