@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -182,10 +183,32 @@ func walk(v any, key string) any {
 // Filter selects entries for Read.
 type Filter struct {
 	Key, Route string // "" = any
+	RequestID  string // "" = any
 }
 
 func (f Filter) match(e Entry) bool {
-	return (f.Key == "" || e.Key == f.Key) && (f.Route == "" || e.Route == f.Route)
+	return (f.Key == "" || e.Key == f.Key) && (f.Route == "" || e.Route == f.Route) && (f.RequestID == "" || e.RequestID == f.RequestID)
+}
+
+// Find returns the entry of request id from the log's current file (the
+// newest match; rotated files are not read), and whether there is one.
+// An entry is in the file a moment after its request ends.
+func (l *Log) Find(id string) (Entry, bool, error) {
+	f, err := os.Open(l.out.Filename)
+	if errors.Is(err, os.ErrNotExist) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	defer f.Close()
+	var found Entry
+	ok := false
+	err = Read(f, Filter{RequestID: id}, func(e Entry) error {
+		found, ok = e, true
+		return nil
+	})
+	return found, ok, err
 }
 
 // Read calls fn for every entry of r that f selects, in order. Lines that

@@ -73,3 +73,27 @@ func TestLogWritesReadsAndRotates(t *testing.T) {
 		t.Errorf("read %d of bob's entries from the current file", n)
 	}
 }
+
+// TestFind: a request's entry is found by its id once written; an
+// unknown id, or a log not yet written, finds nothing.
+func TestFind(t *testing.T) {
+	l, err := Open(Options{Path: filepath.Join(t.TempDir(), "c.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := l.Find("r-1"); ok || err != nil {
+		t.Errorf("before any entry: %v %v", ok, err)
+	}
+	l.Add(Entry{RequestID: "r-1", Route: "code", Text: "first"})
+	l.Add(Entry{RequestID: "r-2", Route: "chat", Text: "second"})
+	if err := l.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e, ok, err := l.Find("r-2")
+	if err != nil || !ok || e.Text != "second" || e.Route != "chat" {
+		t.Errorf("r-2: %+v %v %v", e, ok, err)
+	}
+	if _, ok, _ := l.Find("r-3"); ok {
+		t.Error("found an unknown request")
+	}
+}

@@ -134,6 +134,9 @@ func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
 	if s.Proxy.Admin != nil && g.usageStore != nil {
 		s.Proxy.Admin.Usage = g.usageStore
 	}
+	if s.Proxy.Admin != nil && g.conversations != nil {
+		s.Proxy.Admin.Conversations = g.conversations
+	}
 	var obs proxy.Observers
 	if g.metrics != nil {
 		obs = append(obs, g.metrics)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/router"
@@ -38,6 +39,14 @@ type Admin struct {
 	// Traffic streams the requests as they end, for the console (GET
 	// /admin/traffic, server-sent events); nil when the console is off.
 	Traffic http.Handler
+	// Conversations finds a request's entry in the conversation log (GET
+	// /admin/conversations?request_id=…); nil when the log is off.
+	Conversations ConversationFinder
+}
+
+// ConversationFinder finds a request's conversation log entry.
+type ConversationFinder interface {
+	Find(requestID string) (convlog.Entry, bool, error)
 }
 
 // ConfigEditor is what the console's config screen needs: the file, a
@@ -335,6 +344,27 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		method, h = r.Method, func(w http.ResponseWriter, r *http.Request) { s.handleConfig(w, r, ed) }
 		if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodPost {
 			method = http.MethodGet
+		}
+	case "/admin/conversations":
+		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
+			if a.Conversations == nil {
+				writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "the conversation log is off (conversation_log.enabled)"})
+				return
+			}
+			id := r.URL.Query().Get("request_id")
+			if id == "" {
+				writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "request_id is required"})
+				return
+			}
+			e, ok, err := a.Conversations.Find(id)
+			switch {
+			case err != nil:
+				writeOpenAIError(w, err)
+			case !ok:
+				writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no conversation logged for request " + strconv.Quote(clip(id, maxEchoed))})
+			default:
+				writeJSON(w, http.StatusOK, e)
+			}
 		}
 	case "/admin/test":
 		method, h = http.MethodPost, s.handleTest

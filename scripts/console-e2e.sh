@@ -72,6 +72,7 @@ aliases:
 api_keys:
   - {name: root, key_env: CONSOLE_KEY, roles: [admin, user]}
 usage: {path: "$work/usage.db"}
+conversation_log: {enabled: true, path: "$work/conversations.jsonl"}
 log: {level: warn}
 YAML
 CONSOLE_KEY=sk-console-root XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work "$bin" serve --config "$work/config.yaml" > "$work/serve.log" 2>&1 &

@@ -14,7 +14,7 @@ const TEXT = {
     "play.nojudge": "not asked", "play.nearest": "nearest",
     "f.route": "route", "f.key": "key", "f.status": "status", "f.decided": "decided by", "f.id": "request id",
     "t.time": "Time", "t.status": "Status", "t.target": "Target", "t.latency": "Latency", "t.tokens": "Tokens",
-    "t.live": "live", "t.reconnecting": "reconnecting…",
+    "t.live": "live", "t.reconnecting": "reconnecting…", "t.conversation": "conversation",
     "p.target": "Target", "p.state": "Circuit", "p.errors": "Error rate", "p.p50": "p50", "p.requests": "Requests", "p.last": "Last error",
     "nav.usage": "Usage", "nav.keys": "Keys", "u.days": "Days", "u.by": "By", "u.measure": "Measure", "u.requests": "requests",
     "u.tokens": "tokens", "u.cost": "cost (USD)", "u.heatmap": "Requests by hour and weekday (UTC)", "u.total": "total",
@@ -36,7 +36,7 @@ const TEXT = {
     "play.nojudge": "未询问", "play.nearest": "最近示例",
     "f.route": "路由", "f.key": "密钥", "f.status": "状态", "f.decided": "决定方式", "f.id": "请求 ID",
     "t.time": "时间", "t.status": "状态", "t.target": "目标", "t.latency": "延迟", "t.tokens": "令牌数",
-    "t.live": "实时", "t.reconnecting": "正在重连…",
+    "t.live": "实时", "t.reconnecting": "正在重连…", "t.conversation": "对话",
     "p.target": "目标", "p.state": "熔断器", "p.errors": "错误率", "p.p50": "p50", "p.requests": "请求数", "p.last": "最近错误",
     "nav.usage": "用量", "nav.keys": "密钥", "u.days": "天数", "u.by": "分组", "u.measure": "指标", "u.requests": "请求数",
     "u.tokens": "令牌数", "u.cost": "费用（美元）", "u.heatmap": "按星期和小时的请求数（UTC）", "u.total": "合计",
@@ -252,12 +252,33 @@ function row(e) {
     } else td.textContent = c;
     tr.append(td);
   });
-  tr.addEventListener("click", () => {
-    const d = $("traffic-detail");
-    d.textContent = JSON.stringify(e, null, 2);
-    d.hidden = false;
-  });
+  tr.addEventListener("click", () => showRequest(e));
   return tr;
+}
+
+// showRequest shows one request: its decision and attempts, and, when the
+// conversation log has it, what was asked and answered.
+async function showRequest(e) {
+  const d = $("traffic-detail");
+  d.textContent = JSON.stringify(e, null, 2);
+  d.hidden = false;
+  if (!e.request_id) return;
+  const res = await api("/admin/conversations?request_id=" + encodeURIComponent(e.request_id));
+  if (!res.ok) return; // the log is off, or has not written it yet
+  const c = await res.json();
+  const lines = ["", "— " + t("t.conversation") + " —"];
+  const req = c.request || {};
+  if (req.system) lines.push("system: " + (typeof req.system === "string" ? req.system : JSON.stringify(req.system)));
+  for (const m of req.messages || []) lines.push(`${m.role}: ${typeof m.content === "string" ? m.content : JSON.stringify(m.content)}`);
+  let answer = c.text || "";
+  if (!answer && c.answer) {
+    const a = c.answer;
+    answer = (a.choices && a.choices[0] && a.choices[0].message && a.choices[0].message.content) ||
+      (a.content || []).filter((b) => b.type === "text").map((b) => b.text).join("") || "";
+  }
+  lines.push("answer: " + answer);
+  if (c.tool_calls) lines.push("tool calls: " + JSON.stringify(c.tool_calls));
+  d.textContent += lines.join("\n");
 }
 
 function redraw() {

@@ -54,7 +54,8 @@ await check("a wrong key is refused", async () => {
 });
 
 await check("the admin API refuses calls without the key", async () => {
-  for (const p of ["/admin/status", "/admin/providers", "/admin/traffic", "/admin/usage", "/admin/usage?heatmap=1", "/admin/keys", "/admin/config", "/metrics"]) {
+  for (const p of ["/admin/status", "/admin/providers", "/admin/traffic", "/admin/usage", "/admin/usage?heatmap=1", "/admin/keys", "/admin/config",
+    "/admin/conversations?request_id=x", "/metrics"]) {
     const r = await api.get(base + p);
     assert(r.status() === 401, `${p} without a key: ${r.status()}`);
   }
@@ -100,7 +101,7 @@ await check("the playground shows /admin/explain's scores for three prompts", as
   await page.screenshot({ path: shots + "/playground.png" });
 });
 
-await check("a request appears in live traffic within 1 s", async () => {
+await check("a request appears in live traffic within 1 s, and opens on its conversation", async () => {
   await page.click('#nav button[data-screen="traffic"]');
   await page.waitForFunction(() => document.getElementById("traffic-state").textContent.includes("●"), null, { timeout: 3000 });
   const id = "console-test-" + Date.now();
@@ -116,6 +117,13 @@ await check("a request appears in live traffic within 1 s", async () => {
   await page.click(`#traffic-rows tr[data-request-id="${id}"]`);
   const detail = await page.textContent("#traffic-detail");
   assert(detail.includes('"attempts"') && detail.includes(id), "the detail lacks the attempts");
+  // The conversation log has the request a moment later: clicked again,
+  // the detail shows what was asked.
+  for (let i = 0; i < 20 && !(await page.textContent("#traffic-detail")).includes("user: write a python function"); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await page.click(`#traffic-rows tr[data-request-id="${id}"]`);
+  }
+  assert((await page.textContent("#traffic-detail")).includes("user: write a python function that parses dates"), "the conversation is not shown");
   await page.screenshot({ path: shots + "/traffic.png" });
 });
 
