@@ -209,6 +209,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, ed ConfigE
 type UsageSummary interface {
 	Summary(ctx context.Context, since time.Time, by string) ([]usage.Group, error)
 	Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error)
+	Rows(ctx context.Context, since time.Time, by, name string, limit int) ([]usage.Record, error)
 }
 
 // Control is what the admin endpoints need from whoever owns the
@@ -552,6 +553,28 @@ func handleUsage(w http.ResponseWriter, r *http.Request, u UsageSummary) {
 	}
 	by := r.URL.Query().Get("by")
 	since := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	if name, ok := r.URL.Query()["name"]; ok {
+		// The rows of one group: GET /admin/usage?days=N&by=G&name=V.
+		rows, err := u.Rows(r.Context(), since, by, name[0], 500)
+		if errors.Is(err, usage.ErrGroupBy) {
+			writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "by: " + err.Error()})
+			return
+		}
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
+		}
+		type row struct {
+			usage.Record
+			LatencyMS float64 `json:"latency_ms"`
+		}
+		out := make([]row, 0, len(rows))
+		for _, rec := range rows {
+			out = append(out, row{Record: rec, LatencyMS: float64(rec.Latency.Microseconds()) / 1000})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"days": days, "by": by, "name": name[0], "rows": out})
+		return
+	}
 	if r.URL.Query().Get("heatmap") != "" {
 		// Requests per hour of each weekday (0 = Sunday), in UTC.
 		hm, err := u.Heatmap(r.Context(), since, time.UTC)

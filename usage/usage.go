@@ -298,6 +298,44 @@ func (s *Store) Summary(ctx context.Context, since time.Time, by string) ([]Grou
 	return out, rows.Err()
 }
 
+// Rows returns up to limit rows from since on whose group-by column by
+// (a Summary group-by) has the value name, newest first: what one bar of
+// a Summary is made of.
+func (s *Store) Rows(ctx context.Context, since time.Time, by, name string, limit int) ([]Record, error) {
+	col, ok := groupBy[by]
+	if !ok || by == "" {
+		return nil, ErrGroupBy
+	}
+	if by == "day" {
+		col = groupDay[s.db.Dialect]
+	}
+	q := `SELECT ts, request_id, key, dialect, route, decided_by, score, provider, model, attempts, status, stream,
+		prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, latency_ms, ttft_ms, cost
+		FROM requests WHERE ts >= ? AND CAST(` + col + ` AS TEXT) = ? ORDER BY ts DESC, id DESC LIMIT ?`
+	rows, err := s.db.QueryContext(ctx, s.db.Q(q), since.UnixMilli(), name, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var (
+			r               Record
+			ts              int64
+			stream          int
+			latency, ttftMS float64
+		)
+		if err := rows.Scan(&ts, &r.RequestID, &r.Key, &r.Dialect, &r.Route, &r.DecidedBy, &r.Score, &r.Provider, &r.Model, &r.Attempts,
+			&r.Status, &stream, &r.PromptTokens, &r.CompletionTokens, &r.CachedTokens, &r.ReasoningTokens, &latency, &ttftMS, &r.Cost); err != nil {
+			return nil, err
+		}
+		r.Time, r.Stream = time.UnixMilli(ts).UTC(), stream != 0
+		r.Latency, r.TTFT = time.Duration(latency*float64(time.Millisecond)), time.Duration(ttftMS*float64(time.Millisecond))
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // Heatmap counts the requests from since on by weekday (0 = Sunday) and
 // hour of day, in loc.
 func (s *Store) Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error) {

@@ -62,6 +62,13 @@ func TestSummaryMatchesTheRows(t *testing.T) {
 		if err != nil || hm[time.Sunday][12] != 3 {
 			t.Errorf("heatmap Sunday 12:00 = %d (%v), want 3", hm[time.Sunday][12], err)
 		}
+		alice, err := s.Rows(t.Context(), t0.Add(-time.Hour), "key", "alice", 10)
+		if err != nil || len(alice) != 2 || alice[0].Status != 502 || !alice[0].Stream || alice[1].PromptTokens != 10 || alice[1].Latency != 100*time.Millisecond {
+			t.Errorf("alice's rows %+v (%v)", alice, err)
+		}
+		if rows, err := s.Rows(t.Context(), time.Time{}, "day", "2026-12-04", 10); err != nil || len(rows) != 1 || rows[0].Model != "old" {
+			t.Errorf("the 4th's rows %+v (%v)", rows, err)
+		}
 		spend, err := s.SpendByKey(t.Context(), t0.Add(-time.Hour))
 		if err != nil || len(spend) != 2 || spend["alice"] != 0.5 || spend["bob"] != 0.25 {
 			t.Errorf("spend %v (%v)", spend, err)

@@ -414,11 +414,35 @@ function drawBars(groups, value, measure) {
   groups.forEach((gr, i) => {
     const y = 6 + i * row, v = value(gr);
     g.append(svg("text", { x: left - 8, y: y + 13, "text-anchor": "end" }, (gr.name || "—").slice(0, 32)),
-      svg("rect", { x: left, y, width: Math.max(1, (v / max) * scale), height: 18, rx: 3, fill: "#2f6fed", class: "bar",
-        "data-name": gr.name, "data-value": String(v) }),
+      (() => {
+        const bar = svg("rect", { x: left, y, width: Math.max(1, (v / max) * scale), height: 18, rx: 3, fill: "#2f6fed", class: "bar",
+          "data-name": gr.name, "data-value": String(v), cursor: "pointer" });
+        bar.addEventListener("click", () => drillDown(gr.name));
+        return bar;
+      })(),
       svg("text", { x: left + Math.max(1, (v / max) * scale) + 6, y: y + 13 }, fmt(v, measure)));
   });
   box.append(g);
+}
+
+// drillDown lists the rows one bar is made of (at most 500, newest first).
+async function drillDown(name) {
+  const days = $("u-days").value, by = $("u-by").value;
+  const r = await apiJSON(`/admin/usage?days=${days}&by=${by}&name=${encodeURIComponent(name)}`);
+  $("u-rows-title").textContent = `${by} = ${name || "—"}: ${r.rows.length}`;
+  $("u-rows").replaceChildren(...r.rows.map((x) => {
+    const tr = document.createElement("tr");
+    tr.className = "urow";
+    const cells = [new Date(x.Time).toLocaleString(), x.Status, x.Route || "", x.Provider ? x.Provider + "/" + x.Model : "", x.Key || "",
+      x.latency_ms.toFixed(1) + " ms", `${x.PromptTokens} / ${x.CompletionTokens}`, "$" + x.Cost.toFixed(6), x.RequestID];
+    for (const c of cells) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  $("u-rows-box").hidden = false;
 }
 
 function drawHeatmap(hm) {

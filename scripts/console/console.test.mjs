@@ -147,7 +147,7 @@ await check("a dead upstream's circuit turns red after its failures", async () =
   await page.screenshot({ path: shots + "/providers.png" });
 });
 
-await check("the usage chart's totals equal /admin/usage", async () => {
+await check("the usage chart's totals equal /admin/usage, and a bar opens on its rows", async () => {
   let want = -1;
   for (let i = 0; i < 30; i++) { // the usage writer flushes within a second
     const u = await (await api.get(base + "/admin/usage?days=7&by=model", { headers: auth })).json();
@@ -163,6 +163,12 @@ await check("the usage chart's totals equal /admin/usage", async () => {
   const bars = await page.$$eval("#u-bars rect.bar", (rs) => rs.reduce((a, r) => a + Number(r.dataset.value), 0));
   const cells = await page.$$eval("#u-heat rect.cell", (rs) => rs.reduce((a, r) => a + Number(r.dataset.count), 0));
   assert(bars === want && cells === want, `bars ${bars}, heat map ${cells}, /admin/usage ${want}`);
+  // A bar opens on its rows: as many as it counts.
+  const first = await page.$eval("#u-bars rect.bar", (r) => Number(r.dataset.value));
+  await page.click("#u-bars rect.bar");
+  await page.waitForSelector("#u-rows-box:not([hidden])", { timeout: 3000 });
+  const rows = await page.$$eval("#u-rows tr.urow", (rs) => rs.length);
+  assert(rows === first, `the bar counts ${first}, its drill-down lists ${rows} rows`);
   await page.screenshot({ path: shots + "/usage.png" });
 });
 
