@@ -152,6 +152,9 @@ type Console struct {
 	// Enabled serves the console at / (its data needs an admin key or
 	// the admin token). Default true.
 	Enabled bool `koanf:"enabled" yaml:"enabled"`
+	// EvalData is the labelled corpus (JSON Lines, as `switchyard eval
+	// --data` reads) the quality screen evaluates the routes in force on.
+	EvalData string `koanf:"eval_data" yaml:"eval_data,omitempty"`
 }
 
 // Tracing configures OpenTelemetry traces, exported over OTLP.

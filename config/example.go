@@ -388,6 +388,7 @@ metrics:
 # token, as the admin endpoints do.
 console:
   enabled: true
+  # eval_data: /etc/switchyard/corpus.jsonl  # the quality screen's labelled corpus
 
 # OpenTelemetry traces over OTLP: a span per request, with the routing
 # decision (embed, classify, judge) and each upstream attempt beneath it;

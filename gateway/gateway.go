@@ -71,6 +71,8 @@ type Gateway struct {
 
 	reloadMu sync.Mutex // held for a whole reload: one at a time
 	saveMu   sync.Mutex // held while the console saves the config file
+	evalMu   sync.Mutex // held while the console's evaluation runs
+	lastEval *proxy.EvalResult // guarded by mu
 
 	mu       sync.Mutex // guards the fields below; never held while building
 	cur      *Runtime

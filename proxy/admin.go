@@ -44,6 +44,25 @@ type Admin struct {
 	Conversations ConversationFinder
 }
 
+// Evaluator runs the quality screen's evaluation: the configured corpus
+// routed by the routes in force. A Control that is one serves POST
+// /admin/eval and GET /admin/eval (the last result) and
+// /admin/eval/report (its HTML).
+type Evaluator interface {
+	RunEval(ctx context.Context) (*EvalResult, error)
+	LastEval() *EvalResult
+}
+
+// EvalResult is one evaluation: when, on which corpus, the report as
+// `switchyard eval --json` prints it, and its HTML.
+type EvalResult struct {
+	Time   time.Time       `json:"time"`
+	Data   string          `json:"data"`
+	TookMS float64         `json:"took_ms"`
+	Report json.RawMessage `json:"report"`
+	HTML   []byte          `json:"-"`
+}
+
 // ConversationFinder finds a request's conversation log entry.
 type ConversationFinder interface {
 	Find(requestID string) (convlog.Entry, bool, error)
@@ -150,6 +169,34 @@ func (s *Server) handleKeyUpdate(w http.ResponseWriter, r *http.Request, name st
 		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after update")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "updated": true})
+}
+
+// handleEval serves the quality screen: POST /admin/eval runs the
+// evaluation, GET /admin/eval is the last result, GET
+// /admin/eval/report its HTML report (as `switchyard eval --out` writes
+// it), served as an attachment.
+func handleEval(w http.ResponseWriter, r *http.Request, ev Evaluator) {
+	if r.Method == http.MethodPost {
+		res, err := ev.RunEval(r.Context())
+		if err != nil {
+			writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	last := ev.LastEval()
+	if last == nil {
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no evaluation has run since start"})
+		return
+	}
+	if r.URL.Path == "/admin/eval/report" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="switchyard-eval.html"`)
+		w.Write(last.HTML)
+		return
+	}
+	writeJSON(w, http.StatusOK, last)
 }
 
 // maxConfigBytes bounds a config edit sent to PUT /admin/config.
@@ -367,6 +414,17 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 				writeJSON(w, http.StatusOK, e)
 			}
 		}
+	case "/admin/eval", "/admin/eval/report":
+		ev, ok := a.Control.(Evaluator)
+		if !ok {
+			notFound(w, r)
+			return
+		}
+		method = http.MethodGet
+		if r.URL.Path == "/admin/eval" && r.Method == http.MethodPost {
+			method = http.MethodPost
+		}
+		h = func(w http.ResponseWriter, r *http.Request) { handleEval(w, r, ev) }
 	case "/admin/test":
 		method, h = http.MethodPost, s.handleTest
 	case "/admin/traffic":

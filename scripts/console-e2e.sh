@@ -49,6 +49,18 @@ pids+=($!)
 flaky_pid=$!
 pids+=($flaky_pid)
 
+# The quality screen's corpus: a few labelled prompts.
+cat > "$work/corpus.jsonl" << 'JSONL'
+{"text": "write a python function that parses dates", "label": "code"}
+{"text": "why does my rust program panic with index out of bounds", "label": "code"}
+{"text": "fix this stack trace from my java service", "label": "code"}
+{"text": "tell me a bedtime story about a dragon", "label": "creative"}
+{"text": "write a poem about the sea at night", "label": "creative"}
+{"text": "compose song lyrics about leaving home", "label": "creative"}
+{"text": "what is the capital of france", "label": "oos"}
+{"text": "how many grams are in a pound", "label": "oos"}
+JSONL
+
 cat > "$work/config.yaml" << YAML
 listen: 127.0.0.1:$port
 providers:
@@ -73,6 +85,7 @@ api_keys:
   - {name: root, key_env: CONSOLE_KEY, roles: [admin, user]}
 usage: {path: "$work/usage.db"}
 conversation_log: {enabled: true, path: "$work/conversations.jsonl"}
+console: {eval_data: "$work/corpus.jsonl"}
 log: {level: warn}
 YAML
 CONSOLE_KEY=sk-console-root XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work "$bin" serve --config "$work/config.yaml" > "$work/serve.log" 2>&1 &

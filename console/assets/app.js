@@ -22,6 +22,9 @@ const TEXT = {
     "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
     "k.disabled": "disabled", "k.expired": "expired", "k.disable": "Disable", "k.enable": "Enable",
     "p.test": "Test now", "p.testchain": "Test the chain", "p.model": "route, alias or model",
+    "nav.quality": "Quality", "q.run": "Run eval", "q.report": "Download the HTML report", "q.examples": "Examples",
+    "q.accuracy": "Accuracy", "q.f1": "Macro-F1", "q.coverage": "Coverage", "q.latency": "Decision p50 / p99", "q.running": "running…",
+    "q.help": "Routes the configured corpus (console.eval_data) with the routes in force, as serving does, and scores it as switchyard eval does.",
     "nav.config": "Config", "c.generation": "generation", "c.check": "Check", "c.diff": "Diff", "c.save": "Save and reload",
     "c.ok": "No problems.", "c.saved": "Saved: generation", "c.line": "line", "c.refused": "Not saved: nothing changed.",
     "c.last": "last reload", "c.nodiff": "No changes.",
@@ -44,6 +47,9 @@ const TEXT = {
     "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
     "k.disabled": "已停用", "k.expired": "已过期", "k.disable": "停用", "k.enable": "启用",
     "p.test": "立即测试", "p.testchain": "测试调用链", "p.model": "路由、别名或模型",
+    "nav.quality": "质量", "q.run": "运行评估", "q.report": "下载 HTML 报告", "q.examples": "样例数",
+    "q.accuracy": "准确率", "q.f1": "宏平均 F1", "q.coverage": "覆盖率", "q.latency": "决策 p50 / p99", "q.running": "运行中…",
+    "q.help": "用当前路由对配置的语料（console.eval_data）进行路由，方式与线上服务相同，并按 switchyard eval 的方法评分。",
     "nav.config": "配置", "c.generation": "版本", "c.check": "检查", "c.diff": "对比", "c.save": "保存并重新加载",
     "c.ok": "没有问题。", "c.saved": "已保存：版本", "c.line": "行", "c.refused": "未保存：没有任何改动。",
     "c.last": "上次重新加载", "c.nodiff": "没有改动。",
@@ -100,6 +106,7 @@ function show(screen) {
   if (screen === "usage") loadUsage();
   if (screen === "keys") loadKeys();
   if (screen === "config") loadConfig();
+  if (screen === "quality") loadEval();
 }
 
 async function signIn(k) {
@@ -658,6 +665,59 @@ function showDiff() {
   pre.hidden = false;
 }
 
+// ---- quality ----------------------------------------------------------
+
+function showEval(res) {
+  const r = res.report;
+  const pct = (x) => (100 * x).toFixed(1) + " %";
+  $("q-n").textContent = r.n;
+  $("q-acc").textContent = pct(r.accuracy);
+  $("q-acc").dataset.value = String(r.accuracy);
+  $("q-f1").textContent = r.macro_f1.toFixed(3);
+  $("q-cov").textContent = pct(r.coverage);
+  $("q-lat").textContent = `${r.latency_ms.p50.toFixed(2)} / ${r.latency_ms.p99.toFixed(2)} ms`;
+  $("q-facts").hidden = false;
+  $("q-report").hidden = false;
+  $("q-state").textContent = `${res.data} · ${new Date(res.time).toLocaleString()} · ${(res.took_ms / 1000).toFixed(1)} s`;
+  // Per-route F1 as bars.
+  const names = Object.keys(r.per_route);
+  const box = $("q-bars");
+  box.replaceChildren();
+  const width = 1000, row = 26, left = 180, scale = width - left - 120;
+  const g = svg("svg", { viewBox: `0 0 ${width} ${names.length * row + 10}`, role: "img" });
+  names.forEach((n, i) => {
+    const p = r.per_route[n], y = 6 + i * row;
+    g.append(svg("text", { x: left - 8, y: y + 13, "text-anchor": "end" }, n),
+      svg("rect", { x: left, y, width: Math.max(1, p.f1 * scale), height: 18, rx: 3, fill: "#1f9d55", class: "f1", "data-route": n, "data-f1": String(p.f1) }),
+      svg("text", { x: left + Math.max(1, p.f1 * scale) + 6, y: y + 13 }, `F1 ${p.f1.toFixed(3)} · n ${p.support}`));
+  });
+  box.append(g);
+}
+
+async function loadEval() {
+  const res = await api("/admin/eval");
+  if (res.ok) showEval(await res.json());
+}
+
+async function runEval() {
+  $("q-state").textContent = t("q.running");
+  try {
+    showEval(await apiJSON("/admin/eval", { method: "POST" }));
+  } catch (err) {
+    $("q-state").textContent = err.message;
+  }
+}
+
+async function downloadReport() {
+  const res = await api("/admin/eval/report");
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = "switchyard-eval.html";
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 // ---- wiring -----------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -680,6 +740,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("k-form").addEventListener("submit", createKey);
   $("c-check").addEventListener("click", checkConfig);
   $("p-chain").addEventListener("submit", testChain);
+  $("q-run").addEventListener("click", runEval);
+  $("q-report").addEventListener("click", downloadReport);
   $("c-save").addEventListener("click", saveConfig);
   $("c-diff").addEventListener("click", showDiff);
   if (key()) signIn(key()); else show(null);

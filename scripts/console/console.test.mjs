@@ -55,13 +55,13 @@ await check("a wrong key is refused", async () => {
 
 await check("the admin API refuses calls without the key", async () => {
   for (const p of ["/admin/status", "/admin/providers", "/admin/traffic", "/admin/usage", "/admin/usage?heatmap=1", "/admin/keys", "/admin/config",
-    "/admin/conversations?request_id=x", "/metrics"]) {
+    "/admin/conversations?request_id=x", "/admin/eval", "/admin/eval/report", "/metrics"]) {
     const r = await api.get(base + p);
     assert(r.status() === 401, `${p} without a key: ${r.status()}`);
   }
   const r = await api.post(base + "/admin/explain", { data: { model: "auto", messages: [{ role: "user", content: "hi" }] } });
   assert(r.status() === 401, "/admin/explain without a key: " + r.status());
-  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/test"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"], ["patch", "/admin/keys/root"]]) {
+  for (const [method, p] of [["post", "/admin/keys"], ["post", "/admin/test"], ["post", "/admin/eval"], ["post", "/admin/config/check"], ["put", "/admin/config"], ["delete", "/admin/keys/root"], ["patch", "/admin/keys/root"]]) {
     const r = await api[method](base + p, { data: "x: 1" });
     assert(r.status() === 401, `${method.toUpperCase()} ${p} without a key: ${r.status()}`);
   }
@@ -237,6 +237,20 @@ await check("a config edit with an error is refused at its line; a valid one is 
   await page.waitForFunction((g) => Number(document.getElementById("c-gen").textContent) > g, gen, { timeout: 10000 });
   const saved = await (await api.get(base + "/admin/config", { headers: auth })).json();
   assert(saved.text.includes("# edited in the console") && saved.generation > gen, "the valid edit was not applied");
+});
+
+await check("the quality screen runs eval on the server's corpus and shows its report", async () => {
+  await page.click('#nav button[data-screen="quality"]');
+  await page.click("#q-run");
+  await page.waitForSelector("#q-facts:not([hidden])", { timeout: 30000 });
+  const shown = Number(await page.getAttribute("#q-acc", "data-value"));
+  const last = await (await api.get(base + "/admin/eval", { headers: auth })).json();
+  assert(last.report.n === 8 && Math.abs(last.report.accuracy - shown) < 1e-12, `shown accuracy ${shown}, API ${JSON.stringify(last.report.accuracy)} over ${last.report.n}`);
+  const bars = await page.$$eval("#q-bars rect.f1", (rs) => rs.map((r) => r.dataset.route).sort().join(","));
+  assert(bars === Object.keys(last.report.per_route).sort().join(","), "per-route bars " + bars);
+  const html = await api.get(base + "/admin/eval/report", { headers: auth });
+  assert(html.status() === 200 && (await html.text()).includes("<svg"), "the HTML report");
+  await page.screenshot({ path: shots + "/quality.png" });
 });
 
 await check("the console switches to Chinese", async () => {
