@@ -69,9 +69,9 @@ type Gateway struct {
 
 	srv *proxy.Server // set by Serve before the first reload can run
 
-	reloadMu sync.Mutex // held for a whole reload: one at a time
-	saveMu   sync.Mutex // held while the console saves the config file
-	evalMu   sync.Mutex // held while the console's evaluation runs
+	reloadMu sync.Mutex        // held for a whole reload: one at a time
+	saveMu   sync.Mutex        // held while the console saves the config file
+	evalMu   sync.Mutex        // held while the console's evaluation runs
 	lastEval *proxy.EvalResult // guarded by mu
 
 	mu       sync.Mutex // guards the fields below; never held while building
