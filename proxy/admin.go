@@ -257,6 +257,7 @@ type UsageSummary interface {
 	Summary(ctx context.Context, since time.Time, by string) ([]usage.Group, error)
 	Heatmap(ctx context.Context, since time.Time, loc *time.Location) ([7][24]int64, error)
 	Rows(ctx context.Context, since time.Time, by, name string, limit int) ([]usage.Record, error)
+	Series(ctx context.Context, since time.Time, by string) ([]usage.Point, error)
 }
 
 // Control is what the admin endpoints need from whoever owns the
@@ -631,6 +632,23 @@ func handleUsage(w http.ResponseWriter, r *http.Request, u UsageSummary) {
 			out = append(out, row{Record: rec, LatencyMS: float64(rec.Latency.Microseconds()) / 1000})
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"days": days, "by": by, "name": name[0], "rows": out})
+		return
+	}
+	if r.URL.Query().Get("series") != "" {
+		// Per UTC day and group: GET /admin/usage?days=N&by=G&series=1.
+		points, err := u.Series(r.Context(), since, by)
+		if errors.Is(err, usage.ErrGroupBy) {
+			writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "by: " + err.Error() + " (not day)"})
+			return
+		}
+		if err != nil {
+			writeOpenAIError(w, err)
+			return
+		}
+		if points == nil {
+			points = []usage.Point{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"days": days, "by": by, "series": points})
 		return
 	}
 	if r.URL.Query().Get("heatmap") != "" {

@@ -298,6 +298,41 @@ func (s *Store) Summary(ctx context.Context, since time.Time, by string) ([]Grou
 	return out, rows.Err()
 }
 
+// Point is one group's sums on one UTC day (Series).
+type Point struct {
+	Day   string `json:"day"` // YYYY-MM-DD
+	Group
+}
+
+// Series sums the rows from since on per UTC day and group-by by (not
+// "day"): the usage over time of each key, model, route, provider….
+func (s *Store) Series(ctx context.Context, since time.Time, by string) ([]Point, error) {
+	col, ok := groupBy[by]
+	if !ok || by == "" || by == "day" {
+		return nil, ErrGroupBy
+	}
+	day := groupDay[s.db.Dialect]
+	q := `SELECT ` + day + `, CAST(` + col + ` AS TEXT), COUNT(*), CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT), CAST(SUM(cached_tokens) AS BIGINT),
+		CAST(SUM(reasoning_tokens) AS BIGINT), SUM(cost), AVG(latency_ms)
+		FROM requests WHERE ts >= ? GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2`
+	rows, err := s.db.QueryContext(ctx, s.db.Q(q), since.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Point
+	for rows.Next() {
+		var p Point
+		if err := rows.Scan(&p.Day, &p.Name, &p.Requests, &p.Errors, &p.PromptTokens, &p.CompletionTokens, &p.CachedTokens,
+			&p.ReasoningTokens, &p.Cost, &p.MeanLatencyMS); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // Rows returns up to limit rows from since on whose group-by column by
 // (a Summary group-by) has the value name, newest first: what one bar of
 // a Summary is made of.

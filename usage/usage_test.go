@@ -62,6 +62,11 @@ func TestSummaryMatchesTheRows(t *testing.T) {
 		if err != nil || hm[time.Sunday][12] != 3 {
 			t.Errorf("heatmap Sunday 12:00 = %d (%v), want 3", hm[time.Sunday][12], err)
 		}
+		series, err := s.Series(t.Context(), time.Time{}, "key")
+		if err != nil || len(series) != 3 || series[0].Day != "2026-12-04" || series[0].Name != "bob" || series[0].PromptTokens != 1000 ||
+			series[1].Day != "2026-12-06" || series[1].Name != "alice" || series[1].Requests != 2 || series[2].Name != "bob" {
+			t.Errorf("series %+v (%v)", series, err)
+		}
 		alice, err := s.Rows(t.Context(), t0.Add(-time.Hour), "key", "alice", 10)
 		if err != nil || len(alice) != 2 || alice[0].Status != 502 || !alice[0].Stream || alice[1].PromptTokens != 10 || alice[1].Latency != 100*time.Millisecond {
 			t.Errorf("alice's rows %+v (%v)", alice, err)

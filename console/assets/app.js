@@ -18,6 +18,7 @@ const TEXT = {
     "p.target": "Target", "p.state": "Circuit", "p.errors": "Error rate", "p.p50": "p50", "p.requests": "Requests", "p.last": "Last error",
     "nav.usage": "Usage", "nav.keys": "Keys", "u.days": "Days", "u.by": "By", "u.measure": "Measure", "u.requests": "requests",
     "u.tokens": "tokens", "u.cost": "cost (USD)", "u.heatmap": "Requests by hour and weekday (UTC)", "u.total": "total",
+    "u.overtime": "Over time (UTC days)",
     "k.name": "name", "k.roles": "Roles", "k.models": "models", "k.rpm": "requests/min", "k.budget": "USD/day", "k.create": "Create",
     "k.revoke": "Revoke", "k.shown": "Copy it now: it is shown this once.", "k.enabled": "enabled", "k.revoked": "revoked",
     "k.disabled": "disabled", "k.expired": "expired", "k.disable": "Disable", "k.enable": "Enable",
@@ -43,6 +44,7 @@ const TEXT = {
     "p.target": "目标", "p.state": "熔断器", "p.errors": "错误率", "p.p50": "p50", "p.requests": "请求数", "p.last": "最近错误",
     "nav.usage": "用量", "nav.keys": "密钥", "u.days": "天数", "u.by": "分组", "u.measure": "指标", "u.requests": "请求数",
     "u.tokens": "令牌数", "u.cost": "费用（美元）", "u.heatmap": "按星期和小时的请求数（UTC）", "u.total": "合计",
+    "u.overtime": "随时间变化（UTC 日）",
     "k.name": "名称", "k.roles": "角色", "k.models": "模型", "k.rpm": "每分钟请求", "k.budget": "每日美元", "k.create": "创建",
     "k.revoke": "吊销", "k.shown": "请立即复制：仅显示这一次。", "k.enabled": "启用", "k.revoked": "已吊销",
     "k.disabled": "已停用", "k.expired": "已过期", "k.disable": "停用", "k.enable": "启用",
@@ -394,11 +396,13 @@ async function loadUsage() {
   $("u-error").hidden = true;
   const days = $("u-days").value, by = $("u-by").value, measure = $("u-measure").value;
   try {
-    const [sum, heat] = await Promise.all([
+    const [sum, heat, series] = await Promise.all([
       apiJSON(`/admin/usage?days=${days}&by=${by}`),
       apiJSON(`/admin/usage?days=${days}&heatmap=1`),
+      by === "day" ? Promise.resolve({ series: [] }) : apiJSON(`/admin/usage?days=${days}&by=${by}&series=1`),
     ]);
     drawBars(sum.groups, measureOf[measure], measure);
+    drawSeries(series.series, measureOf[measure], measure, Number(days));
     drawHeatmap(heat.heatmap);
   } catch (err) {
     $("u-error").textContent = err.message;
@@ -450,6 +454,45 @@ async function drillDown(name) {
     return tr;
   }));
   $("u-rows-box").hidden = false;
+}
+
+const PALETTE = ["#2f6fed", "#1f9d55", "#c98a00", "#d64545", "#7b4fd6", "#0e9bb0", "#8a5a44", "#667085"];
+
+// drawSeries stacks each day's groups, one colour per group, over the
+// days asked for.
+function drawSeries(points, value, measure, days) {
+  const box = $("u-series");
+  box.replaceChildren();
+  const byDay = new Map(), groups = [];
+  for (const p of points) {
+    if (!groups.includes(p.name)) groups.push(p.name);
+    if (!byDay.has(p.day)) byDay.set(p.day, []);
+    byDay.get(p.day).push(p);
+  }
+  const today = new Date();
+  const dayList = [];
+  for (let i = days - 1; i >= 0; i--) dayList.push(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i)).toISOString().slice(0, 10));
+  const width = 1000, height = 180, left = 60, bottom = 24, legend = 20;
+  const max = Math.max(1e-12, ...dayList.map((d) => (byDay.get(d) || []).reduce((a, p) => a + value(p), 0)));
+  const bw = (width - left - 10) / dayList.length;
+  const g = svg("svg", { viewBox: `0 0 ${width} ${height + bottom + legend}`, role: "img" });
+  g.append(svg("text", { x: left - 6, y: 12, "text-anchor": "end" }, fmt(max, measure)), svg("text", { x: left - 6, y: height, "text-anchor": "end" }, "0"));
+  dayList.forEach((d, i) => {
+    let y = height;
+    for (const p of byDay.get(d) || []) {
+      const h = (value(p) / max) * (height - 10);
+      y -= h;
+      g.append(svg("rect", { x: left + i * bw + 1, y, width: Math.max(1, bw - 2), height: Math.max(0, h), class: "seg",
+        fill: PALETTE[groups.indexOf(p.name) % PALETTE.length], "data-day": d, "data-name": p.name, "data-value": String(value(p)) }),
+      svg("title", {}, `${d} ${p.name || "—"}: ${fmt(value(p), measure)}`));
+    }
+    if (dayList.length <= 31 && (i % Math.ceil(dayList.length / 10) === 0)) g.append(svg("text", { x: left + i * bw + 2, y: height + 16 }, d.slice(5)));
+  });
+  groups.slice(0, 8).forEach((n, i) => {
+    g.append(svg("rect", { x: left + i * 120, y: height + bottom + 4, width: 10, height: 10, fill: PALETTE[i % PALETTE.length] }),
+      svg("text", { x: left + i * 120 + 14, y: height + bottom + 13 }, (n || "—").slice(0, 14)));
+  });
+  box.append(g);
 }
 
 function drawHeatmap(hm) {

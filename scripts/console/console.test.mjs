@@ -148,19 +148,24 @@ await check("a dead upstream's circuit turns red after its failures", async () =
 });
 
 await check("the usage chart's totals equal /admin/usage, and a bar opens on its rows", async () => {
-  let want = -1;
-  for (let i = 0; i < 30; i++) { // the usage writer flushes within a second
+  // The usage writer flushes within a second: wait until the total has
+  // held for 1.5 s.
+  let want = -1, held = 0;
+  for (let i = 0; i < 40 && held < 3; i++) {
     const u = await (await api.get(base + "/admin/usage?days=7&by=model", { headers: auth })).json();
     const total = u.groups.reduce((a, g) => a + g.requests, 0);
-    if (total === want && total > 0) break;
+    held = total === want && total > 0 ? held + 1 : 0;
     want = total;
     await new Promise((r) => setTimeout(r, 500));
   }
   await page.click('#nav button[data-screen="usage"]');
   await page.selectOption("#u-by", "model");
   await page.selectOption("#u-measure", "requests");
-  await page.waitForFunction((w) => Number(document.getElementById("u-total").dataset.total) === w, want, { timeout: 5000 });
+  await page.waitForFunction((w) => Number(document.getElementById("u-total").dataset.total) === w, want, { timeout: 5000 })
+    .catch(async () => { throw new Error(`total ${await page.getAttribute("#u-total", "data-total")}, want ${want}; ${await page.textContent("#u-error")}`); });
   const bars = await page.$$eval("#u-bars rect.bar", (rs) => rs.reduce((a, r) => a + Number(r.dataset.value), 0));
+  const segs = await page.$$eval("#u-series rect.seg", (rs) => rs.reduce((a, r) => a + Number(r.dataset.value), 0));
+  assert(segs === want, `the over-time chart sums ${segs}, /admin/usage ${want}`);
   const cells = await page.$$eval("#u-heat rect.cell", (rs) => rs.reduce((a, r) => a + Number(r.dataset.count), 0));
   assert(bars === want && cells === want, `bars ${bars}, heat map ${cells}, /admin/usage ${want}`);
   // A bar opens on its rows: as many as it counts.
