@@ -300,7 +300,7 @@ func (s *Store) Summary(ctx context.Context, since time.Time, by string) ([]Grou
 
 // Point is one group's sums on one UTC day (Series).
 type Point struct {
-	Day   string `json:"day"` // YYYY-MM-DD
+	Day string `json:"day"` // YYYY-MM-DD
 	Group
 }
 
