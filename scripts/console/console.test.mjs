@@ -119,11 +119,14 @@ await check("a request appears in live traffic within 1 s, and opens on its conv
   assert(detail.includes('"attempts"') && detail.includes(id), "the detail lacks the attempts");
   // The conversation log has the request a moment later: clicked again,
   // the detail shows what was asked.
-  for (let i = 0; i < 20 && !(await page.textContent("#traffic-detail")).includes("user: write a python function"); i++) {
-    await new Promise((r) => setTimeout(r, 250));
+  const asked = "user: write a python function that parses dates";
+  let shown = false;
+  for (let i = 0; i < 10 && !shown; i++) {
     await page.click(`#traffic-rows tr[data-request-id="${id}"]`);
+    shown = await page.waitForFunction((text) => document.getElementById("traffic-detail").textContent.includes(text), asked, { timeout: 1000 })
+      .then(() => true, () => false);
   }
-  assert((await page.textContent("#traffic-detail")).includes("user: write a python function that parses dates"), "the conversation is not shown");
+  assert(shown, "the conversation is not shown");
   await page.screenshot({ path: shots + "/traffic.png" });
 });
 
