@@ -22,10 +22,10 @@ func (g *Gateway) ConfigText() (path string, text []byte, err error) {
 // CheckConfig implements proxy.ConfigEditor: text loaded and validated as
 // the config file would be (beside it, so relative paths mean the same),
 // its problems placed at their lines.
-func (g *Gateway) CheckConfig(ctx context.Context, text []byte) []config.Problem {
+func (g *Gateway) CheckConfig(ctx context.Context, text []byte) []proxy.ConfigProblem {
 	f, err := os.CreateTemp(filepath.Dir(g.path), ".switchyard-check-*.yaml")
 	if err != nil {
-		return []config.Problem{{Message: err.Error()}}
+		return []proxy.ConfigProblem{{Message: err.Error()}}
 	}
 	defer os.Remove(f.Name())
 	_, err = f.Write(text)
@@ -33,19 +33,28 @@ func (g *Gateway) CheckConfig(ctx context.Context, text []byte) []config.Problem
 		err = cerr
 	}
 	if err != nil {
-		return []config.Problem{{Message: err.Error()}}
+		return []proxy.ConfigProblem{{Message: err.Error()}}
 	}
 	if _, err := config.Load(f.Name(), g.env.environ, g.flags); err != nil {
-		return config.Place(text, config.Problems(err))
+		return placed(text, config.Problems(err))
 	}
 	return nil
+}
+
+// placed is config.Place's problems as the admin API reports them.
+func placed(text []byte, problems []string) []proxy.ConfigProblem {
+	var out []proxy.ConfigProblem
+	for _, p := range config.Place(text, problems) {
+		out = append(out, proxy.ConfigProblem{Line: p.Line, Path: p.Path, Message: p.Message})
+	}
+	return out
 }
 
 // SaveConfig implements proxy.ConfigEditor: a text with no problems
 // replaces the config file (atomically) and is reloaded through the
 // normal path; if the reload fails, the previous file is put back, so an
 // invalid edit changes nothing.
-func (g *Gateway) SaveConfig(ctx context.Context, text []byte) (proxy.ReloadResult, []config.Problem, error) {
+func (g *Gateway) SaveConfig(ctx context.Context, text []byte) (proxy.ReloadResult, []proxy.ConfigProblem, error) {
 	if problems := g.CheckConfig(ctx, text); len(problems) > 0 {
 		return proxy.ReloadResult{}, problems, nil
 	}
@@ -63,7 +72,7 @@ func (g *Gateway) SaveConfig(ctx context.Context, text []byte) (proxy.ReloadResu
 		if rerr := writeAtomic(g.path, old); rerr != nil {
 			g.log.Error().Err(rerr).Msg("config: the previous file could not be put back")
 		}
-		return res, config.Place(text, res.Errors), nil
+		return res, placed(text, res.Errors), nil
 	}
 	return res, nil, nil
 }

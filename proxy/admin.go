@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/auth"
-	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
@@ -74,8 +73,16 @@ type ConversationFinder interface {
 // /admin/config/check.
 type ConfigEditor interface {
 	ConfigText() (path string, text []byte, err error)
-	CheckConfig(ctx context.Context, text []byte) []config.Problem
-	SaveConfig(ctx context.Context, text []byte) (ReloadResult, []config.Problem, error)
+	CheckConfig(ctx context.Context, text []byte) []ConfigProblem
+	SaveConfig(ctx context.Context, text []byte) (ReloadResult, []ConfigProblem, error)
+}
+
+// ConfigProblem is one thing wrong with a config edit, at its line (0
+// when it has none).
+type ConfigProblem struct {
+	Line    int    `json:"line"`
+	Path    string `json:"path,omitempty"` // the key: routing.top_k, providers[2].kind
+	Message string `json:"message"`
 }
 
 // testTimeout bounds one "test now" request.
@@ -233,7 +240,7 @@ func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, ed ConfigE
 	case r.Method == http.MethodPost && r.URL.Path == "/admin/config/check":
 		problems := ed.CheckConfig(r.Context(), text)
 		if problems == nil {
-			problems = []config.Problem{}
+			problems = []ConfigProblem{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"problems": problems})
 	case r.Method == http.MethodPut && r.URL.Path == "/admin/config":
