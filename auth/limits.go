@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -117,8 +118,8 @@ type Limiter struct {
 	keys map[string]*keyState
 	now  func() time.Time
 	// shared, when set and up, counts instead of the windows above, for
-	// every replica at once.
-	shared SharedCounters
+	// every replica at once; read on every request without the lock.
+	shared atomic.Pointer[SharedCounters]
 }
 
 // SharedCounters keep the limit counters and spend that several replicas
@@ -137,9 +138,11 @@ type SharedCounters interface {
 
 // SetShared makes l count with c while c is up; nil counts locally.
 func (l *Limiter) SetShared(c SharedCounters) {
-	l.mu.Lock()
-	l.shared = c
-	l.mu.Unlock()
+	if c == nil {
+		l.shared.Store(nil)
+		return
+	}
+	l.shared.Store(&c)
 }
 
 // NewLimiter returns an empty limiter.
@@ -150,8 +153,7 @@ func NewLimiter() *Limiter {
 // Reservation is what Reserve took for one request; Settle gives back
 // the difference between the estimate and the real tokens.
 type Reservation struct {
-	key     string
-	k       *Key // for the shared counters
+	k       *Key
 	tokens  int
 	at      time.Time
 	settled bool
@@ -163,16 +165,14 @@ type Reservation struct {
 // and up (ctx bounds the call); when they fail, the request is counted
 // locally.
 func (l *Limiter) ReserveContext(ctx context.Context, k *Key, tokens int) (*Reservation, error) {
-	l.mu.Lock()
-	sh := l.shared
-	l.mu.Unlock()
-	if sh != nil && sh.Up() {
+	if p := l.shared.Load(); p != nil && (*p).Up() {
+		sh := *p
 		now := l.now()
 		err := sh.Reserve(ctx, k, tokens, now)
 		var le *LimitError
 		switch {
 		case err == nil:
-			return &Reservation{key: k.Name, k: k, tokens: tokens, at: now, limiter: l, shared: sh}, nil
+			return &Reservation{k: k, tokens: tokens, at: now, limiter: l, shared: sh}, nil
 		case errors.As(err, &le):
 			return nil, err
 		}
@@ -224,7 +224,7 @@ func (l *Limiter) Reserve(k *Key, tokens int) (*Reservation, error) {
 	for _, c := range checks {
 		c.w.cur += c.n
 	}
-	return &Reservation{key: k.Name, tokens: tokens, at: now, limiter: l}, nil
+	return &Reservation{k: k, tokens: tokens, at: now, limiter: l}, nil
 }
 
 // Estimate is the tokens the reservation counted.
@@ -286,7 +286,7 @@ func (r *Reservation) Settle(tokens int, cost float64) {
 		return
 	}
 	r.settled = true
-	st := l.keys[r.key]
+	st := l.keys[r.k.Name]
 	if st == nil {
 		return
 	}

@@ -97,6 +97,9 @@ func (s *Store) Create(ctx context.Context, k Key) (string, error) {
 			return "", fmt.Errorf("%w: unknown role %q (want admin or user)", ErrInvalidKey, r)
 		}
 	}
+	if k.RequestsPerMinute < 0 || k.TokensPerMinute < 0 || k.RequestsPerDay < 0 || k.TokensPerDay < 0 || k.BudgetDay < 0 || k.BudgetMonth < 0 {
+		return "", fmt.Errorf("%w: limits and budgets must not be negative (0 = none)", ErrInvalidKey)
+	}
 	secret := NewSecret()
 	h := Hash(secret)
 	roles, _ := json.Marshal(k.Roles)

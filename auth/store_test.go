@@ -35,6 +35,9 @@ func TestStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := a.Create(ctx, Key{Name: "negative", TokensPerDay: -1}); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("a key with a negative limit: %v, want ErrInvalidKey", err)
+		}
 		if _, err := a.Create(ctx, Key{Name: "team-a"}); !errors.Is(err, ErrKeyExists) {
 			t.Errorf("a second key named team-a: %v, want ErrKeyExists", err)
 		}

@@ -68,7 +68,6 @@ import (
 	"strings"
 
 	chromem "github.com/philippgille/chromem-go"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-router/switchyard/tracing"
 )
@@ -618,7 +617,10 @@ func (c *Classifier) Segmenting() bool { return c.segments }
 
 // embedTraced embeds texts under an "embed" span.
 func (c *Classifier) embedTraced(ctx context.Context, texts []string) ([][]float32, error) {
-	ctx, span := tracing.Tracer().Start(ctx, "embed", trace.WithAttributes(tracing.Texts.Int(len(texts))))
+	ctx, span := tracing.Tracer().Start(ctx, "embed")
+	if span.IsRecording() {
+		span.SetAttributes(tracing.Texts.Int(len(texts)))
+	}
 	vecs, err := c.embed(ctx, texts)
 	tracing.End(span, err)
 	return vecs, err

@@ -34,8 +34,9 @@ import (
 	"github.com/switchyard-router/switchyard/tracing"
 )
 
-// Env is what a gateway takes from its process, injected so that tests
-// run it in-process.
+// Env is what building a runtime takes from outside the config: the
+// process's environment and output, and what Serve sets up once for every
+// runtime (shared state, metrics). Injected so that tests build in-process.
 type Env struct {
 	Getenv  func(string) string // nil reads as every variable unset
 	Environ func() []string     // for the config's SWITCHYARD_* overrides; may be nil

@@ -156,9 +156,9 @@ func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
 	switch len(obs) {
 	case 0:
 	case 1:
-		s.Proxy.Metrics = obs[0]
+		s.Proxy.Observer = obs[0]
 	default:
-		s.Proxy.Metrics = obs
+		s.Proxy.Observer = obs
 	}
 	s.Proxy.Ready = g.ready
 }

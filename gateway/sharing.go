@@ -41,7 +41,7 @@ func (g *Gateway) openShared(ctx context.Context, cfg *config.Config) (stop func
 	if url == "" {
 		return func() {}, nil
 	}
-	st, err := shared.Open(shared.Options{URL: url, Timeout: rc.Timeout, Prefix: rc.Prefix, Log: g.log}, nil)
+	st, err := shared.Open(shared.Options{URL: url, Timeout: rc.Timeout, Prefix: rc.Prefix, Log: g.log})
 	if err != nil {
 		return nil, err
 	}

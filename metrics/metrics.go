@@ -160,9 +160,8 @@ func New(snapshot func() Snapshot) *Metrics {
 		Help:    "Time the embedding model took per call (query-cache hits make no call), by result (ok, error).",
 		Buckets: decisionBuckets,
 	}, []string{"result"})
-	m.reg.MustRegister(m.embedDuration)
 	m.reg.MustRegister(m.requests, m.refused, m.serverDuration, m.ttft, m.clientDuration, m.tokenUsage, m.tokens, m.cost,
-		m.decisions, m.judge, m.judgeDuration, m.attempts, m.retries, m.failovers, m.reloads,
+		m.decisions, m.judge, m.judgeDuration, m.attempts, m.retries, m.failovers, m.reloads, m.embedDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if snapshot != nil {
 		m.reg.MustRegister(&stateCollector{snapshot: snapshot})
@@ -174,9 +173,6 @@ func New(snapshot func() Snapshot) *Metrics {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
-
-// Registry is the registry, for tests and for other collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Decided records a routing decision.
 func (m *Metrics) Decided(d router.Decision) {

@@ -319,13 +319,17 @@ func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context,
 				retries++
 			}
 			r := req.WithModel(t.Model) // each target gets its own copy
-			actx, span := tracing.Tracer().Start(ctx, "chat "+t.Model, trace.WithSpanKind(trace.SpanKindClient),
-				trace.WithAttributes(tracing.OperationName.String(tracing.OperationChat), tracing.ProviderName.String(tracing.ProviderOf(t.Name)),
-					tracing.RequestModel.String(t.Model), tracing.Target.String(t.Name), tracing.Attempt.Int(retries)))
+			actx, span := tracing.Tracer().Start(ctx, "chat", trace.WithSpanKind(trace.SpanKindClient))
+			traced := span.IsRecording() // with tracing off, nothing is built per attempt
+			if traced {
+				span.SetName("chat " + t.Model)
+				span.SetAttributes(tracing.OperationName.String(tracing.OperationChat), tracing.ProviderName.String(tracing.ProviderOf(t.Name)),
+					tracing.RequestModel.String(t.Model), tracing.Target.String(t.Name), tracing.Attempt.Int(retries))
+			}
 			start := time.Now()
 			committed, err := try(actx, t, r)
 			took := time.Since(start)
-			if st := upstreamStatusOf(err); err != nil {
+			if st := upstreamStatusOf(err); err != nil && traced {
 				span.SetAttributes(tracing.ErrorType.String(errorTypeOf(st)))
 				if st != 0 {
 					span.SetAttributes(tracing.HTTPStatus.Int(st))

@@ -160,38 +160,29 @@ func (s *Server) handleKeyUpdate(w http.ResponseWriter, r *http.Request, name st
 		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "want a JSON key change: " + err.Error()})
 		return
 	}
-	switch err := st.Update(r.Context(), name, c); {
-	case errors.Is(err, auth.ErrNoSuchKey):
-		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no key " + strconv.Quote(clip(name, maxEchoed)) + " (or it is revoked)"})
-		return
-	case errors.Is(err, auth.ErrInvalidKey):
-		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: err.Error()})
-		return
-	case err != nil:
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: update")
-		writeOpenAIError(w, &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"})
+	if err := st.Update(r.Context(), name, c); err != nil {
+		writeOpenAIError(w, keyStoreError(r, "update", name, err))
 		return
 	}
-	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after update")
-	}
+	s.refreshKeys(r, "update")
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "updated": true})
 }
 
-// handleEval serves the quality screen: POST /admin/eval runs the
-// evaluation, GET /admin/eval is the last result, GET
-// /admin/eval/report its HTML report (as `switchyard eval --out` writes
-// it), served as an attachment.
-func handleEval(w http.ResponseWriter, r *http.Request, ev Evaluator) {
-	if r.Method == http.MethodPost {
-		res, err := ev.RunEval(r.Context())
-		if err != nil {
-			writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusOK, res)
+// handleEvalRun serves POST /admin/eval: the quality screen's evaluation,
+// run now.
+func handleEvalRun(w http.ResponseWriter, r *http.Request, ev Evaluator) {
+	res, err := ev.RunEval(r.Context())
+	if err != nil {
+		writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: err.Error()})
 		return
 	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// handleEvalLast serves GET /admin/eval, the last evaluation, and GET
+// /admin/eval/report, its HTML report (as `switchyard eval --out` writes
+// it) as an attachment.
+func handleEvalLast(w http.ResponseWriter, r *http.Request, ev Evaluator) {
 	last := ev.LastEval()
 	if last == nil {
 		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no evaluation has run since start"})
@@ -209,53 +200,81 @@ func handleEval(w http.ResponseWriter, r *http.Request, ev Evaluator) {
 // maxConfigBytes bounds a config edit sent to PUT /admin/config.
 const maxConfigBytes = 1 << 20
 
-// handleConfig serves the config screen: GET /admin/config is the file
-// with the generation in force; POST /admin/config/check lists an edit's
-// problems at their lines; PUT /admin/config saves an edit without
-// problems and reloads it (422 with the problems otherwise; nothing
-// changes).
-func (s *Server) handleConfig(w http.ResponseWriter, r *http.Request, ed ConfigEditor) {
-	a := s.runtime(r).Admin
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/admin/config":
-		path, text, err := ed.ConfigText()
-		if err != nil {
-			writeOpenAIError(w, err)
-			return
-		}
-		st := a.Control.Status()
-		writeJSON(w, http.StatusOK, map[string]any{"path": path, "text": string(text), "generation": st.Generation, "last_reload": st.LastReload})
-		return
-	case r.Method == http.MethodGet:
-		w.Header().Set("Allow", http.MethodPost)
-		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method GET is not allowed on " + r.URL.Path})
+// handleConfigGet serves GET /admin/config: the file with the generation
+// in force and the last reload.
+func handleConfigGet(w http.ResponseWriter, ctl Control, ed ConfigEditor) {
+	path, text, err := ed.ConfigText()
+	if err != nil {
+		writeOpenAIError(w, err)
 		return
 	}
+	st := ctl.Status()
+	writeJSON(w, http.StatusOK, map[string]any{"path": path, "text": string(text), "generation": st.Generation, "last_reload": st.LastReload})
+}
+
+// configBody reads a config edit; false when it is too large (answered).
+func configBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	text, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConfigBytes))
 	if err != nil {
 		writeOpenAIError(w, &httpError{status: http.StatusRequestEntityTooLarge, msg: "a config is at most 1 MiB"})
+		return nil, false
+	}
+	return text, true
+}
+
+// handleConfigCheck serves POST /admin/config/check: an edit's problems,
+// at their lines.
+func handleConfigCheck(w http.ResponseWriter, r *http.Request, ed ConfigEditor) {
+	text, ok := configBody(w, r)
+	if !ok {
 		return
 	}
+	problems := ed.CheckConfig(r.Context(), text)
+	if problems == nil {
+		problems = []ConfigProblem{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"problems": problems})
+}
+
+// handleConfigSave serves PUT /admin/config: an edit without problems is
+// saved and reloaded; one with problems gets a 422 listing them, and
+// nothing changes.
+func handleConfigSave(w http.ResponseWriter, r *http.Request, ed ConfigEditor) {
+	text, ok := configBody(w, r)
+	if !ok {
+		return
+	}
+	res, problems, err := ed.SaveConfig(r.Context(), text)
 	switch {
-	case r.Method == http.MethodPost && r.URL.Path == "/admin/config/check":
-		problems := ed.CheckConfig(r.Context(), text)
-		if problems == nil {
-			problems = []ConfigProblem{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"problems": problems})
-	case r.Method == http.MethodPut && r.URL.Path == "/admin/config":
-		res, problems, err := ed.SaveConfig(r.Context(), text)
-		switch {
-		case err != nil:
-			writeOpenAIError(w, err)
-		case len(problems) > 0:
-			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"problems": problems})
-		default:
-			writeJSON(w, http.StatusOK, map[string]any{"reload": res})
-		}
+	case err != nil:
+		writeOpenAIError(w, err)
+	case len(problems) > 0:
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"problems": problems})
 	default:
-		w.Header().Set("Allow", "GET, PUT")
-		writeOpenAIError(w, &httpError{status: http.StatusMethodNotAllowed, msg: "method " + clip(r.Method, 16) + " is not allowed on " + r.URL.Path})
+		writeJSON(w, http.StatusOK, map[string]any{"reload": res})
+	}
+}
+
+// handleConversation serves GET /admin/conversations?request_id=…: the
+// request's entry in the conversation log.
+func handleConversation(w http.ResponseWriter, r *http.Request, c ConversationFinder) {
+	if c == nil {
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "the conversation log is off (conversation_log.enabled)"})
+		return
+	}
+	id := r.URL.Query().Get("request_id")
+	if id == "" {
+		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "request_id is required"})
+		return
+	}
+	e, ok, err := c.Find(id)
+	switch {
+	case err != nil:
+		writeOpenAIError(w, err)
+	case !ok:
+		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no conversation logged for request " + strconv.Quote(clip(id, maxEchoed))})
+	default:
+		writeJSON(w, http.StatusOK, e)
 	}
 }
 
@@ -397,42 +416,28 @@ func (s *Server) handleAdmin(w http.ResponseWriter, r *http.Request) {
 			notFound(w, r)
 			return
 		}
-		method, h = r.Method, func(w http.ResponseWriter, r *http.Request) { s.handleConfig(w, r, ed) }
-		if r.Method != http.MethodGet && r.Method != http.MethodPut && r.Method != http.MethodPost {
-			method = http.MethodGet
+		switch {
+		case r.URL.Path == "/admin/config/check":
+			method, h = http.MethodPost, func(w http.ResponseWriter, r *http.Request) { handleConfigCheck(w, r, ed) }
+		case r.Method == http.MethodPut:
+			method, h = http.MethodPut, func(w http.ResponseWriter, r *http.Request) { handleConfigSave(w, r, ed) }
+		default:
+			method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleConfigGet(w, a.Control, ed) }
 		}
 	case "/admin/conversations":
-		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) {
-			if a.Conversations == nil {
-				writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "the conversation log is off (conversation_log.enabled)"})
-				return
-			}
-			id := r.URL.Query().Get("request_id")
-			if id == "" {
-				writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "request_id is required"})
-				return
-			}
-			e, ok, err := a.Conversations.Find(id)
-			switch {
-			case err != nil:
-				writeOpenAIError(w, err)
-			case !ok:
-				writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no conversation logged for request " + strconv.Quote(clip(id, maxEchoed))})
-			default:
-				writeJSON(w, http.StatusOK, e)
-			}
-		}
+		method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleConversation(w, r, a.Conversations) }
 	case "/admin/eval", "/admin/eval/report":
 		ev, ok := a.Control.(Evaluator)
 		if !ok {
 			notFound(w, r)
 			return
 		}
-		method = http.MethodGet
-		if r.URL.Path == "/admin/eval" && r.Method == http.MethodPost {
-			method = http.MethodPost
+		switch {
+		case r.URL.Path == "/admin/eval" && r.Method == http.MethodPost:
+			method, h = http.MethodPost, func(w http.ResponseWriter, r *http.Request) { handleEvalRun(w, r, ev) }
+		default:
+			method, h = http.MethodGet, func(w http.ResponseWriter, r *http.Request) { handleEvalLast(w, r, ev) }
 		}
-		h = func(w http.ResponseWriter, r *http.Request) { handleEval(w, r, ev) }
 	case "/admin/test":
 		method, h = http.MethodPost, s.handleTest
 	case "/admin/traffic":
@@ -747,29 +752,39 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		k.Expires = t
 	}
-	if k.RequestsPerMinute < 0 || k.TokensPerMinute < 0 || k.RequestsPerDay < 0 || k.TokensPerDay < 0 || k.BudgetDay < 0 || k.BudgetMonth < 0 {
-		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: "limits must not be negative"})
-		return
-	}
 	secret, err := st.Create(r.Context(), k)
-	switch {
-	case errors.Is(err, auth.ErrKeyExists):
-		writeOpenAIError(w, &httpError{status: http.StatusConflict, msg: "a key named " + strconv.Quote(clip(kr.Name, maxEchoed)) + " exists"})
-		return
-	case errors.Is(err, auth.ErrInvalidKey):
-		writeOpenAIError(w, &httpError{status: http.StatusBadRequest, msg: err.Error()})
-		return
-	case err != nil:
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: create")
-		writeOpenAIError(w, &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"})
+	if err != nil {
+		writeOpenAIError(w, keyStoreError(r, "create", kr.Name, err))
 		return
 	}
-	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after create")
-	}
+	s.refreshKeys(r, "create")
 	zerolog.Ctx(r.Context()).Info().Str("key_name", k.Name).Msg("client key created")
 	writeJSON(w, http.StatusCreated, map[string]any{"name": k.Name, "key": secret,
 		"note": "this is the only time the key is shown; switchyard keeps its hash"})
+}
+
+// keyStoreError is the API error for a key store's refusal of op on the
+// key name: 404, 409 or 400 for what the client can mend, a logged 500
+// for the store's own failure.
+func keyStoreError(r *http.Request, op, name string, err error) error {
+	quoted := strconv.Quote(clip(name, maxEchoed))
+	switch {
+	case errors.Is(err, auth.ErrNoSuchKey):
+		return &httpError{status: http.StatusNotFound, msg: "no key named " + quoted + " in the key store (or it is revoked)"}
+	case errors.Is(err, auth.ErrKeyExists):
+		return &httpError{status: http.StatusConflict, msg: "a key named " + quoted + " exists"}
+	case errors.Is(err, auth.ErrInvalidKey):
+		return &httpError{status: http.StatusBadRequest, msg: err.Error()}
+	}
+	zerolog.Ctx(r.Context()).Error().Err(err).Str("key_name", name).Msg("keys: " + op)
+	return &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"}
+}
+
+// refreshKeys puts the key store's change in force at once.
+func (s *Server) refreshKeys(r *http.Request, op string) {
+	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
+		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after " + op)
+	}
 }
 
 // handleKeyRevoke serves DELETE /admin/keys/{name}.
@@ -778,16 +793,11 @@ func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request, name st
 	if st == nil {
 		return
 	}
-	if err := st.Revoke(r.Context(), name); errors.Is(err, auth.ErrNoSuchKey) {
-		writeOpenAIError(w, &httpError{status: http.StatusNotFound, msg: "no key named " + strconv.Quote(clip(name, maxEchoed)) + " in the key store"})
-		return
-	} else if err != nil {
-		writeOpenAIError(w, err)
+	if err := st.Revoke(r.Context(), name); err != nil {
+		writeOpenAIError(w, keyStoreError(r, "revoke", name, err))
 		return
 	}
-	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after revoke")
-	}
+	s.refreshKeys(r, "revoke")
 	zerolog.Ctx(r.Context()).Info().Str("key_name", name).Msg("client key revoked")
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "revoked": true})
 }

@@ -106,11 +106,16 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		return
 	}
 	req.Session = r.Header.Get(HeaderSession)
-	span.SetName("chat " + clip(req.Model, 64))
-	span.SetAttributes(tracing.RequestModel.String(clip(req.Model, maxEchoed)))
+	// Attributes only for a span that records: with tracing off, nothing
+	// is built per request.
+	traced := span.IsRecording()
+	if traced {
+		span.SetName("chat " + clip(req.Model, 64))
+		span.SetAttributes(tracing.RequestModel.String(clip(req.Model, maxEchoed)))
+	}
 	dctx, dspan := tracing.Tracer().Start(ctx, "route")
 	dec, err := rt.Router.Decide(dctx, req)
-	if err == nil {
+	if err == nil && traced {
 		dspan.SetAttributes(tracing.Route.String(dec.Route), tracing.DecidedBy.String(dec.DecidedBy), tracing.Score.Float64(dec.Score))
 		span.SetAttributes(tracing.Route.String(dec.Route), tracing.DecidedBy.String(dec.DecidedBy))
 	}
@@ -122,8 +127,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		api.writeError(w, err)
 		return
 	}
-	if rt.Metrics != nil {
-		rt.Metrics.Decided(dec)
+	if rt.Observer != nil {
+		rt.Observer.Decided(dec)
 	}
 	if err := allowed(key, req, &dec); err != nil {
 		log.Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
@@ -192,22 +197,24 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)
 	spanErr = err
-	status := http.StatusOK
-	if err != nil {
-		status = cmp.Or(sent, statusOf(err))
-		span.SetAttributes(tracing.ErrorType.String(strconv.Itoa(status)))
+	if traced {
+		status := http.StatusOK
+		if err != nil {
+			status = cmp.Or(sent, statusOf(err))
+			span.SetAttributes(tracing.ErrorType.String(strconv.Itoa(status)))
+		}
+		span.SetAttributes(tracing.ResponseModel.String(trace.Model), tracing.HTTPStatus.Int(status))
+		if u := trace.Usage; u != nil {
+			span.SetAttributes(tracing.InputTokens.Int(u.PromptTokens), tracing.OutputTokens.Int(u.CompletionTokens))
+		}
 	}
-	span.SetAttributes(tracing.ResponseModel.String(trace.Model), tracing.HTTPStatus.Int(status))
-	if u := trace.Usage; u != nil {
-		span.SetAttributes(tracing.InputTokens.Int(u.PromptTokens), tracing.OutputTokens.Int(u.CompletionTokens))
-	}
-	if rt.Usage != nil || conv != nil || rt.Metrics != nil {
+	if rt.Usage != nil || conv != nil || rt.Observer != nil {
 		rec := usageRecord(r, rt.Prices, api.dialect, key, req, dec, trace, sent, err, start, took)
 		if rt.Usage != nil {
 			rt.Usage.Add(rec)
 		}
-		if rt.Metrics != nil {
-			rt.Metrics.Served(rec, trace.Attempts)
+		if rt.Observer != nil {
+			rt.Observer.Served(rec, trace.Attempts)
 		}
 		if conv != nil {
 			rt.Conversations.Add(conv.entry(rec, trace, err))

@@ -31,7 +31,7 @@ func BenchmarkConsoleOverhead(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			rig := newBenchRig(b)
 			feed := console.NewFeed()
-			srv := proxy.NewServer(zerolog.New(io.Discard), &proxy.Runtime{Router: rig.router, Metrics: feed, Console: console.Handler(),
+			srv := proxy.NewServer(zerolog.New(io.Discard), &proxy.Runtime{Router: rig.router, Observer: feed, Console: console.Handler(),
 				Admin: &proxy.Admin{Token: "admin-token", Control: &stubControl{}, Traffic: feed}})
 			ts := httptest.NewServer(srv.Handler())
 			b.Cleanup(ts.Close)

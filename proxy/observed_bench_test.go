@@ -39,7 +39,7 @@ func BenchmarkObservabilityOverhead(b *testing.B) {
 	plain := rig.proxyURL
 	rtr := rig.router
 	m := metrics.New(nil)
-	srv := proxy.NewServer(zerolog.New(io.Discard), &proxy.Runtime{Router: rtr, Metrics: m, MetricsHandler: m.Handler()})
+	srv := proxy.NewServer(zerolog.New(io.Discard), &proxy.Runtime{Router: rtr, Observer: m, MetricsHandler: m.Handler()})
 	ts := httptest.NewServer(srv.Handler())
 	b.Cleanup(ts.Close)
 	observed := ts.URL + "/v1/chat/completions"

@@ -51,10 +51,11 @@ type Runtime struct {
 	Prices usage.Prices
 	// Conversations, if set, gets what each chat request sent and got.
 	Conversations ConversationRecorder
-	// Metrics, if set, hears what each chat request came to; MetricsHandler,
-	// if set, serves GET /metrics (behind the admin credentials when the
-	// admin endpoints are on).
-	Metrics        Observer
+	// Observer, if set, hears what each chat request came to (metrics,
+	// the console's live traffic; Observers for several).
+	Observer Observer
+	// MetricsHandler, if set, serves GET /metrics (behind the admin
+	// credentials when the admin endpoints are on).
 	MetricsHandler http.Handler
 	// Ready, if set, reports whether this replica should get traffic (its
 	// stores reachable) for GET /readyz; nil is ready.
@@ -131,8 +132,8 @@ const (
 
 // refused tells rt's Observer of a refused request.
 func (rt *Runtime) refused(dialect string, err error, reason string) {
-	if rt.Metrics != nil {
-		rt.Metrics.Refused(dialect, statusOf(err), reason)
+	if rt.Observer != nil {
+		rt.Observer.Refused(dialect, statusOf(err), reason)
 	}
 }
 

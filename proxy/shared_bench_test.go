@@ -29,7 +29,7 @@ func BenchmarkSharedStateOverhead(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := shared.Open(shared.Options{URL: url, Prefix: "bench:", Log: zerolog.Nop()}, nil)
+	st, err := shared.Open(shared.Options{URL: url, Prefix: "bench:", Log: zerolog.Nop()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -89,7 +89,9 @@ func (r *Router) judged(ctx context.Context, d Decision) (_ Decision, done bool,
 	d.Judge = info
 	jctx, span := tracing.Tracer().Start(ctx, "judge")
 	v, err := r.judge.Choose(jctx, d.Text, cands)
-	span.SetAttributes(tracing.JudgeAnswer.String(v.Answer), tracing.JudgeCached.Bool(v.Cached))
+	if span.IsRecording() {
+		span.SetAttributes(tracing.JudgeAnswer.String(v.Answer), tracing.JudgeCached.Bool(v.Cached))
+	}
 	tracing.End(span, err)
 	info.Answer, info.Cached, info.TookMS = v.Answer, v.Cached, float64(v.Took.Microseconds())/1000
 	chain, known := r.routes[v.Route]

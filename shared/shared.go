@@ -44,9 +44,6 @@ type Store struct {
 	log     zerolog.Logger
 	up      atomic.Bool
 
-	// OnUp, if set before Open returns, hears every change of Up.
-	onUp func(up bool)
-
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
 	subsMu  sync.Mutex
@@ -55,9 +52,8 @@ type Store struct {
 }
 
 // Open connects to o.URL. An unreachable Redis is not an error: the
-// store starts down and comes up when Redis answers. onUp, if not nil,
-// hears every change of reachability.
-func Open(o Options, onUp func(up bool)) (*Store, error) {
+// store starts down and comes up when Redis answers.
+func Open(o Options) (*Store, error) {
 	opt, err := redis.ParseURL(o.URL)
 	if err != nil {
 		return nil, fmt.Errorf("shared state: %w", err)
@@ -76,7 +72,7 @@ func Open(o Options, onUp func(up bool)) (*Store, error) {
 	opt.PoolTimeout = o.Timeout
 	opt.MaxRetries = -1 // the caller falls back at once; a retry would double the wait
 	opt.ContextTimeoutEnabled = true
-	s := &Store{rdb: redis.NewClient(opt), timeout: o.Timeout, prefix: o.Prefix, log: o.Log, onUp: onUp}
+	s := &Store{rdb: redis.NewClient(opt), timeout: o.Timeout, prefix: o.Prefix, log: o.Log}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stop = cancel
 	s.ping(ctx)
@@ -101,13 +97,6 @@ func (s *Store) Up() bool { return s.up.Load() }
 // Where is the server's address, for logs and status.
 func (s *Store) Where() string { return s.rdb.Options().Addr }
 
-// Ping checks Redis now (GET /readyz).
-func (s *Store) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout*5)
-	defer cancel()
-	return s.rdb.Ping(ctx).Err()
-}
-
 func (s *Store) ping(ctx context.Context) {
 	pctx, cancel := context.WithTimeout(ctx, max(s.timeout*5, 500*time.Millisecond))
 	err := s.rdb.Ping(pctx).Err()
@@ -126,9 +115,6 @@ func (s *Store) setUp(up bool, err error) {
 		s.log.Info().Str("redis", s.Where()).Msg("shared state up: limits, sessions, verdicts and circuits are shared again")
 	} else {
 		s.log.Warn().Err(err).Str("redis", s.Where()).Msg("shared state down: this replica serves on its own state until Redis answers")
-	}
-	if s.onUp != nil {
-		s.onUp(up)
 	}
 }
 

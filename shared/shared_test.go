@@ -20,7 +20,7 @@ import (
 // open connects to url under a prefix of the test's own.
 func open(t *testing.T, url, prefix string) *shared.Store {
 	t.Helper()
-	s, err := shared.Open(shared.Options{URL: url, Prefix: prefix, Log: zerolog.Nop(), PingEvery: 50 * time.Millisecond}, nil)
+	s, err := shared.Open(shared.Options{URL: url, Prefix: prefix, Log: zerolog.Nop(), PingEvery: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +192,23 @@ func TestRateOverNinetySeconds(t *testing.T) {
 		}
 		if j-i > 610 {
 			t.Fatalf("%d admitted in the minute from %v", j-i, admitted[i])
+		}
+	}
+}
+
+// BenchmarkReserve is one shared reservation, sequential: the round trip
+// a request with a limited key pays when the limits live in Redis.
+func BenchmarkReserve(b *testing.B) {
+	s, err := shared.Open(shared.Options{URL: sharedtest.URL(b), Prefix: prefix(), Log: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	l := s.Limits()
+	key := &auth.Key{Name: "bench", RequestsPerMinute: 1_000_000_000, TokensPerMinute: 1_000_000_000}
+	for b.Loop() {
+		if err := l.Reserve(b.Context(), key, 10, time.Now()); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,17 +18,20 @@ func keysCmd(e env) *cobra.Command {
 		cf configFlags
 		db string
 	)
-	open := func(cmd *cobra.Command) (*auth.Store, func(), error) {
-		s, err := openStore(cmd, e, &cf, db)
-		if err != nil {
-			return nil, nil, err
+	// withStore runs f on the key store, opened for it and closed after.
+	withStore := func(f func(cmd *cobra.Command, args []string, ks *auth.Store) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			s, err := openStore(cmd, e, &cf, db)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ks, err := auth.NewStore(cmd.Context(), s.DB())
+			if err != nil {
+				return err
+			}
+			return f(cmd, args, ks)
 		}
-		ks, err := auth.NewStore(cmd.Context(), s.DB())
-		if err != nil {
-			s.Close()
-			return nil, nil, err
-		}
-		return ks, func() { s.Close() }, nil
 	}
 	cmd := &cobra.Command{
 		Use:   "keys create|list|show|revoke",
@@ -52,7 +54,7 @@ func keysCmd(e env) *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create a key and print it, this once",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: withStore(func(cmd *cobra.Command, args []string, ks *auth.Store) error {
 			k := auth.Key{Name: args[0], Roles: roles, Models: models,
 				RequestsPerMinute: rpm, TokensPerMinute: tpm, RequestsPerDay: rpd, TokensPerDay: tpd,
 				BudgetDay: budgetDay, BudgetMonth: budgetMonth}
@@ -63,14 +65,6 @@ func keysCmd(e env) *cobra.Command {
 				}
 				k.Expires = t
 			}
-			if rpm < 0 || tpm < 0 || rpd < 0 || tpd < 0 || budgetDay < 0 || budgetMonth < 0 {
-				return errors.New("limits must not be negative (0 = none)")
-			}
-			ks, closeStore, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
 			secret, err := ks.Create(cmd.Context(), k)
 			if err != nil {
 				return fmt.Errorf("key %q: %w", k.Name, err)
@@ -78,7 +72,7 @@ func keysCmd(e env) *cobra.Command {
 			fmt.Fprintln(e.stdout, secret)
 			fmt.Fprintf(e.stderr, "switchyard: key %q created; this is the only time it is shown (only its hash is kept)\n", k.Name)
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringSliceVar(&roles, "role", nil, "role: user (default) or admin; repeat or comma-separate")
 	create.Flags().StringSliceVar(&models, "models", nil, "models, routes and aliases the key may use (default any)")
@@ -95,12 +89,7 @@ func keysCmd(e env) *cobra.Command {
 		Use:   "list [--json]",
 		Short: "List the stored keys (never their secrets)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ks, closeStore, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: withStore(func(cmd *cobra.Command, _ []string, ks *auth.Store) error {
 			keys, err := ks.List(cmd.Context())
 			if err != nil {
 				return err
@@ -122,7 +111,7 @@ func keysCmd(e env) *cobra.Command {
 					k.RequestsPerMinute, k.TokensPerMinute, k.RequestsPerDay, k.TokensPerDay, k.BudgetDay, k.BudgetMonth)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 
@@ -130,29 +119,19 @@ func keysCmd(e env) *cobra.Command {
 		Use:   "revoke NAME",
 		Short: "Revoke a stored key for good",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ks, closeStore, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: withStore(func(cmd *cobra.Command, args []string, ks *auth.Store) error {
 			if err := ks.Revoke(cmd.Context(), args[0]); err != nil {
 				return fmt.Errorf("key %q: %w", args[0], err)
 			}
 			fmt.Fprintf(e.stderr, "switchyard: key %q revoked\n", args[0])
 			return nil
-		},
+		}),
 	}
 	show := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show one stored key (never its secret)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ks, closeStore, err := open(cmd)
-			if err != nil {
-				return err
-			}
-			defer closeStore()
+		RunE: withStore(func(cmd *cobra.Command, args []string, ks *auth.Store) error {
 			keys, err := ks.List(cmd.Context())
 			if err != nil {
 				return err
@@ -185,7 +164,7 @@ func keysCmd(e env) *cobra.Command {
 				return tw.Flush()
 			}
 			return fmt.Errorf("key %q: %w", args[0], auth.ErrNoSuchKey)
-		},
+		}),
 	}
 	show.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(create, list, show, revoke)

@@ -19,7 +19,7 @@ import (
 func TestSharedVerdicts(t *testing.T) {
 	url := sharedtest.URL(t)
 	store := func() judge.SharedStore {
-		s, err := shared.Open(shared.Options{URL: url, Prefix: "test-judge-" + time.Now().Format("150405.000000") + ":", Log: zerolog.Nop()}, nil)
+		s, err := shared.Open(shared.Options{URL: url, Prefix: "test-judge-" + time.Now().Format("150405.000000") + ":", Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
