@@ -28,7 +28,6 @@ import (
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
-	"github.com/switchyard-router/switchyard/shared"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -104,18 +103,15 @@ type Gateway struct {
 	// conversations is the conversation log; nil when off. Turning it on
 	// or off takes a restart.
 	conversations *convlog.Log
-	// metrics are the Prometheus instruments; nil when off. metricsOwn
-	// reports that they are served on a listener of their own, not the
-	// main one.
-	metrics    *metrics.Metrics
+	// metricsOwn reports that the metrics (env.Metrics) are served on a
+	// listener of their own, not the main one.
 	metricsOwn bool
 	// feed streams requests to the console's live traffic; nil when the
 	// console is off.
 	feed *console.Feed
-	// shared is the state shared with other replicas (Redis); nil when
-	// none is configured. replica names this one in circuit news; remote
-	// holds the targets whose change is another replica's, being applied.
-	shared   *shared.Store
+	// replica names this one in circuit news (the shared state is
+	// env.Shared); remote holds the targets whose change is another
+	// replica's, being applied.
 	replica  string
 	remoteMu sync.Mutex
 	remote   map[providers.HealthKey]bool
@@ -140,10 +136,10 @@ func (g *Gateway) attach(s *Runtime, cfg *config.Config) {
 		s.Proxy.Admin.Conversations = g.conversations
 	}
 	var obs proxy.Observers
-	if g.metrics != nil {
-		obs = append(obs, g.metrics)
+	if g.env.Metrics != nil {
+		obs = append(obs, g.env.Metrics)
 		if !g.metricsOwn {
-			s.Proxy.MetricsHandler = g.metrics.Handler()
+			s.Proxy.MetricsHandler = g.env.Metrics.Handler()
 		}
 	}
 	if g.feed != nil {
@@ -186,8 +182,8 @@ func (g *Gateway) snapshot() metrics.Snapshot {
 	cur, gen := g.cur, g.gen
 	g.mu.Unlock()
 	s.ConfigGeneration = gen
-	if g.shared != nil {
-		s.SharedState, s.SharedDown = true, !g.shared.Up()
+	if g.env.Shared != nil {
+		s.SharedState, s.SharedDown = true, !g.env.Shared.Up()
 	}
 	if cur != nil {
 		if c, ok := cur.Embedder.(interface{ Stats() (hits, misses uint64) }); ok {
@@ -312,8 +308,8 @@ func (g *Gateway) Status() proxy.Status {
 	if g.cur != nil {
 		g.cur.Describe(&st)
 	}
-	if g.shared != nil {
-		st.SharedState = &proxy.SharedState{Redis: g.shared.Where(), Up: g.shared.Up()}
+	if g.env.Shared != nil {
+		st.SharedState = &proxy.SharedState{Redis: g.env.Shared.Where(), Up: g.env.Shared.Up()}
 	}
 	return st
 }
@@ -329,8 +325,8 @@ func (g *Gateway) reload(ctx context.Context, trigger string) (proxy.ReloadResul
 	next, cfg, reused, err := g.build(ctx)
 	res.TookMS = float64(time.Since(start).Microseconds()) / 1000
 	res.EmbedderReused = reused
-	if g.metrics != nil {
-		g.metrics.Reloaded(trigger, err == nil)
+	if g.env.Metrics != nil {
+		g.env.Metrics.Reloaded(trigger, err == nil)
 	}
 
 	g.mu.Lock()

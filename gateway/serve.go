@@ -48,8 +48,8 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 			return fmt.Errorf("usage store: read spend: %w", err)
 		}
 		g.limits.Spent(day, month)
-		if g.shared != nil {
-			if err := g.shared.Limits().SeedSpend(ctx, now, day, month); err != nil {
+		if g.env.Shared != nil {
+			if err := g.env.Shared.Limits().SeedSpend(ctx, now, day, month); err != nil {
 				log.Warn().Err(err).Msg("shared state: budgets' spend not seeded")
 			}
 		}
@@ -93,8 +93,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		g.feed = console.NewFeed()
 	}
 	if cfg.Metrics.Enabled {
-		g.metrics = metrics.New(g.snapshot)
-		g.env.Metrics = g.metrics
+		g.env.Metrics = metrics.New(g.snapshot)
 		g.metricsOwn = cfg.Metrics.Listen != ""
 	}
 	rt, err := g.start(ctx, cfg)
@@ -139,7 +138,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", g.metrics.Handler())
+		mux.Handle("GET /metrics", g.env.Metrics.Handler())
 		mux.Handle("GET /healthz", srv.Probes())
 		mux.Handle("GET /readyz", srv.Probes())
 		ms = &http.Server{Handler: mux, ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, IdleTimeout: cfg.Server.IdleTimeout}

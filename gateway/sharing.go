@@ -48,7 +48,6 @@ func (g *Gateway) openShared(ctx context.Context, cfg *config.Config) (stop func
 	b := make([]byte, 8)
 	rand.Read(b)
 	g.replica = hex.EncodeToString(b)
-	g.shared = st
 	g.env.Shared = st
 	g.limits.SetShared(st.Limits())
 	st.Subscribe(circuitChannel, g.circuitNews)
@@ -62,7 +61,7 @@ func (g *Gateway) openShared(ctx context.Context, cfg *config.Config) (stop func
 
 // announce tells the other replicas of a circuit change made here.
 func (g *Gateway) announce(k providers.HealthKey, to string, reason error) {
-	if g.shared == nil {
+	if g.env.Shared == nil {
 		return
 	}
 	g.remoteMu.Lock()
@@ -89,7 +88,7 @@ func (g *Gateway) announce(k providers.HealthKey, to string, reason error) {
 	b, _ := json.Marshal(n)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	g.shared.Publish(ctx, circuitChannel, string(b))
+	g.env.Shared.Publish(ctx, circuitChannel, string(b))
 }
 
 // circuitNews applies another replica's circuit change here.
