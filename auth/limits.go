@@ -274,9 +274,13 @@ func (r *Reservation) Settle(tokens int, cost float64) {
 			return
 		}
 		r.settled = true
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		r.shared.Settle(ctx, r.k, r.at, tokens-r.tokens, cost) // lost if Redis is down
+		// Off the request path: the answer does not wait for Redis. The
+		// correction lands a round trip later (lost if Redis is down).
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			r.shared.Settle(ctx, r.k, r.at, tokens-r.tokens, cost)
+		}()
 		return
 	}
 	l := r.limiter

@@ -45,8 +45,10 @@ type clientAPI struct {
 	writeError func(http.ResponseWriter, error)
 	encode     func(*providers.Response) []byte
 	// stream relays a streamed answer; started reports whether the client
-	// got a 200 and events.
-	stream func(s *Server, rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error)
+	// got a 200 and events. It calls ended once the upstream's stream is
+	// whole, before the event that ends the client's, so that the key's
+	// counters are settled before the client can send its next request.
+	stream func(s *Server, rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace, ended func()) (started bool, err error)
 	// inspect, if set, looks at a parsed request before it is served.
 	inspect func(log *zerolog.Logger, req *providers.Request)
 }
@@ -159,40 +161,42 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	}
 	ctx = providers.WithTrace(ctx, trace)
 	sent := 0 // the status the client got, when it differs from statusOf(err)
+	// The key's counters are settled before the client has the whole
+	// answer: the request that crosses a budget ends, the next one is
+	// refused.
+	settled := false
+	settle := func() {
+		if !settled {
+			settled = true
+			rt.settle(reservation, trace.Model, trace.Usage)
+		}
+	}
 	if req.Stream {
 		var started bool
-		started, err = api.stream(s, rt, w, r.WithContext(ctx), req, dec, trace)
+		started, err = api.stream(s, rt, w, r.WithContext(ctx), req, dec, trace, settle)
 		if started {
 			sent = http.StatusOK
 		}
-		rt.settle(reservation, trace.Model, trace.Usage)
+		settle() // a stream that failed
 	} else {
 		var resp *providers.Response
 		resp, err = dec.Chain.Complete(ctx, req)
 		if resp != nil {
 			trace.Usage = &resp.Usage
 		}
+		settle()
 		if err == nil {
 			w.Header().Set(HeaderModel, trace.Target)
 			w.Header().Set("Content-Type", "application/json")
 			rt.writeDeadline(w)
 			answer := validUTF8(api.encode(resp))
-			// Sized and flushed: the client has the whole answer before
-			// the key's counters are settled below.
-			w.Header().Set("Content-Length", strconv.Itoa(len(answer)))
 			w.Write(answer)
-			if reservation != nil {
-				http.NewResponseController(w).Flush()
-			}
 			if conv != nil {
 				conv.answer = answer
 			}
 		} else {
 			api.writeError(w, err)
 		}
-		// After the answer: the client does not wait for the (maybe
-		// shared) counters.
-		rt.settle(reservation, trace.Model, trace.Usage)
 	}
 	took := time.Since(start)
 	logRequest(log, dec, trace, req.Stream, sent, err, took)
@@ -302,7 +306,7 @@ func usageRecord(r *http.Request, prices usage.Prices, dialect string, key *auth
 // real status and a JSON error; after it, the error is sent in-band and the
 // stream ends without [DONE], so the client cannot mistake it for a
 // complete answer.
-func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
+func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace, ended func()) (started bool, err error) {
 	sse := newSSE(w, rt.WriteTimeout)
 	wantsUsage := asksForUsage(req)
 	err = dec.Chain.Stream(r.Context(), req, func(c providers.Chunk) error {
@@ -320,6 +324,7 @@ func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Reques
 			// An upstream that ended at once with no chunk: still a stream.
 			w.Header().Set(HeaderModel, trace.Target)
 		}
+		ended()
 		return true, sse.send([]byte("[DONE]"))
 	case !sse.started:
 		writeOpenAIError(w, err)

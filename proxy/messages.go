@@ -42,7 +42,7 @@ var anthropicAPI = clientAPI{
 // error; after it, the error is an "error" event and the stream ends
 // without message_stop, so the client cannot mistake it for a complete
 // answer.
-func (s *Server) streamAnthropic(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace) (started bool, err error) {
+func (s *Server) streamAnthropic(rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace, ended func()) (started bool, err error) {
 	sse := newSSE(w, rt.WriteTimeout)
 	enc := anthropic.NewStreamEncoder()
 	write := func(evs []anthropic.Event) error {
@@ -65,6 +65,7 @@ func (s *Server) streamAnthropic(rt *Runtime, w http.ResponseWriter, r *http.Req
 			// An upstream that ended at once with no chunk: still a stream.
 			w.Header().Set(HeaderModel, trace.Target)
 		}
+		ended()
 		return true, write(enc.Finish())
 	case !sse.started:
 		writeAnthropicError(w, err)
