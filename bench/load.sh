@@ -2,7 +2,8 @@
 # Load benchmark: switchyard against a plain httputil reverse proxy (the
 # floor), Portkey's gateway and LiteLLM's proxy, all in front of the same
 # fake OpenAI upstream, in one run on this machine. Writes the results table
-# into docs/LOAD.md and a summary into README.md (between their markers).
+# into docs/LOAD.md and a summary into docs/performance.md (between their
+# markers).
 # Method and caveats: docs/LOAD.md.
 #
 # usage: bash bench/load.sh [--quick] [--no-install] [--no-write]
@@ -10,7 +11,7 @@
 #   --quick       short durations, for trials (the figures are noisier)
 #   --no-install  never install; a gateway that is not installed is reported
 #                 as not run
-#   --no-write    print the tables, leave docs/LOAD.md and README.md alone
+#   --no-write    print the tables, leave docs/LOAD.md and docs/performance.md alone
 #
 #   SWITCHYARD_BENCH_NODE     npm prefix for Portkey (default ~/.cache/switchyard/bench-node)
 #   SWITCHYARD_LITELLM_VENV   Python venv for LiteLLM (default ~/.cache/switchyard/litellm-venv)
@@ -442,7 +443,7 @@ if [ $write = 1 ]; then
   replace docs/LOAD.md '<!-- load-results:begin -->' '<!-- load-results:end -->' "$work/load.md"
   {
     echo "Measured with \`bash bench/load.sh\` ($today, $cpu_name, $ncpu cores;"
-    echo "method in [docs/LOAD.md](docs/LOAD.md)): every gateway pinned to one core"
+    echo "method in [LOAD.md](LOAD.md)): every gateway pinned to one core"
     echo "in front of the same fake OpenAI upstream, wrk on the other core; \"added\""
     echo "is the median latency over calling the upstream directly. Switchyard"
     echo "serves an explicit model (no routing, no embedding model loaded)."
@@ -451,6 +452,6 @@ if [ $write = 1 ]; then
     echo
     echo "$verdict_line"
   } > "$work/readme.md"
-  replace README.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme.md"
-  log "wrote docs/LOAD.md and README.md"
+  replace docs/performance.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme.md"
+  log "wrote docs/LOAD.md and docs/performance.md"
 fi

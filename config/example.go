@@ -299,8 +299,8 @@ routing:
   # Sticky routing: a conversation (its X-Switchyard-Session header, or a
   # hash of its system and user turns) keeps its route through follow-ups
   # like "make it shorter", unless the new turn's best route beats the
-  # conversation's route by more than margin. See "Conversations" in the
-  # README for the rules.
+  # conversation's route by more than margin. See "Conversations" in
+  # docs/routing.md for the rules.
   sticky:
     enabled: false
     margin: 0.35                     # follow-ups' words can match other routes
