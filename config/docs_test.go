@@ -238,4 +238,3 @@ func fences(text string) []fence {
 	}
 	return out
 }
-
