@@ -48,20 +48,8 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // run executes one command line and returns the process exit status.
 func run(ctx context.Context, args []string, e env) int {
-	root := &cobra.Command{
-		Use:   "switchyard",
-		Short: "A semantic LLM router",
-		Long: "switchyard routes LLM requests that name no model to the provider chain whose\n" +
-			"route best matches the conversation, using an embedding model running in-process.",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+	root := commands(e)
 	root.SetArgs(args)
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
-	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
@@ -72,4 +60,23 @@ func run(ctx context.Context, args []string, e env) int {
 		return ee.code
 	}
 	return 1
+}
+
+// commands builds the command tree (docs_test.go checks the documented
+// command lines against it).
+func commands(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "switchyard",
+		Short: "A semantic LLM router",
+		Long: "switchyard routes LLM requests that name no model to the provider chain whose\n" +
+			"route best matches the conversation, using an embedding model running in-process.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
+	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
+	return root
 }
