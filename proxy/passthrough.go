@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -181,6 +182,10 @@ func relayWhole(rt *Runtime, w http.ResponseWriter, t providers.Target, resp *ht
 // stream ends.
 func relayStream(rt *Runtime, w http.ResponseWriter, t providers.Target, resp *http.Response, commit func() error,
 	tr *providers.Trace, settle func(), started *bool) error {
+	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
+		// An upstream that does not stream this path answered whole.
+		return relayWhole(rt, w, t, resp, commit, tr, settle, started)
+	}
 	events := sse.NewReader(resp.Body)
 	out := newSSE(w, rt.WriteTimeout)
 	for {

@@ -182,6 +182,28 @@ func TestForwardRefusals(t *testing.T) {
 	if up.Requests() != 0 || anth.Requests() != 0 {
 		t.Errorf("upstreams got %d, %d requests; want none", up.Requests(), anth.Requests())
 	}
+
+	// A chain that mixes kinds forwards to the targets that can take the
+	// path, skipping the others without counting them as failures.
+	mixed := &providers.Chain{Targets: []providers.Target{chains["claude"].Targets[0], target("up", up)}}
+	ts2, _ := serve(t, &proxy.Runtime{Router: newRouter(t, modelRouter(t, mixed))})
+	if res := post(t, ts2.URL+"/v1/embeddings", `{"model":"fake-model","input":"a"}`); res.status != 200 || res.header.Get(proxy.HeaderModel) != "up/fake-model" {
+		t.Errorf("mixed chain: %d %s", res.status, res.body)
+	}
+	if anth.Requests() != 0 {
+		t.Errorf("the Anthropic upstream got %d forwarded requests", anth.Requests())
+	}
+}
+
+// TestForwardStreamAnsweredWhole: an upstream that answers a stream
+// request with one JSON body has it relayed whole.
+func TestForwardStreamAnsweredWhole(t *testing.T) {
+	up := providertest.OpenAI(t, providertest.Script{Body: `{"object":"list","data":[],"usage":{"prompt_tokens":2}}`, ContentType: "application/json"})
+	ts, _ := serve(t, &proxy.Runtime{Router: newRouter(t, modelRouter(t, &providers.Chain{Targets: []providers.Target{target("up", up)}}))})
+	res := post(t, ts.URL+"/v1/completions", `{"model":"fake-model","prompt":"x","stream":true}`)
+	if res.status != 200 || res.header.Get("Content-Type") != "application/json" || !strings.Contains(string(res.body), `"prompt_tokens":2`) {
+		t.Errorf("%d %v %s", res.status, res.header, res.body)
+	}
 }
 
 // recorder collects usage rows.
