@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-router/switchyard/providers/providertest"
 )
@@ -67,6 +68,21 @@ func TestServeFromAIProxyEnv(t *testing.T) {
 	eps := getBody(t, "http://"+addr+"/v1/endpoints")
 	if !strings.Contains(eps, `"kind":"ocf"`) || !strings.Contains(eps, `"kind":"openai"`) || strings.Contains(eps, "sk-aiproxy") {
 		t.Errorf("endpoints: %s", eps)
+	}
+	// A config file written at the default path takes over.
+	path := filepath.Join(home, "switchyard", "config.yaml")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("providers: [{name: from-file, kind: openai, base_url: "+up.URL+", models: [m]}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(getBody(t, "http://"+addr+"/v1/endpoints"), `"id":"from-file"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the config file written later was not loaded:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
