@@ -29,6 +29,10 @@ const (
 	ProviderOpenAI    = "openai"    // any OpenAI-compatible chat completions API
 	ProviderOllama    = "ollama"    // Ollama's native /api/chat
 	ProviderAnthropic = "anthropic" // Anthropic's Messages API, /v1/messages
+	// ProviderOCF is an OCF (Open Compute Framework) node: its models are
+	// discovered from GET /v1/dnt/table (discover is always on), and
+	// requests go in OpenAI's API through /v1/service/llm/v1.
+	ProviderOCF = "ocf"
 )
 
 // AnthropicBaseURL is the base_url a provider of kind anthropic gets when
@@ -317,7 +321,7 @@ type Embedder struct {
 type Provider struct {
 	// Name identifies the provider in targets; unique and required.
 	Name string `koanf:"name" yaml:"name"`
-	// Kind is the wire dialect: openai, ollama or anthropic.
+	// Kind is the wire dialect: openai, ollama, anthropic or ocf.
 	Kind string `koanf:"kind" yaml:"kind"`
 	// BaseURL is the API root, e.g. https://api.openai.com/v1,
 	// http://127.0.0.1:11434 or https://api.anthropic.com (without /v1:

@@ -72,7 +72,7 @@ embedder:
 # Upstream LLM APIs. Targets refer to them by name.
 providers:
   - name: openai
-    kind: openai                     # openai (any compatible API), ollama or anthropic
+    kind: openai                     # openai (any compatible API), ollama, anthropic or ocf (an OCF node)
     base_url: https://api.openai.com/v1
     # The NAME of the environment variable holding the API key, never the
     # key itself. Leave out to send no key.

@@ -146,6 +146,10 @@ func parse(name string, data []byte, environ func() []string, flags *pflag.FlagS
 		if p.Kind == ProviderAnthropic && p.BaseURL == "" {
 			p.BaseURL = AnthropicBaseURL
 		}
+		// An OCF node's models are known only from its node table.
+		if p.Kind == ProviderOCF {
+			p.Discover = true
+		}
 		// Every upstream wait is bounded, configured or not.
 		p.Timeout = cmp.Or(p.Timeout, DefaultUpstreamTimeout)
 		p.FirstByteTimeout = cmp.Or(p.FirstByteTimeout, DefaultFirstByteTimeout)

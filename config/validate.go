@@ -222,16 +222,16 @@ func (c *Config) validateProviders(p *problems) map[string]bool {
 			names[pr.Name] = i
 		}
 		switch pr.Kind {
-		case ProviderOpenAI, ProviderAnthropic:
+		case ProviderOpenAI, ProviderAnthropic, ProviderOCF:
 			checkEnvName(p, at+".api_key_env", pr.APIKeyEnv)
 		case ProviderOllama:
 			if pr.APIKeyEnv != "" {
 				p.add(at+".api_key_env", "not used by kind ollama (send an auth header with headers_env)")
 			}
 		case "":
-			p.add(at+".kind", "required (openai, ollama or anthropic)")
+			p.add(at+".kind", "required (openai, ollama, anthropic or ocf)")
 		default:
-			p.add(at+".kind", "unknown kind %q (want openai, ollama or anthropic)", clip(pr.Kind))
+			p.add(at+".kind", "unknown kind %q (want openai, ollama, anthropic or ocf)", clip(pr.Kind))
 		}
 		checkURL(p, at+".base_url", pr.BaseURL)
 		checkDuration(p, at+".timeout", pr.Timeout)

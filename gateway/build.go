@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
+	"github.com/switchyard-router/switchyard/providers/ocf"
 	"github.com/switchyard-router/switchyard/providers/ollama"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -278,6 +279,13 @@ func BuildProviders(cfg *config.Config, e Env, hc *http.Client) (map[string]prov
 				}
 			}
 			out[p.Name] = c
+		case config.ProviderOCF:
+			c := ocf.New(p.Name, p.BaseURL, key, hc)
+			c.Timeout = p.Timeout
+			c.MaxAnswer, c.MaxEvent = cfg.Server.MaxAnswerBytes, int(cfg.Server.MaxEventBytes)
+			c.Exclude = p.ExcludeParams
+			c.Headers = providerHeaders(p, e)
+			out[p.Name] = c
 		case config.ProviderOllama:
 			c := ollama.New(p.Name, p.BaseURL, hc)
 			c.Timeout = p.Timeout
@@ -472,8 +480,18 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 			cat.Close()
 		}
 	}
+	var endpoints []proxy.Endpoint
+	for _, p := range cfg.Providers {
+		ep := proxy.Endpoint{Name: p.Name, Kind: p.Kind, BaseURL: p.BaseURL}
+		for _, m := range order {
+			if slices.ContainsFunc(served[m], func(t config.Target) bool { return t.Provider == p.Name }) {
+				ep.Models = append(ep.Models, m)
+			}
+		}
+		endpoints = append(endpoints, ep)
+	}
 	return &Runtime{
-		Proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat,
+		Proxy: &proxy.Runtime{Router: rtr, MaxBody: cfg.Server.MaxBodyBytes, Models: infos, Health: reg, Discovery: cat, Endpoints: endpoints,
 			ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, Prices: Prices(cfg)},
 		keys:     keys,
 		Router:   rtr,

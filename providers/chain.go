@@ -225,9 +225,9 @@ func (ch Chunk) HasContent() bool {
 	return ch.Text != "" || ch.Reasoning != "" || len(ch.ToolCalls) > 0 || ch.FinishReason != "" || ch.Usage != nil
 }
 
-// order returns the targets in the order this request tries them.
-func (c *Chain) order() []Target {
-	ts := slices.Clone(c.Targets)
+// order returns targets in the order this request tries them.
+func (c *Chain) order(targets []Target) []Target {
+	ts := slices.Clone(targets)
 	if len(ts) < 2 {
 		return ts
 	}
@@ -279,11 +279,17 @@ func (c *Chain) order() []Target {
 // run tries the targets in order until one succeeds, commits, or fails for
 // good; see Chain.
 func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
-	if len(c.Targets) == 0 {
+	return c.runOn(ctx, c.Targets, req, try)
+}
+
+// runOn is run over targets, a subset of c.Targets (Forward leaves out
+// the targets that cannot forward).
+func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
+	if len(targets) == 0 {
 		return ErrNoTargets
 	}
 	tr := TraceFrom(ctx)
-	order := c.order()
+	order := c.order(targets)
 	var last error
 	var failedOn []string // targets this request failed on: a retry there is not another failure
 	retries := 0

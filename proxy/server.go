@@ -75,6 +75,8 @@ type Runtime struct {
 	// Health holds the circuit breakers of every target, for GET
 	// /admin/providers; nil reports none.
 	Health *providers.Registry
+	// Endpoints are the configured providers, for GET /v1/endpoints.
+	Endpoints []Endpoint
 	// Discovery lists the models discovering providers serve, for GET
 	// /v1/models (after Models), POST /admin/models/refresh and GET
 	// /admin/providers; nil when no provider discovers.
@@ -182,6 +184,14 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/anthropic/v1/messages/count_tokens", s.handleCountTokens).Methods(http.MethodPost)
 	r.HandleFunc("/v1/models", s.handleModels).Methods(http.MethodGet)
 	r.HandleFunc("/models", s.handleModels).Methods(http.MethodGet)
+	r.PathPrefix("/v1/models/").HandlerFunc(s.handleModel).Methods(http.MethodGet)
+	r.PathPrefix("/models/").HandlerFunc(s.handleModel).Methods(http.MethodGet)
+	r.HandleFunc("/v1/endpoints", s.handleEndpoints).Methods(http.MethodGet)
+	r.HandleFunc("/endpoints", s.handleEndpoints).Methods(http.MethodGet)
+	for _, p := range []string{"/embeddings", "/completions", "/responses"} { // forwarded as they are
+		r.HandleFunc("/v1"+p, s.handleForward(p)).Methods(http.MethodPost)
+		r.HandleFunc(p, s.handleForward(p)).Methods(http.MethodPost)
+	}
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)

@@ -20,7 +20,8 @@ func TestUnknownEndpoints(t *testing.T) {
 		wantMsg      string
 	}{
 		{http.MethodGet, "/v2/chat", http.StatusNotFound, "no such endpoint: GET /v2/chat"},
-		{http.MethodPost, "/v1/embeddings", http.StatusNotFound, "no such endpoint: POST /v1/embeddings"},
+		{http.MethodPost, "/v1/images/generations", http.StatusNotFound, "no such endpoint: POST /v1/images/generations"},
+		{http.MethodGet, "/v1/embeddings", http.StatusMethodNotAllowed, "method GET is not allowed on /v1/embeddings"},
 		{http.MethodGet, "/", http.StatusNotFound, "no such endpoint"},
 		{http.MethodGet, "/v1/chat/completions", http.StatusMethodNotAllowed, "method GET is not allowed on /v1/chat/completions"},
 		{http.MethodPut, "/chat/completions", http.StatusMethodNotAllowed, "method PUT is not allowed"},

@@ -66,17 +66,29 @@ func serveCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			_, statErr := os.Stat(path)
+			// With no config file, AI Proxy's variables configure the
+			// server, if set; a file written later takes over on reload.
+			fromEnv := errors.Is(statErr, os.ErrNotExist) && config.HasAIProxyEnv(e.getenv)
+			if errors.Is(statErr, os.ErrNotExist) && !fromEnv {
 				if err := config.WriteExample(path); err != nil {
 					return fmt.Errorf("write an example config: %w", err)
 				}
 				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a commented example to %s (edit it, then restart)\n", path)
 			}
-			cfg, _, err := cf.load(cmd, e)
+			var cfg *config.Config
+			if fromEnv {
+				cfg, err = config.FromAIProxyEnv(e.getenv, e.environ, cmd.Flags())
+			} else {
+				cfg, _, err = cf.load(cmd, e)
+			}
 			if err != nil {
 				return err
 			}
 			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			if fromEnv {
+				log.Info().Str("source", config.AIProxyEnvSource).Str("missing_file", path).Msg("no config file: configured from AI Proxy's environment variables")
+			}
 			for _, w := range cfg.Warnings(e.getenv) {
 				log.Warn().Msg(w)
 			}

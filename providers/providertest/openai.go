@@ -28,6 +28,9 @@ func OpenAI(t testing.TB, scripts ...Script) *Upstream {
 		body, _ := io.ReadAll(r.Body)
 		n := u.record(r, body)
 		s := pick(scripts, n)
+		if r.Method == http.MethodPost && u.serveOtherPath(w, r, s, body, n) {
+			return // /embeddings, /completions, /responses: see forward.go
+		}
 		if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/chat/completions") {
 			openAIError(w, http.StatusNotFound, "fake upstream: no route "+r.Method+" "+r.URL.Path)
 			return
