@@ -419,13 +419,21 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 	for _, m := range infos {
 		listed[m.ID] = true
 	}
+	named := func(t config.Target) {
+		if id := t.Provider + "/" + t.Model; !listed[id] {
+			listed[id] = true
+			infos = append(infos, proxy.ModelInfo{ID: id, OwnedBy: t.Provider})
+		}
+	}
 	for _, name := range order {
 		for _, t := range served[name] {
 			same.add(targetOf(t))
-			if id := t.Provider + "/" + t.Model; !listed[id] {
-				listed[id] = true
-				infos = append(infos, proxy.ModelInfo{ID: id, OwnedBy: t.Provider})
-			}
+			named(t)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Aliases)) {
+		for _, t := range cfg.Aliases[name] {
+			named(t)
 		}
 	}
 

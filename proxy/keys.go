@@ -61,7 +61,7 @@ func allowed(k *auth.Key, req *providers.Request, dec *router.Decision) error {
 		return nil // decided once the route, or the provider, is known
 	case auto && dec.Route != "" && k.Allows(dec.Route):
 		return nil
-	case !auto && dec.Provider != "" && (k.Allows(dec.Upstream) || k.Allows(dec.Provider+"/*")):
+	case !auto && dec != nil && dec.Provider != "" && (k.Allows(dec.Upstream) || k.Allows(dec.Provider+"/*")):
 		return nil
 	}
 	return &httpError{status: http.StatusForbidden,
