@@ -62,6 +62,7 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetErr(e.stderr)
 	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
 	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
+	root.AddCommand(providersCmd(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return 0
