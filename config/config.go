@@ -48,6 +48,13 @@ const (
 	AggregateAuto = "auto"
 )
 
+// Fallback strategies (Routing.Fallback, Route.Fallback, AliasFallback).
+const (
+	FallbackPriority  = "priority"
+	FallbackSameModel = "same-model"
+	FallbackNone      = "none"
+)
+
 // AutoModel is the model name that asks for semantic routing; no route or
 // alias may take it.
 const AutoModel = "auto"
@@ -78,6 +85,10 @@ type Config struct {
 	// tried in order: a client asking for "fast" gets the alias's chain
 	// instead of routing.
 	Aliases map[string][]Target `koanf:"aliases" yaml:"aliases,omitempty"`
+	// AliasFallback sets an alias's fallback strategy (see
+	// Routing.Fallback), by alias name; an alias left out takes
+	// routing.fallback.
+	AliasFallback map[string]string `koanf:"alias_fallback" yaml:"alias_fallback,omitempty"`
 
 	// Routing tunes classification and failover.
 	Routing Routing `koanf:"routing" yaml:"routing"`
@@ -426,9 +437,14 @@ type Route struct {
 	Ground *bool `koanf:"ground" yaml:"ground,omitempty"`
 	// Targets are tried in order; at least one.
 	Targets []Target `koanf:"targets" yaml:"targets"`
+	// Fallback is the route's fallback strategy (see Routing.Fallback).
+	// Empty means routing.fallback.
+	Fallback string `koanf:"fallback" yaml:"fallback,omitempty"`
 }
 
-// Target is one model at one provider.
+// Target is one model at one provider. A target may leave Provider out
+// and write Model as provider/model ("openai/gpt-4o"): Load cuts it at
+// its first slash when the first half names a provider.
 type Target struct {
 	Provider string `koanf:"provider" yaml:"provider"` // a Provider.Name
 	Model    string `koanf:"model" yaml:"model"`       // the upstream model name
@@ -482,6 +498,15 @@ type Routing struct {
 	// WholeConditions stops conditions written as lists ("a, b, c") from
 	// being indexed part by part as well as whole. Default false.
 	WholeConditions bool `koanf:"whole_conditions" yaml:"whole_conditions"`
+	// Fallback is what a chain does when a target fails: priority (every
+	// target in order, by priority then weight, then up to MaxRetries
+	// more attempts round them), same-model (as priority, but a failed
+	// target's model is first tried on every other provider known to
+	// serve it: providers' models lists, other targets, discovered
+	// models) or none (one attempt at the first available target, no
+	// failover, no retry). Routes (routes[].fallback) and aliases
+	// (alias_fallback) may set their own. Default priority.
+	Fallback string `koanf:"fallback" yaml:"fallback"`
 	// MaxRetries bounds the attempts of one request beyond one per
 	// available target: after every target failed once, up to this many
 	// more go round them again, after a backoff. Default 2.
@@ -627,6 +652,7 @@ func Default() *Config {
 			TopK:         5,
 			Shrinkage:    0.2,
 			MaxRetries:   2,
+			Fallback:     FallbackPriority,
 			Turns:        1,
 			TurnDecay:    0.5,
 			DiscoveryTTL: 10 * time.Minute,

@@ -154,6 +154,7 @@ routes:
     targets:                         # tried in order
       - {provider: openai, model: gpt-4o}
       - {provider: home, model: qwen2.5-coder}
+    fallback: priority               # optional; default routing.fallback
 
   - name: math
     condition: "mathematics, equations, proofs, arithmetic, statistics"
@@ -242,6 +243,13 @@ aliases:
   fast:
     - {provider: home, model: llama3.1, priority: 0, weight: 3}
     - {provider: openai, model: gpt-4o-mini, priority: 0, weight: 1}
+  # A target may name its provider in the model instead: provider/model.
+  mini:
+    - {model: openai/gpt-4o-mini}
+
+# An alias's fallback strategy (see routing.fallback), when not the default.
+alias_fallback:
+  mini: none
 
 routing:
   # Minimum score for a route to match, unless the route sets its own: a
@@ -283,6 +291,13 @@ routing:
   # chain failed once (429, 5xx, timeout...), up to this many more go
   # round them again after a backoff. Never after a stream has started.
   max_retries: 2
+  # What a chain does when a target fails: priority (the next target, by
+  # priority then weight), same-model (first the failed target's model on
+  # every other provider known to serve it: providers' models lists,
+  # other targets, discovered models; then the next target) or none (one
+  # attempt at the first available target: no failover, no retry).
+  # routes[].fallback and alias_fallback set it per route and alias.
+  fallback: priority
   # How long discovered model lists (providers with discover: true) are
   # cached; POST /admin/models/refresh refreshes them at once.
   discovery_ttl: 10m

@@ -162,6 +162,7 @@ func parse(name string, data []byte, environ func() []string, flags *pflag.FlagS
 			}
 		}
 	}
+	cfg.resolveTargets()
 	if err := cfg.Validate(); err != nil {
 		for _, e := range unjoin(err) {
 			if fe, ok := e.(*FieldError); !ok || !within(fe.Path, failed) {

@@ -340,6 +340,9 @@ func (c *Config) validateRoutes(p *problems, providers map[string]bool) map[stri
 			checkThreshold(p, at+".threshold", *r.Threshold, c.Aggregation())
 		}
 		checkTargets(p, at+".targets", r.Targets, providers)
+		if r.Fallback != "" {
+			checkFallback(p, at+".fallback", r.Fallback)
+		}
 	}
 	known := make(map[string]bool, len(names))
 	for n := range names {
@@ -359,6 +362,27 @@ func (c *Config) validateAliases(p *problems, providers, routes map[string]bool)
 		}
 		checkTargets(p, at, c.Aliases[name], providers)
 	}
+	for _, name := range keysOf(c.AliasFallback) {
+		at := "alias_fallback[" + name + "]"
+		if _, ok := c.Aliases[name]; !ok {
+			p.add(at, "unknown alias %q%s", clip(name), suggest(name, keysOf(c.Aliases)))
+		}
+		checkFallback(p, at, c.AliasFallback[name])
+	}
+}
+
+// checkFallback reports a fallback strategy that is not one.
+func checkFallback(p *problems, at, s string) {
+	switch s {
+	case FallbackPriority, FallbackSameModel, FallbackNone:
+		return
+	}
+	all := []string{FallbackPriority, FallbackSameModel, FallbackNone}
+	hint := suggest(s, all)
+	if hint == "" {
+		hint = " (want " + strings.Join(all, ", ") + ")"
+	}
+	p.add(at, "unknown fallback strategy %q%s", clip(s), hint)
 }
 
 func checkTargets(p *problems, at string, ts []Target, providers map[string]bool) {
@@ -367,9 +391,12 @@ func checkTargets(p *problems, at string, ts []Target, providers map[string]bool
 	}
 	for i, t := range ts {
 		tat := at + "[" + strconv.Itoa(i) + "]"
+		prefix, _, slash := strings.Cut(t.Model, "/")
 		switch {
+		case t.Provider == "" && slash:
+			p.add(tat+".model", "%q names no provider: %q is not a provider%s (give provider, or write the model as provider/model)", clip(t.Model), clip(prefix), suggest(prefix, keysOf(providers)))
 		case t.Provider == "":
-			p.add(tat+".provider", "required")
+			p.add(tat+".provider", "required (or write the model as provider/model)")
 		case !providers[t.Provider]:
 			p.add(tat+".provider", "unknown provider %q%s", clip(t.Provider), suggest(t.Provider, keysOf(providers)))
 		}
@@ -400,6 +427,7 @@ func (r *Routing) validate(p *problems) {
 	if r.TopK < 1 {
 		p.add("routing.top_k", "must be at least 1")
 	}
+	checkFallback(p, "routing.fallback", r.Fallback)
 	if r.MaxRetries < 0 {
 		p.add("routing.max_retries", "must not be negative")
 	}
@@ -428,8 +456,11 @@ func (r *Routing) validate(p *problems) {
 
 func (j *Judge) validate(p *problems, providers map[string]bool) {
 	switch {
+	case j.Provider == "" && strings.Contains(j.Model, "/"):
+		prefix, _, _ := strings.Cut(j.Model, "/")
+		p.add("judge.model", "%q names no provider: %q is not a provider%s", clip(j.Model), clip(prefix), suggest(prefix, keysOf(providers)))
 	case j.Provider == "" && j.Model != "":
-		p.add("judge.provider", "required with judge.model")
+		p.add("judge.provider", "required with judge.model (or write the model as provider/model)")
 	case j.Provider == "":
 	case !providers[j.Provider]:
 		p.add("judge.provider", "unknown provider %q%s", clip(j.Provider), suggest(j.Provider, keysOf(providers)))

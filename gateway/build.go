@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -334,22 +335,32 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 	// once nothing can fail, so a failed reload leaves every policy as it
 	// was.
 	health := reg.Pending()
-	chainOf := func(name string, ts []config.Target) *providers.Chain {
-		c := &providers.Chain{Name: name, Retries: cfg.Routing.MaxRetries}
+	// same knows, by upstream model, the targets serving it, for the
+	// same-model strategy; filled as chains are built, read only after.
+	same := &sameModels{byModel: map[string][]providers.Target{}}
+	targetOf := func(t config.Target) providers.Target {
+		p := pcfg[t.Provider]
+		key := providers.HealthKey{Provider: t.Provider, Model: t.Model}
+		live[key] = true
+		return providers.Target{
+			Name:             key.String(),
+			Provider:         provs[t.Provider],
+			Model:            t.Model,
+			Priority:         p.Priority,
+			Weight:           p.Weight,
+			Health:           health.Get(key, providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval}),
+			FirstByteTimeout: p.FirstByteTimeout,
+			IdleTimeout:      p.StreamIdleTimeout,
+		}
+	}
+	chainWith := func(name, fallback string, ts []config.Target) *providers.Chain {
+		c := &providers.Chain{Name: name, Retries: cfg.Routing.MaxRetries, Fallback: providers.Fallback(cmp.Or(fallback, cfg.Routing.Fallback))}
+		if c.Fallback == providers.FallbackSameModel {
+			c.SameModel = same.lookup
+		}
 		for _, t := range ts {
-			p := pcfg[t.Provider]
-			key := providers.HealthKey{Provider: t.Provider, Model: t.Model}
-			live[key] = true
-			pt := providers.Target{
-				Name:             key.String(),
-				Provider:         provs[t.Provider],
-				Model:            t.Model,
-				Priority:         p.Priority,
-				Weight:           p.Weight,
-				Health:           health.Get(key, providers.HealthPolicy{MaxFailures: p.MaxFailures, RecoveryInterval: p.RecoveryInterval}),
-				FirstByteTimeout: p.FirstByteTimeout,
-				IdleTimeout:      p.StreamIdleTimeout,
-			}
+			pt := targetOf(t)
+			same.add(pt)
 			if t.Priority != nil {
 				pt.Priority = *t.Priority
 			}
@@ -360,13 +371,14 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 		}
 		return c
 	}
+	chainOf := func(name string, ts []config.Target) *providers.Chain { return chainWith(name, "", ts) }
 
 	var (
 		routes []router.Route
 		infos  []proxy.ModelInfo
 	)
 	for _, r := range cfg.Routes {
-		routes = append(routes, router.Route{Name: r.Name, Chain: chainOf("route "+strconv.Quote(r.Name), r.Targets), Condition: r.Condition})
+		routes = append(routes, router.Route{Name: r.Name, Chain: chainWith("route "+strconv.Quote(r.Name), r.Fallback, r.Targets), Condition: r.Condition})
 		infos = append(infos, proxy.ModelInfo{ID: r.Name, OwnedBy: "switchyard"})
 	}
 
@@ -398,7 +410,7 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 	}
 	modelChains := make(map[string]*providers.Chain, len(served)+len(cfg.Aliases))
 	for _, name := range slices.Sorted(maps.Keys(cfg.Aliases)) {
-		modelChains[name] = chainOf("alias "+strconv.Quote(name), cfg.Aliases[name])
+		modelChains[name] = chainWith("alias "+strconv.Quote(name), cfg.AliasFallback[name], cfg.Aliases[name])
 		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: "switchyard"})
 	}
 	for _, name := range order {
@@ -407,6 +419,30 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 		}
 		modelChains[name] = chainOf("model "+strconv.Quote(name), served[name])
 		infos = append(infos, proxy.ModelInfo{ID: name, OwnedBy: served[name][0].Provider})
+	}
+	// Every served model is also listed as provider/model, the name that
+	// reaches that provider alone (router.Options.Direct), and known to
+	// the same-model fallback even where an alias hides its own chain.
+	listed := map[string]bool{}
+	for _, m := range infos {
+		listed[m.ID] = true
+	}
+	named := func(t config.Target) {
+		if id := t.Provider + "/" + t.Model; !listed[id] {
+			listed[id] = true
+			infos = append(infos, proxy.ModelInfo{ID: id, OwnedBy: t.Provider})
+		}
+	}
+	for _, name := range order {
+		for _, t := range served[name] {
+			same.add(targetOf(t))
+			named(t)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Aliases)) {
+		for _, t := range cfg.Aliases[name] {
+			named(t)
+		}
 	}
 
 	var (
@@ -446,6 +482,14 @@ func BuildRouting(ctx context.Context, cfg *config.Config, e Env, hc *http.Clien
 		opts.Sessions = router.NewSessions(so)
 		opts.StickyMargin = st.Margin
 	}
+	if cat != nil {
+		same.discover = cat
+	}
+	opts.Direct = (&directChains{
+		reg: reg, provs: provs, pcfg: pcfg, retries: cfg.Routing.MaxRetries,
+		fallback: providers.Fallback(cfg.Routing.Fallback), same: same,
+		chains: map[providers.HealthKey]*providers.Chain{},
+	}).chain
 	if cat != nil {
 		opts.Discover = cat.Chain
 		// The catalog builds its targets' breakers lazily, after this

@@ -78,6 +78,14 @@ type Chain struct {
 	// 5s replaces it; a target that asked for a longer pause is skipped
 	// until the pause ends (its Health keeps the time).
 	Backoff time.Duration
+	// Fallback is what the chain does after a target fails (see
+	// Fallback); "" is FallbackPriority.
+	Fallback Fallback
+	// SameModel, for FallbackSameModel, returns the targets known to
+	// serve an upstream model, on any provider (it may list the failed
+	// target itself, which is skipped). It is asked only after a failure,
+	// and must be safe for concurrent use; nil knows none.
+	SameModel func(model string) []Target
 	// Rand, if set, drives the weighted order; tests seed it. It is used
 	// under a lock. Nil uses the global source.
 	Rand *rand.Rand
@@ -86,6 +94,31 @@ type Chain struct {
 }
 
 var _ Provider = (*Chain)(nil)
+
+// Fallback is a chain's fallback strategy: what it tries after a target
+// failed with an error the next target may not share (a retryable status,
+// a refused key, a timeout).
+type Fallback string
+
+// Fallback strategies.
+const (
+	// FallbackPriority tries every target in order (priority, then
+	// weight), then goes round them again up to Retries times.
+	FallbackPriority Fallback = "priority"
+	// FallbackSameModel is FallbackPriority, except that after a target
+	// fails (or is skipped, its circuit open) its model is tried first on
+	// every other provider SameModel knows to serve it, in SameModel's
+	// order, before the chain moves on to its next target. A target so
+	// moved up is not tried again in its own place.
+	FallbackSameModel Fallback = "same-model"
+	// FallbackNone sends the request to one target, the first whose
+	// circuit lets it through, once: its failure is the answer, with no
+	// failover and no retry.
+	FallbackNone Fallback = "none"
+)
+
+// Fallbacks lists the strategies, for messages.
+func Fallbacks() []Fallback { return []Fallback{FallbackPriority, FallbackSameModel, FallbackNone} }
 
 // Complete returns the first target's answer that succeeds. It returns a
 // non-retryable error at once, as the target reported it; when every
@@ -279,17 +312,22 @@ func (c *Chain) order(targets []Target) []Target {
 // run tries the targets in order until one succeeds, commits, or fails for
 // good; see Chain.
 func (c *Chain) run(ctx context.Context, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
-	return c.runOn(ctx, c.Targets, req, try)
+	return c.runOn(ctx, c.Targets, nil, req, try)
 }
 
 // runOn is run over targets, a subset of c.Targets (Forward leaves out
-// the targets that cannot forward).
-func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
+// the targets that cannot forward); accept, if set, also filters the
+// targets FallbackSameModel adds.
+func (c *Chain) runOn(ctx context.Context, targets []Target, accept func(Target) bool, req *Request, try func(context.Context, Target, *Request) (committed bool, err error)) error {
 	if len(targets) == 0 {
 		return ErrNoTargets
 	}
 	tr := TraceFrom(ctx)
 	order := c.order(targets)
+	var expanded map[string]bool // FallbackSameModel: models whose other providers are in order
+	if c.Fallback == FallbackSameModel {
+		expanded = map[string]bool{}
+	}
 	var last error
 	var failedOn []string // targets this request failed on: a retry there is not another failure
 	retries := 0
@@ -305,7 +343,8 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try f
 		}
 		tried := false
 		var skipped []string
-		for _, t := range order {
+		for i := 0; i < len(order); i++ {
+			t := order[i]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -315,6 +354,7 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try f
 			}
 			if !ok {
 				skipped = append(skipped, t.Name)
+				order = c.sameModel(order, i, expanded, accept)
 				continue
 			}
 			if round > 0 {
@@ -363,10 +403,11 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try f
 				return nil
 			case ctx.Err() != nil:
 				return ctx.Err()
-			case committed || !(Retryable(err) || isAuth(err)):
+			case committed || !(Retryable(err) || isAuth(err)) || c.Fallback == FallbackNone:
 				return err
 			}
 			last, tried = err, true
+			order = c.sameModel(order, i, expanded, accept)
 		}
 		if !tried {
 			if last == nil {
@@ -375,6 +416,39 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, req *Request, try f
 			return last
 		}
 	}
+}
+
+// sameModel, for FallbackSameModel, puts right after order[i] the targets
+// serving order[i]'s model on other providers that it has not tried yet,
+// taking them out of their later places; once per model and request
+// (expanded records which). Other strategies get order unchanged.
+func (c *Chain) sameModel(order []Target, i int, expanded map[string]bool, accept func(Target) bool) []Target {
+	if c.Fallback != FallbackSameModel || c.SameModel == nil || expanded == nil {
+		return order
+	}
+	model := order[i].Model
+	if expanded[model] {
+		return order
+	}
+	expanded[model] = true
+	var alts []Target
+	for _, a := range c.SameModel(model) {
+		done := slices.ContainsFunc(order[:i+1], func(t Target) bool { return t.Name == a.Name })
+		dup := slices.ContainsFunc(alts, func(t Target) bool { return t.Name == a.Name })
+		if !done && !dup && a.Provider != nil && (accept == nil || accept(a)) {
+			alts = append(alts, a)
+		}
+	}
+	if len(alts) == 0 {
+		return order
+	}
+	rest := slices.DeleteFunc(slices.Clone(order[i+1:]), func(t Target) bool {
+		return slices.ContainsFunc(alts, func(a Target) bool { return a.Name == t.Name })
+	})
+	out := make([]Target, 0, i+1+len(alts)+len(rest))
+	out = append(out, order[:i+1]...)
+	out = append(out, alts...)
+	return append(out, rest...)
 }
 
 // isAuth reports an upstream that refused its key (401, 403): the

@@ -58,9 +58,13 @@ type Relay func(ctx context.Context, t Target, resp *http.Response, commit func(
 // within the target's FirstByteTimeout, and each later read within its
 // IdleTimeout, as for Stream.
 func (c *Chain) Forward(ctx context.Context, req *ForwardRequest, relay Relay) error {
+	forwards := func(t Target) bool {
+		_, ok := t.Provider.(Forwarder)
+		return ok
+	}
 	var targets []Target
 	for _, t := range c.Targets {
-		if _, ok := t.Provider.(Forwarder); ok {
+		if forwards(t) {
 			targets = append(targets, t)
 		}
 	}
@@ -71,7 +75,7 @@ func (c *Chain) Forward(ctx context.Context, req *ForwardRequest, relay Relay) e
 	// run copies each target's request with its own model (WithModel), so
 	// Fields carry the body with "model" replaced.
 	base := &Request{Model: req.Model, Stream: req.Stream, Fields: req.Body}
-	return c.runOn(ctx, targets, base, func(ctx context.Context, t Target, r *Request) (bool, error) {
+	return c.runOn(ctx, targets, forwards, base, func(ctx context.Context, t Target, r *Request) (bool, error) {
 		actx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		var state atomic.Int32

@@ -41,7 +41,10 @@ func (rt *Runtime) authenticate(r *http.Request) (*auth.Key, error) {
 
 // allowed checks the key's allowlist for the model the client asked for
 // (an explicit model, route or alias), or, for a routed request ("auto"
-// or none), the route it was sent to: a 403 when the key may not.
+// or none), the route it was sent to: a 403 when the key may not. A model
+// asked for as provider/model that reached that provider as such
+// (Decision.Provider) is also allowed by its upstream model's name alone
+// (the model at any provider) and by "provider/*" (any model there).
 func allowed(k *auth.Key, req *providers.Request, dec *router.Decision) error {
 	if k == nil {
 		return nil
@@ -50,12 +53,15 @@ func allowed(k *auth.Key, req *providers.Request, dec *router.Decision) error {
 	if auto {
 		asked = "auto"
 	}
+	_, _, split := router.SplitModel(asked)
 	switch {
 	case k.Allows(asked):
 		return nil
-	case auto && dec == nil:
-		return nil // decided once the route is known
+	case (auto || split) && dec == nil:
+		return nil // decided once the route, or the provider, is known
 	case auto && dec.Route != "" && k.Allows(dec.Route):
+		return nil
+	case !auto && dec != nil && dec.Provider != "" && (k.Allows(dec.Upstream) || k.Allows(dec.Provider+"/*")):
 		return nil
 	}
 	return &httpError{status: http.StatusForbidden,

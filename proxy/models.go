@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -15,8 +17,10 @@ type model struct {
 }
 
 // models is what GET /v1/models lists: "auto", the routes and configured
-// models (Runtime.Models), then the discovered models not among them,
-// owned by the first provider that lists each.
+// models (Runtime.Models, each served model also as provider/model), then
+// the discovered models not among them, owned by the first provider that
+// lists each, then each discovered model as provider/model for every
+// provider that lists it.
 func (s *Server) models(rt *Runtime) []model {
 	created := s.started.Unix()
 	data := []model{{ID: "auto", Object: "model", Created: created, OwnedBy: "switchyard"}}
@@ -28,12 +32,24 @@ func (s *Server) models(rt *Runtime) []model {
 		}
 	}
 	if rt.Discovery != nil {
-		for _, m := range rt.Discovery.Models() {
+		discovered := rt.Discovery.Models()
+		for _, m := range discovered {
 			if !seen[m.ID] && len(m.Providers) > 0 {
 				seen[m.ID] = true
 				data = append(data, model{ID: m.ID, Object: "model", Created: created, OwnedBy: m.Providers[0]})
 			}
 		}
+		var named []model
+		for _, m := range discovered {
+			for _, p := range m.Providers {
+				if id := p + "/" + m.ID; !seen[id] {
+					seen[id] = true
+					named = append(named, model{ID: id, Object: "model", Created: created, OwnedBy: p})
+				}
+			}
+		}
+		slices.SortFunc(named, func(a, b model) int { return strings.Compare(a.ID, b.ID) })
+		data = append(data, named...)
 	}
 	return data
 }

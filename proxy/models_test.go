@@ -89,8 +89,11 @@ func TestModelsMergesDiscovered(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, res.status, res.body)
 		}
 		// Configured entries first and unchanged; each discovered model
-		// once, owned by the first provider listing it.
-		want := "auto@switchyard code@switchyard gpt-4o-mini@openai llama3.2:latest@ollama qwen2.5:7b@ollama"
+		// once, owned by the first provider listing it; then each as
+		// provider/model for every provider listing it (Router-Maestro's
+		// names), even where the bare name is a route (vllm/code).
+		want := "auto@switchyard code@switchyard gpt-4o-mini@openai llama3.2:latest@ollama qwen2.5:7b@ollama " +
+			"ollama/gpt-4o-mini@ollama ollama/llama3.2:latest@ollama ollama/qwen2.5:7b@ollama vllm/code@vllm vllm/qwen2.5:7b@vllm"
 		if got := list.String(); list.Object != "list" || got != want {
 			t.Errorf("%s: models = %s, want %s", path, got, want)
 		}
@@ -121,14 +124,14 @@ func TestAdminModelsRefresh(t *testing.T) {
 		}
 		return body
 	}
-	if b := post(); b.String() != "auto@switchyard a@up b@down" || len(b.Errors) != 0 || len(b.Discovered) != 2 {
+	if b := post(); b.String() != "auto@switchyard a@up b@down down/b@down up/a@up" || len(b.Errors) != 0 || len(b.Discovered) != 2 {
 		t.Fatalf("first refresh: %+v", b)
 	}
 
 	up.set([]string{"a", "c"}, nil)
 	down.set(nil, errors.New("connection refused"))
 	b := post()
-	if got, want := b.String(), "auto@switchyard a@up b@down c@up"; got != want {
+	if got, want := b.String(), "auto@switchyard a@up b@down c@up down/b@down up/a@up up/c@up"; got != want {
 		t.Errorf("after refresh: models %s, want %s (a failed provider keeps its list)", got, want)
 	}
 	if b.Errors["down"] != "connection refused" || len(b.Errors) != 1 {

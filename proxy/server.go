@@ -192,6 +192,14 @@ func (s *Server) Handler() http.Handler {
 		r.HandleFunc("/v1"+p, s.handleForward(p)).Methods(http.MethodPost)
 		r.HandleFunc(p, s.handleForward(p)).Methods(http.MethodPost)
 	}
+	// ModelSwitch's paths: a base URL of .../openai (or .../openai/v1)
+	// and .../anthropic.
+	r.HandleFunc("/openai/chat/completions", s.handleOpenAIChat).Methods(http.MethodPost)
+	r.HandleFunc("/openai/v1/chat/completions", s.handleOpenAIChat).Methods(http.MethodPost)
+	r.HandleFunc("/openai/models", s.handleModels).Methods(http.MethodGet)
+	r.HandleFunc("/openai/v1/models", s.handleModels).Methods(http.MethodGet)
+	r.HandleFunc("/anthropic/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/anthropic/messages/count_tokens", s.handleCountTokens).Methods(http.MethodPost)
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.handleReady).Methods(http.MethodGet)

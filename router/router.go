@@ -66,6 +66,14 @@ type Options struct {
 	// see providers.Catalog.Chain); nil from it, or no Discover, is
 	// ErrNoRoute. It must be safe for concurrent use.
 	Discover func(model string) *providers.Chain
+	// Direct, if set, is asked for the chain of an explicit model written
+	// provider/model ("openai/gpt-4o") that is nothing else by that whole
+	// name (not a route, nor in Models, nor discovered): the name is cut
+	// at its first slash, and Direct gets the provider's name and the
+	// upstream model ("gpt-4o"; "meta-llama/Llama-3" for
+	// "groq/meta-llama/Llama-3"). nil from it (no such provider) is
+	// ErrNoRoute. It must be safe for concurrent use.
+	Direct func(provider, model string) *providers.Chain
 	// Turns is how many of the last user turns are routed on; 0 means 1.
 	Turns int
 	// TurnDecay, when Turns > 1, embeds each of those turns on its own and
@@ -102,6 +110,7 @@ type Router struct {
 	def      string
 	models   map[string]*providers.Chain
 	discover func(model string) *providers.Chain
+	direct   func(provider, model string) *providers.Chain
 	turns    int
 	maxChars int
 	margin   float64
@@ -122,6 +131,7 @@ func New(cls Classifier, opts Options) (*Router, error) {
 		def:      opts.DefaultRoute,
 		models:   maps.Clone(opts.Models),
 		discover: opts.Discover,
+		direct:   opts.Direct,
 		turns:    max(opts.Turns, 1),
 		maxChars: opts.MaxChars,
 		margin:   opts.Margin,
@@ -163,6 +173,10 @@ type Decision struct {
 	Route string
 	// Model is the explicit model asked for, if any.
 	Model string
+	// Provider and Upstream are the two halves of a Model written
+	// provider/model that reached that provider as such (Options.Direct);
+	// empty otherwise.
+	Provider, Upstream string
 	// DecidedBy is one of ByEmbedding, ByDefault, ByExplicit, BySticky,
 	// ByJudge.
 	DecidedBy string
@@ -185,6 +199,17 @@ type Decision struct {
 	Took time.Duration
 	// Judge reports the LLM judge's part; nil when it was not asked.
 	Judge *JudgeInfo
+}
+
+// SplitModel cuts a model name written provider/model at its first
+// slash. ok is false when either half would be empty or the name has no
+// slash; whether the first half names a provider is the caller's to check.
+func SplitModel(name string) (provider, model string, ok bool) {
+	provider, model, ok = strings.Cut(name, "/")
+	if !ok || provider == "" || model == "" {
+		return "", "", false
+	}
+	return provider, model, true
 }
 
 // IsAuto reports whether model asks switchyard to choose.
@@ -216,6 +241,11 @@ func (r *Router) decide(ctx context.Context, req *providers.Request) (Decision, 
 		if r.discover != nil {
 			if chain := r.discover(req.Model); chain != nil {
 				return Decision{Model: req.Model, DecidedBy: ByExplicit, Chain: chain}, nil
+			}
+		}
+		if provider, model, ok := SplitModel(req.Model); ok && r.direct != nil {
+			if chain := r.direct(provider, model); chain != nil {
+				return Decision{Model: req.Model, Provider: provider, Upstream: model, DecidedBy: ByExplicit, Chain: chain}, nil
 			}
 		}
 		return Decision{}, fmt.Errorf("%w: model %q is not a route, alias or served model", ErrNoRoute, clipName(req.Model))
@@ -302,8 +332,9 @@ func (r *Router) Models() []string {
 	return out
 }
 
-// Target finds a configured target by its name ("provider/model") in any
-// route's or model's chain, for a test of that one target.
+// Target finds a target by its name ("provider/model") in any route's or
+// model's chain, else at the provider so named (Options.Direct), for a
+// test of that one target.
 func (r *Router) Target(name string) (providers.Target, bool) {
 	for _, chains := range []map[string]*providers.Chain{r.routes, r.models} {
 		for _, c := range chains {
@@ -312,6 +343,11 @@ func (r *Router) Target(name string) (providers.Target, bool) {
 					return t, true
 				}
 			}
+		}
+	}
+	if p, m, ok := SplitModel(name); ok && r.direct != nil {
+		if c := r.direct(p, m); c != nil && len(c.Targets) > 0 {
+			return c.Targets[0], true
 		}
 	}
 	return providers.Target{}, false

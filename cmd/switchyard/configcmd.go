@@ -9,7 +9,7 @@ import (
 func configCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
-		Short: "Check and print the configuration",
+		Short: "Check and print the configuration; print other tools' settings for this server",
 	}
 	var cf configFlags
 	check := &cobra.Command{
@@ -40,6 +40,6 @@ func configCmd(e env) *cobra.Command {
 		},
 	}
 	cf.register(check)
-	cmd.AddCommand(check)
+	cmd.AddCommand(check, claudeCodeCmd(e))
 	return cmd
 }

@@ -78,5 +78,6 @@ func commands(e env) *cobra.Command {
 	root.SetErr(e.stderr)
 	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
 	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
+	root.AddCommand(providersCmd(e))
 	return root
 }

@@ -14,9 +14,9 @@ import (
 func modelCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "model",
-		Short: "Install, verify and list the in-process embedding models",
+		Short: "List the models served and edit chain order; install and verify the embedding models",
 	}
-	cmd.AddCommand(modelPullCmd(e), modelVerifyCmd(e), modelListCmd(e))
+	cmd.AddCommand(modelPullCmd(e), modelVerifyCmd(e), modelListCmd(e), modelPriorityCmd(e))
 	return cmd
 }
 
@@ -122,12 +122,29 @@ func modelVerifyCmd(e env) *cobra.Command {
 }
 
 func modelListCmd(e env) *cobra.Command {
-	var models string
+	var (
+		models    string
+		cf        configFlags
+		url       string
+		keyEnv    string
+		embedding bool
+	)
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List installed models and whether they verify",
-		Args:  cobra.NoArgs,
+		Use:   "list [--config F] [--url U] [--embedding]",
+		Short: "List the LLM models served (routes, aliases, provider/model names) and the installed embedding models",
+		Long: "list prints the model names clients may ask for, from the config: \"auto\",\n" +
+			"each route and alias with its targets, and every model a provider serves,\n" +
+			"as provider/model. When a server answers at --url (default http:// + the\n" +
+			"config's listen), the models its discovering providers list are added.\n" +
+			"Then it lists the installed embedding models; --embedding lists only those.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !embedding {
+				if err := listLLMModels(cmd, e, &cf, url, keyEnv); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout)
+			}
 			root, err := gateway.ModelsRoot(models, e.getenv)
 			if err != nil {
 				return err
@@ -137,11 +154,11 @@ func modelListCmd(e env) *cobra.Command {
 				return err
 			}
 			if len(list) == 0 {
-				fmt.Fprintf(e.stdout, "no models in %s; run \"switchyard model pull\"\n", root)
+				fmt.Fprintf(e.stdout, "no embedding models in %s; run \"switchyard model pull\"\n", root)
 				return nil
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tSTATUS\tSIZE\tDIR")
+			fmt.Fprintln(tw, "EMBEDDING MODEL\tSTATUS\tSIZE\tDIR")
 			for _, m := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%.1f MB\t%s\n", m.Name, m.Status(), float64(m.Size)/1e6, m.Dir)
 			}
@@ -149,5 +166,9 @@ func modelListCmd(e env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
+	cmd.Flags().StringVar(&cf.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml, if it exists)")
+	cmd.Flags().StringVar(&url, "url", "", "a running server to ask for discovered models (default http:// + the config's listen)")
+	cmd.Flags().StringVar(&keyEnv, "key-env", "", "environment variable holding a client key, when the server needs one")
+	cmd.Flags().BoolVar(&embedding, "embedding", false, "list only the installed embedding models")
 	return cmd
 }
