@@ -136,8 +136,9 @@ func TestDiscoveredModelIsServedAndListed(t *testing.T) {
 	for _, m := range list.Data {
 		got = append(got, m.ID)
 	}
-	if strings.Join(got, " ") != "auto m1 llama3.2:latest" {
-		t.Errorf("models = %q, want auto m1 llama3.2:latest", got)
+	// Each served model is listed bare and as provider/model.
+	if want := "auto m1 up/m1 llama3.2:latest disc/llama3.2:latest disc/m1"; strings.Join(got, " ") != want {
+		t.Errorf("models = %q, want %s", got, want)
 	}
 
 	code, b := admin(t, addr, http.MethodPost, "/admin/reload", "", testAdminToken)
