@@ -29,6 +29,10 @@ const (
 	ProviderOpenAI    = "openai"    // any OpenAI-compatible chat completions API
 	ProviderOllama    = "ollama"    // Ollama's native /api/chat
 	ProviderAnthropic = "anthropic" // Anthropic's Messages API, /v1/messages
+	// ProviderEcho calls no model: it answers with the routing decision
+	// and the request it would have sent. It needs no base_url or key and
+	// serves any model name.
+	ProviderEcho = "echo"
 )
 
 // AnthropicBaseURL is the base_url a provider of kind anthropic gets when
@@ -317,13 +321,14 @@ type Embedder struct {
 type Provider struct {
 	// Name identifies the provider in targets; unique and required.
 	Name string `koanf:"name" yaml:"name"`
-	// Kind is the wire dialect: openai, ollama or anthropic.
+	// Kind is the wire dialect: openai, ollama or anthropic; or echo,
+	// which calls no model (see ProviderEcho).
 	Kind string `koanf:"kind" yaml:"kind"`
 	// BaseURL is the API root, e.g. https://api.openai.com/v1,
 	// http://127.0.0.1:11434 or https://api.anthropic.com (without /v1:
 	// the anthropic client adds /v1/messages, as Anthropic's SDKs do).
 	// Required, except for kind anthropic, where Load fills in
-	// AnthropicBaseURL.
+	// AnthropicBaseURL, and kind echo, which has none.
 	BaseURL string `koanf:"base_url" yaml:"base_url"`
 	// APIKeyEnv names the environment variable holding the API key; empty
 	// sends no key. The name is configured, never the key. Kind openai

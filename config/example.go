@@ -1,11 +1,5 @@
 package config
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-)
-
 // Example returns a commented example config that loads and validates as
 // it is. It mentions every key.
 func Example() []byte {
@@ -15,21 +9,7 @@ func Example() []byte {
 // WriteExample writes Example to path, creating its directory. It never
 // overwrites: if path exists the error wraps fs.ErrExist.
 func WriteExample(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	if _, err := f.Write(Example()); err != nil {
-		f.Close()
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	return nil
+	return writeNew(path, Example())
 }
 
 const example = `# switchyard configuration.

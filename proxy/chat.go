@@ -160,6 +160,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		trace.Observe = conv.observe
 	}
 	ctx = providers.WithTrace(ctx, trace)
+	ctx = providers.WithRouting(ctx, routingOf(dec))
 	sent := 0 // the status the client got, when it differs from statusOf(err)
 	// The key's counters are settled before the client has the whole
 	// answer: the request that crosses a budget ends, the next one is
@@ -359,6 +360,23 @@ func asksForUsage(req *providers.Request) bool {
 // final usage chunk (empty choices) does.
 func usageOnly(c providers.Chunk) bool {
 	return c.Usage != nil && c.Text == "" && c.Reasoning == "" && len(c.ToolCalls) == 0 && c.FinishReason == "" && c.Role == ""
+}
+
+// maxRoutingScores is how many of the best routes' scores a provider is
+// shown (providers.Routing.Scores).
+const maxRoutingScores = 3
+
+// routingOf is the summary of d that providers may read (the echo
+// provider shows it).
+func routingOf(d router.Decision) *providers.Routing {
+	r := &providers.Routing{Route: d.Route, Model: d.Model, DecidedBy: d.DecidedBy, Score: d.Score, Fallback: d.Fallback}
+	if d.Match != nil {
+		r.Scores = make([]providers.RouteScore, 0, min(len(d.Match.Scores), maxRoutingScores))
+		for _, s := range d.Match.Scores[:min(len(d.Match.Scores), maxRoutingScores)] {
+			r.Scores = append(r.Scores, providers.RouteScore{Route: s.Route, Score: s.Score})
+		}
+	}
+	return r
 }
 
 func setDecisionHeaders(h http.Header, d router.Decision) {

@@ -59,7 +59,9 @@ func serveCmd(e env) *cobra.Command {
 		Short: "Run the router (OpenAI-compatible API)",
 		Long: "serve routes POST /v1/chat/completions requests that name no model (or\n" +
 			"\"auto\") to the best-matching route's provider chain. With no config file\n" +
-			"it writes a commented example to the default path and serves that.",
+			"it writes a first config to the default path and serves that: its routes use\n" +
+			"OpenAI and/or Anthropic when OPENAI_API_KEY / ANTHROPIC_API_KEY are set, else\n" +
+			"the echo provider, which calls no model and answers with the routing decision.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := cf.resolve(e)
@@ -67,10 +69,10 @@ func serveCmd(e env) *cobra.Command {
 				return err
 			}
 			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				if err := config.WriteExample(path); err != nil {
-					return fmt.Errorf("write an example config: %w", err)
+				if err := config.WriteFirstRun(path, e.getenv); err != nil {
+					return fmt.Errorf("write a first config: %w", err)
 				}
-				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a commented example to %s (edit it, then restart)\n", path)
+				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a first config to %s (%s)\n", path, firstRunNote(e.getenv))
 			}
 			cfg, _, err := cf.load(cmd, e)
 			if err != nil {
@@ -92,6 +94,14 @@ func serveCmd(e env) *cobra.Command {
 	cf.register(cmd)
 	cmd.Flags().String("listen", "", "address to listen on (overrides the config's listen)")
 	return cmd
+}
+
+// firstRunNote says which providers the first config uses.
+func firstRunNote(getenv func(string) string) string {
+	if getenv(config.OpenAIKeyEnv) == "" && getenv(config.AnthropicKeyEnv) == "" {
+		return "no " + config.OpenAIKeyEnv + " or " + config.AnthropicKeyEnv + " set: every route answers with the echo provider, which calls no model"
+	}
+	return "its routes use the providers whose keys are set"
 }
 
 func newLogger(level, format string, w io.Writer) zerolog.Logger {
