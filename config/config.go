@@ -286,14 +286,19 @@ type APIKey struct {
 }
 
 // Admin configures the /admin endpoints. They are off (404, like any
-// unknown path) unless a token is configured and its variable is set.
+// unknown path) unless the token variable holds a token (or a client key
+// has the admin role).
 type Admin struct {
 	// TokenEnv names the environment variable holding the bearer token
-	// that /admin requests must carry. Empty, the default, turns the
-	// endpoints off; so does an unset or empty variable. The name is
-	// configured, never the token.
+	// that /admin requests must carry. Default DefaultAdminTokenEnv, so
+	// that exporting it turns the endpoints on whatever the config file
+	// (a MAS file included); an unset or empty variable, or an empty
+	// TokenEnv, leaves them off. The name is configured, never the token.
 	TokenEnv string `koanf:"token_env" yaml:"token_env,omitempty"`
 }
+
+// DefaultAdminTokenEnv is admin.token_env's default.
+const DefaultAdminTokenEnv = "SWITCHYARD_ADMIN_TOKEN"
 
 // Embedder configures the text embedder.
 type Embedder struct {
@@ -651,6 +656,7 @@ func Default() *Config {
 			MaxEventBytes:     4 << 20,
 		},
 		Log:             Log{Level: "info", Format: "json"},
+		Admin:           Admin{TokenEnv: DefaultAdminTokenEnv},
 		Metrics:         Metrics{Enabled: true},
 		Console:         Console{Enabled: true},
 		Tracing:         Tracing{Protocol: "http", SampleRatio: 1},
