@@ -437,8 +437,8 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 		Int("upstream_status", upstream).
 		Int("status", status).
 		Bool("stream", stream).
-		Dur("decide", d.Took).
-		Dur("took", took).
+		Float64("decide_ms", ms(d.Took)).
+		Float64("took_ms", ms(took)).
 		Func(func(e *zerolog.Event) {
 			if j := d.Judge; j != nil {
 				e.Str("judge_answer", j.Answer).Bool("judge_used", j.Used).Bool("judge_cached", j.Cached).
@@ -447,3 +447,6 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 		}).
 		Msg("chat completion")
 }
+
+// ms is d in milliseconds, to the microsecond, for log fields named *_ms.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -21,7 +21,12 @@ func TestFirstRunAnswersTheREADMECurl(t *testing.T) {
 	home := t.TempDir()
 	vars := map[string]string{"HOME": home, "SWITCHYARD_MODELS": modelsRootOf(t)}
 	addr, stop, logs := startServe(t, vars, "--listen", "127.0.0.1:0")
-	defer stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			stop()
+		}
+	}()
 	path := filepath.Join(home, ".config", "switchyard", "config.yaml")
 	if !strings.Contains(logs.String(), "wrote a first config to "+path) || !strings.Contains(logs.String(), "echo provider") {
 		t.Errorf("serve did not say what it wrote:\n%s", logs.String())
@@ -68,5 +73,37 @@ func TestFirstRunAnswersTheREADMECurl(t *testing.T) {
 	}
 	if !strings.Contains(text, "reverses a string") || answer.Usage.PromptTokens == 0 || answer.Usage.CompletionTokens == 0 {
 		t.Errorf("the echo answer lacks the request or its usage: %s", body)
+	}
+
+	// Every duration in the log carries its unit in its key.
+	stopped = true
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exited %d", code)
+	}
+	want := map[string][]string{
+		"listening":       {"startup_ms"},
+		"chat completion": {"took_ms", "decide_ms"},
+		"shutting down":   {"grace_ms"},
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var fields map[string]any
+		if json.Unmarshal([]byte(line), &fields) != nil {
+			continue
+		}
+		for _, old := range []string{"startup", "took", "decide", "grace"} {
+			if _, ok := fields[old]; ok {
+				t.Errorf("log field %q has no unit: %s", old, line)
+			}
+		}
+		msg, _ := fields["message"].(string)
+		for _, k := range want[msg] {
+			if v, ok := fields[k].(float64); !ok || v < 0 || (k != "decide_ms" && v == 0) {
+				t.Errorf("%q line: %s = %v: %s", msg, k, fields[k], line)
+			}
+		}
+		delete(want, msg)
+	}
+	if len(want) > 0 {
+		t.Errorf("log lines missing: %v\n%s", want, logs.String())
 	}
 }
