@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/gateway"
@@ -78,7 +79,7 @@ func serveCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr, e.getenv("NO_COLOR") != "")
 			for _, w := range cfg.Warnings(e.getenv) {
 				log.Warn().Msg(w)
 			}
@@ -104,13 +105,22 @@ func firstRunNote(getenv func(string) string) string {
 	return "its routes use the providers whose keys are set"
 }
 
-func newLogger(level, format string, w io.Writer) zerolog.Logger {
+// newLogger builds the process logger. The console format colours its
+// output only on a terminal, and never with noColor (NO_COLOR is set,
+// https://no-color.org): a log file or a pipe gets plain text.
+func newLogger(level, format string, w io.Writer, noColor bool) zerolog.Logger {
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: noColor || !isTerminal(w)}
 	}
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		lvl = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
