@@ -55,7 +55,9 @@ func run(ctx context.Context, args []string, e env) int {
 			"route best matches the conversation, using an embedding model running in-process.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(), // --version
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetArgs(args)
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
