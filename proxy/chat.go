@@ -330,7 +330,7 @@ func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Reques
 	case !sse.started:
 		writeOpenAIError(w, err)
 	default:
-		sse.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
+		sse.send(openAIError(statusOf(err), err))
 	}
 	return sse.started, err
 }
