@@ -133,7 +133,6 @@ func TestNewError(t *testing.T) {
 	}
 }
 
-
 // A request from another dialect, with no Fields, is encoded from its
 // messages, and decodes back to them.
 func TestRequestBodyFromMessages(t *testing.T) {
