@@ -33,6 +33,10 @@ const (
 	// discovered from GET /v1/dnt/table (discover is always on), and
 	// requests go in OpenAI's API through /v1/service/llm/v1.
 	ProviderOCF = "ocf"
+	// ProviderEcho calls no model: it answers with the routing decision
+	// and the request it would have sent. It needs no base_url or key and
+	// serves any model name.
+	ProviderEcho = "echo"
 )
 
 // AnthropicBaseURL is the base_url a provider of kind anthropic gets when
@@ -297,14 +301,19 @@ type APIKey struct {
 }
 
 // Admin configures the /admin endpoints. They are off (404, like any
-// unknown path) unless a token is configured and its variable is set.
+// unknown path) unless the token variable holds a token (or a client key
+// has the admin role).
 type Admin struct {
 	// TokenEnv names the environment variable holding the bearer token
-	// that /admin requests must carry. Empty, the default, turns the
-	// endpoints off; so does an unset or empty variable. The name is
-	// configured, never the token.
+	// that /admin requests must carry. Default DefaultAdminTokenEnv, so
+	// that exporting it turns the endpoints on whatever the config file
+	// (a MAS file included); an unset or empty variable, or an empty
+	// TokenEnv, leaves them off. The name is configured, never the token.
 	TokenEnv string `koanf:"token_env" yaml:"token_env,omitempty"`
 }
+
+// DefaultAdminTokenEnv is admin.token_env's default.
+const DefaultAdminTokenEnv = "SWITCHYARD_ADMIN_TOKEN"
 
 // Embedder configures the text embedder.
 type Embedder struct {
@@ -332,13 +341,14 @@ type Embedder struct {
 type Provider struct {
 	// Name identifies the provider in targets; unique and required.
 	Name string `koanf:"name" yaml:"name"`
-	// Kind is the wire dialect: openai, ollama, anthropic or ocf.
+	// Kind is the wire dialect: openai, ollama, anthropic or ocf; or
+	// echo, which calls no model (see ProviderEcho).
 	Kind string `koanf:"kind" yaml:"kind"`
 	// BaseURL is the API root, e.g. https://api.openai.com/v1,
 	// http://127.0.0.1:11434 or https://api.anthropic.com (without /v1:
 	// the anthropic client adds /v1/messages, as Anthropic's SDKs do).
 	// Required, except for kind anthropic, where Load fills in
-	// AnthropicBaseURL.
+	// AnthropicBaseURL, and kind echo, which has none.
 	BaseURL string `koanf:"base_url" yaml:"base_url"`
 	// APIKeyEnv names the environment variable holding the API key; empty
 	// sends no key. The name is configured, never the key. Kind openai
@@ -676,6 +686,7 @@ func Default() *Config {
 			MaxEventBytes:     4 << 20,
 		},
 		Log:             Log{Level: "info", Format: "json"},
+		Admin:           Admin{TokenEnv: DefaultAdminTokenEnv},
 		Metrics:         Metrics{Enabled: true},
 		Console:         Console{Enabled: true},
 		Tracing:         Tracing{Protocol: "http", SampleRatio: 1},

@@ -1,11 +1,5 @@
 package config
 
-import (
-	"fmt"
-	"os"
-	"path/filepath"
-)
-
 // Example returns a commented example config that loads and validates as
 // it is. It mentions every key.
 func Example() []byte {
@@ -15,21 +9,7 @@ func Example() []byte {
 // WriteExample writes Example to path, creating its directory. It never
 // overwrites: if path exists the error wraps fs.ErrExist.
 func WriteExample(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	if _, err := f.Write(Example()); err != nil {
-		f.Close()
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("config: write example: %w", err)
-	}
-	return nil
+	return writeNew(path, Example())
 }
 
 const example = `# switchyard configuration.
@@ -39,8 +19,11 @@ const example = `# switchyard configuration.
 # and forwards it to the best route's targets, in order, until one answers.
 # A client may also ask for a route, an alias or a provider's model by name.
 #
-# Every key may be left out: it keeps the default shown here. Durations are
-# Go duration strings ("30s", "2m", "1h30m"); sizes are bytes.
+# Every key may be left out: it keeps the default shown here, except where
+# a value is marked "example value", a choice of this example (the comment
+# gives the default). Names and lists (providers, routes, aliases, prices,
+# api_keys) are examples throughout. Durations are Go duration strings
+# ("30s", "2m", "1h30m"); sizes are bytes.
 #
 # Environment overrides: SWITCHYARD_ + the key in upper case, "__" between
 # levels: SWITCHYARD_LISTEN=:9000, SWITCHYARD_ROUTING__TOP_K=3,
@@ -79,7 +62,7 @@ providers:
     api_key_env: OPENAI_API_KEY
     # Bound on one upstream call (for a stream: until its headers);
     # absent or 0 = 10m.
-    timeout: 120s
+    timeout: 120s                    # example value; default 10m
     # More models clients may ask for by name (route targets count already).
     models: [gpt-4o-mini, o3-mini]
     # Extra headers on every upstream request. extra_headers is the same
@@ -106,11 +89,12 @@ providers:
     # (401/403) opens it at once; Retry-After pauses it.
     max_failures: 5
     recovery_interval: 30s
-    # List the provider's models this often as a health check; 0 = off.
-    health_check_period: 60s
+    # List the provider's models this often as a health check; 0 (the
+    # default) = off. A remote API is worth checking every minute or so.
+    health_check_period: 0s
     # A stream must send its first content (text, reasoning, a tool call)
     # within this, or the next target is tried; absent or 0 = 5m.
-    first_byte_timeout: 15s
+    first_byte_timeout: 15s          # example value; default 5m
     # Once it has, each next chunk must come within this, or the stream
     # ends with an error; absent or 0 = 5m.
     stream_idle_timeout: 5m
@@ -121,8 +105,8 @@ providers:
   - name: home
     kind: ollama
     base_url: http://127.0.0.1:11434
-    timeout: 300s                    # local models can be slow to load
-    priority: 1                      # used when openai's targets are down
+    timeout: 300s                    # example value; default 10m (local models can be slow to load)
+    priority: 1                      # example value; default 0 (used when openai's targets are down)
 
 # Routes: a plain-language condition and optional example utterances,
 # embedded once at start-up. A request goes to the route whose best
@@ -149,12 +133,12 @@ routes:
     # of the route's own utterances does not clear it. Optional.
     negatives:
       - write a short story about a programmer who falls in love
-    ground: false                    # optional; default routing.ground
-    threshold: 0.20                  # optional; default routing.threshold
+    ground: false                    # example value; default routing.ground
+    threshold: 0.20                  # example value; default routing.threshold
     targets:                         # tried in order
       - {provider: openai, model: gpt-4o}
       - {provider: home, model: qwen2.5-coder}
-    fallback: priority               # optional; default routing.fallback
+    fallback: priority               # example value; default routing.fallback
 
   - name: math
     condition: "mathematics, equations, proofs, arithmetic, statistics"
@@ -203,7 +187,7 @@ routes:
       - traduis ce texte en anglais
       - übersetze diesen Satz ins Englische
       - render this menu in Portuguese
-    threshold: 0.35
+    threshold: 0.35                  # example value; default routing.threshold
     targets:
       - {provider: openai, model: gpt-4o-mini}
       - {provider: home, model: aya-expanse}
@@ -259,21 +243,21 @@ routing:
   # means no threshold when default_route has a condition of its own);
   # this example's routes have many examples and thresholds fitted on the
   # team's corpus, so it sets a number.
-  threshold: 0.25
+  threshold: 0.25                    # example value; default auto
   # How a route's score is computed from its utterances: max (cosine of
   # the nearest), mean (mean cosine of the top_k nearest), lda (a linear
   # discriminant learnt from the utterances; best with many examples per
   # route, on its own score scale), or auto (the default): lda when every
   # threshold is auto and default_route has no condition, else max.
   # switchyard fit picks one.
-  aggregation: max
+  aggregation: max                   # example value; default auto
   # Ground each route's condition in the built-in task library: the
   # library's prompts of the task types a condition names become the
   # route's pseudo-examples (switchyard routes ground shows them). The
   # default is true, for routes written as conditions alone; this
   # example's routes carry their own examples and thresholds fitted
   # without grounding, so it is off here.
-  ground: false
+  ground: false                      # example value; default true
   # Pseudo-examples one route takes from the library, at most; 0 = auto
   # (100 with calibrated thresholds, 300 when default_route has a condition).
   ground_examples: 0

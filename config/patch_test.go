@@ -56,13 +56,13 @@ func TestPatchFileKeepsCommentsAndLayout(t *testing.T) {
 
 	// Every line but the patched ones is byte for byte the original.
 	want := orig
-	want = replaceOnce(t, want, "\n  threshold: 0.25\n", "\n  threshold: 0.5\n")
-	want = replaceOnce(t, want, "\n  aggregation: max\n", "\n  aggregation: mean\n")
+	want = replaceOnce(t, want, "\n  threshold: 0.25                    # example value; default auto\n", "\n  threshold: 0.5                    # example value; default auto\n")
+	want = replaceOnce(t, want, "\n  aggregation: max                   # example value; default auto\n", "\n  aggregation: mean                   # example value; default auto\n")
 	want = replaceOnce(t, want, "\n  top_k: 5\n", "\n  top_k: 3\n")
 	want = replaceOnce(t, want, "\n  margin: 0\n", "\n  margin: 0.05\n")
 	want = replaceOnce(t, want,
-		"    threshold: 0.20                  # optional; default routing.threshold\n",
-		"    threshold: 0.42                  # optional; default routing.threshold\n")
+		"    threshold: 0.20                  # example value; default routing.threshold\n",
+		"    threshold: 0.42                  # example value; default routing.threshold\n")
 	want = replaceOnce(t, want,
 		"    condition: \"mathematics, equations, proofs, arithmetic, statistics\"\n",
 		"    condition: \"mathematics, equations, proofs, arithmetic, statistics\"\n    threshold: 0.6\n")

@@ -228,12 +228,22 @@ func (c *Config) validateProviders(p *problems) map[string]bool {
 			if pr.APIKeyEnv != "" {
 				p.add(at+".api_key_env", "not used by kind ollama (send an auth header with headers_env)")
 			}
+		case ProviderEcho:
+			if pr.APIKeyEnv != "" {
+				p.add(at+".api_key_env", "not used by kind echo (it calls no model)")
+			}
 		case "":
-			p.add(at+".kind", "required (openai, ollama, anthropic or ocf)")
+			p.add(at+".kind", "required (openai, ollama, anthropic, ocf or echo)")
 		default:
-			p.add(at+".kind", "unknown kind %q (want openai, ollama, anthropic or ocf)", clip(pr.Kind))
+			p.add(at+".kind", "unknown kind %q (want openai, ollama, anthropic, ocf or echo)", clip(pr.Kind))
 		}
-		checkURL(p, at+".base_url", pr.BaseURL)
+		if pr.Kind == ProviderEcho {
+			if pr.BaseURL != "" {
+				p.add(at+".base_url", "not used by kind echo (it calls no model)")
+			}
+		} else {
+			checkURL(p, at+".base_url", pr.BaseURL)
+		}
 		checkDuration(p, at+".timeout", pr.Timeout)
 		models := map[string]bool{}
 		for j, m := range pr.Models {

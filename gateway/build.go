@@ -27,6 +27,7 @@ import (
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/providers/ocf"
+	"github.com/switchyard-router/switchyard/providers/echo"
 	"github.com/switchyard-router/switchyard/providers/ollama"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
@@ -292,6 +293,8 @@ func BuildProviders(cfg *config.Config, e Env, hc *http.Client) (map[string]prov
 			c.Timeout = p.Timeout
 			c.MaxLine = int(cfg.Server.MaxEventBytes)
 			out[p.Name] = c
+		case config.ProviderEcho:
+			out[p.Name] = echo.New(p.Name)
 		default:
 			return nil, fmt.Errorf("providers[%s]: unknown kind %q", p.Name, p.Kind)
 		}

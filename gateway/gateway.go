@@ -418,7 +418,9 @@ func (g *Gateway) admin(cfg *config.Config) *proxy.Admin {
 	name := cfg.Admin.TokenEnv
 	tok := ""
 	if name != "" {
-		if tok = g.env.getenv(name); tok == "" {
+		// The default variable unset is the usual case, not worth a
+		// warning; a variable the config names is.
+		if tok = g.env.getenv(name); tok == "" && name != config.DefaultAdminTokenEnv {
 			g.log.Warn().Str("token_env", name).Msg("admin token off: the token variable is not set")
 		}
 	}

@@ -147,7 +147,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 		log.Info().Str("addr", mln.Addr().String()).Msg("metrics listening")
 	}
 	log.Info().Str("addr", ln.Addr().String()).Strs("routes", rt.Router.Routes()).
-		Str("embedder", rt.Embedder.ID()).Dur("startup", time.Since(start)).Msg("listening")
+		Str("embedder", rt.Embedder.ID()).Float64("startup_ms", millis(time.Since(start))).Msg("listening")
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
@@ -158,7 +158,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 	// Not ready from here on: load balancers stop sending new requests
 	// while those in flight finish.
 	srv.Drain()
-	log.Info().Dur("grace", cfg.Server.ShutdownGrace).Msg("shutting down")
+	log.Info().Int64("grace_ms", cfg.Server.ShutdownGrace.Milliseconds()).Msg("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownGrace)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
@@ -168,3 +168,7 @@ func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.S
 	<-served
 	return nil
 }
+
+// millis is d in milliseconds, to the microsecond, for log fields named
+// *_ms.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,6 +40,10 @@ type Error struct {
 	// sent one (OpenAI's error.type / error.message), else empty and the
 	// wrapped error's text.
 	Type string
+	// Code is the upstream's own error code when its body had one as a
+	// string (OpenAI's error.code: context_length_exceeded,
+	// model_not_found, …), else empty.
+	Code string
 	// RetryAfter is the upstream's Retry-After in seconds, 0 if none.
 	RetryAfter int
 	Err        error
@@ -168,7 +173,25 @@ func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider strin
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	msg, typ := errorBody(body)
-	return nil, StatusError(provider, resp.StatusCode, msg, typ, resp.Header)
+	e := StatusError(provider, resp.StatusCode, msg, typ, resp.Header)
+	e.Code = ErrorCode(body)
+	return nil, e
+}
+
+// ErrorCode reads an error body's code in OpenAI's shape,
+// {"error":{"code":"…"}}, when it is a string; "" otherwise (a number, as
+// some compatible servers send, or another dialect's body).
+func ErrorCode(body []byte) string {
+	var w struct {
+		Error struct {
+			Code json.RawMessage `json:"code"`
+		} `json:"error"`
+	}
+	var code string
+	if json.Unmarshal(body, &w) != nil || json.Unmarshal(w.Error.Code, &code) != nil || len(code) > 64 {
+		return ""
+	}
+	return code
 }
 
 // refuseRedirect makes a client return a redirect response as it is.

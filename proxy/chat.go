@@ -160,6 +160,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		trace.Observe = conv.observe
 	}
 	ctx = providers.WithTrace(ctx, trace)
+	ctx = providers.WithRouting(ctx, routingOf(dec))
 	sent := 0 // the status the client got, when it differs from statusOf(err)
 	// The key's counters are settled before the client has the whole
 	// answer: the request that crosses a budget ends, the next one is
@@ -329,7 +330,7 @@ func (s *Server) streamOpenAI(rt *Runtime, w http.ResponseWriter, r *http.Reques
 	case !sse.started:
 		writeOpenAIError(w, err)
 	default:
-		sse.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
+		sse.send(openAIError(statusOf(err), err))
 	}
 	return sse.started, err
 }
@@ -359,6 +360,23 @@ func asksForUsage(req *providers.Request) bool {
 // final usage chunk (empty choices) does.
 func usageOnly(c providers.Chunk) bool {
 	return c.Usage != nil && c.Text == "" && c.Reasoning == "" && len(c.ToolCalls) == 0 && c.FinishReason == "" && c.Role == ""
+}
+
+// maxRoutingScores is how many of the best routes' scores a provider is
+// shown (providers.Routing.Scores).
+const maxRoutingScores = 3
+
+// routingOf is the summary of d that providers may read (the echo
+// provider shows it).
+func routingOf(d router.Decision) *providers.Routing {
+	r := &providers.Routing{Route: d.Route, Model: d.Model, DecidedBy: d.DecidedBy, Score: d.Score, Fallback: d.Fallback}
+	if d.Match != nil {
+		r.Scores = make([]providers.RouteScore, 0, min(len(d.Match.Scores), maxRoutingScores))
+		for _, s := range d.Match.Scores[:min(len(d.Match.Scores), maxRoutingScores)] {
+			r.Scores = append(r.Scores, providers.RouteScore{Route: s.Route, Score: s.Score})
+		}
+	}
+	return r
 }
 
 func setDecisionHeaders(h http.Header, d router.Decision) {
@@ -419,8 +437,8 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 		Int("upstream_status", upstream).
 		Int("status", status).
 		Bool("stream", stream).
-		Dur("decide", d.Took).
-		Dur("took", took).
+		Float64("decide_ms", ms(d.Took)).
+		Float64("took_ms", ms(took)).
 		Func(func(e *zerolog.Event) {
 			if j := d.Judge; j != nil {
 				e.Str("judge_answer", j.Answer).Bool("judge_used", j.Used).Bool("judge_cached", j.Cached).
@@ -429,3 +447,6 @@ func logRequest(log *zerolog.Logger, d router.Decision, tr *providers.Trace, str
 		}).
 		Msg("chat completion")
 }
+
+// ms is d in milliseconds, to the microsecond, for log fields named *_ms.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -135,8 +135,8 @@ func TestChatStreamCut(t *testing.T) {
 	if err := json.Unmarshal([]byte(evs[1]), &e); err != nil || e.Error.Message == "" {
 		t.Fatalf("last event = %s, want an OpenAI error (%v)", evs[1], err)
 	}
-	if e.Error.Code != "502" || !strings.Contains(e.Error.Message, "up") {
-		t.Errorf("error = %+v, want code 502 naming the upstream", e.Error)
+	if e.Error.Type != "api_error" || !strings.Contains(e.Error.Message, "up") {
+		t.Errorf("error = %+v, want an api_error naming the upstream", e.Error)
 	}
 	if bytes.Contains(res.body, []byte("data: [DONE]")) {
 		t.Error("a cut stream ended with [DONE]")
@@ -168,7 +168,7 @@ func TestChatStreamInBandError(t *testing.T) {
 	if err := json.Unmarshal([]byte(evs[1]), &e); err != nil {
 		t.Fatalf("last event = %s: %v", evs[1], err)
 	}
-	if e.Error.Code != "503" || !strings.Contains(e.Error.Message, "upstream up: is overloaded") || strings.Contains(string(res.body), "hunter2") || strings.Contains(string(res.body), "10.0.0.7") {
+	if e.Error.Type != "api_error" || !strings.Contains(e.Error.Message, "upstream up: is overloaded") || strings.Contains(string(res.body), "hunter2") || strings.Contains(string(res.body), "10.0.0.7") {
 		t.Errorf("error = %+v, want 503 saying overloaded in switchyard's words", e.Error)
 	}
 }
@@ -237,6 +237,10 @@ func TestChatUpstreamErrors(t *testing.T) {
 				}
 				if !strings.HasPrefix(e.Error.Message, "upstream up: ") {
 					t.Errorf("message %q does not name the upstream", e.Error.Message)
+				}
+				// A passed-through failure keeps the upstream's code.
+				if tt.wantStatus == 400 && e.Error.Code != "context_length_exceeded" {
+					t.Errorf("code = %q, want the upstream's context_length_exceeded", e.Error.Code)
 				}
 				for _, secret := range []string{"hunter2", "sk-UPSTREAM", "10.1.2.3", "127.0.0.1", "http://", "fake upstream"} {
 					if tt.wantStatus != 400 && strings.Contains(string(res.body), secret) {
@@ -324,6 +328,9 @@ func TestChatRouterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ts, _ := serve(t, &proxy.Runtime{Router: &stubRouter{err: tt.err}})
 			e := wantAPIError(t, chat(t, ts, chatBody), tt.wantStatus)
+			if tt.wantStatus == 404 && e.Error.Code != "model_not_found" {
+				t.Errorf("code = %q, want model_not_found", e.Error.Code)
+			}
 			if !strings.Contains(e.Error.Message, tt.wantMsg) {
 				t.Errorf("message = %q, want it to contain %q", e.Error.Message, tt.wantMsg)
 			}

@@ -280,5 +280,30 @@ func writeOpenAIError(w http.ResponseWriter, err error) {
 	setRetryAfter(w.Header(), err)
 	setLimitHeaders(w.Header(), err)
 	w.WriteHeader(status)
-	w.Write(openai.NewError(status, publicMessage(err), errorType(err)))
+	w.Write(openAIError(status, err))
+}
+
+// openAIError is err's body for an OpenAI client, with status.
+func openAIError(status int, err error) []byte {
+	return openai.NewErrorCode(status, publicMessage(err), errorType(err), openAICode(err, status))
+}
+
+// openAICode is the error code an OpenAI client gets, as OpenAI's own API
+// sends it: model_not_found for a model nothing serves, the upstream's own
+// code for a failure passed through (context_length_exceeded, …),
+// invalid_api_key for a refused client key, rate_limit_exceeded for a 429;
+// "" (null) otherwise, as OpenAI sends for server errors.
+func openAICode(err error, status int) string {
+	var pe *providers.Error
+	switch {
+	case errors.Is(err, router.ErrNoRoute):
+		return "model_not_found"
+	case errors.As(err, &pe) && passesThrough(pe):
+		return pe.Code
+	case status == http.StatusUnauthorized:
+		return "invalid_api_key"
+	case status == http.StatusTooManyRequests:
+		return "rate_limit_exceeded"
+	}
+	return ""
 }

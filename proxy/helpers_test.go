@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 
@@ -157,8 +158,13 @@ func wantAPIError(t *testing.T, res result, status int) apiError {
 	if e.Error.Message == "" || e.Error.Type == "" || string(e.Error.Param) != "null" {
 		t.Errorf("error body %s lacks message, type or param", res.body)
 	}
-	if e.Error.Code != itoa(status) {
-		t.Errorf("error code = %q, want %q", e.Error.Code, itoa(status))
+	// OpenAI's codes are words (model_not_found, invalid_api_key), or
+	// null; never the status.
+	if _, err := strconv.Atoi(e.Error.Code); err == nil {
+		t.Errorf("error code = %q, a number; want one of OpenAI's codes or null", e.Error.Code)
+	}
+	if want := map[int]string{401: "invalid_api_key", 429: "rate_limit_exceeded"}[status]; want != "" && e.Error.Code != want {
+		t.Errorf("error code = %q, want %q", e.Error.Code, want)
 	}
 	return e
 }

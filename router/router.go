@@ -180,7 +180,9 @@ type Decision struct {
 	// DecidedBy is one of ByEmbedding, ByDefault, ByExplicit, BySticky,
 	// ByJudge.
 	DecidedBy string
-	// Score is the taken route's similarity (0 when not classified).
+	// Score is the taken route's similarity, but for a ByDefault decision,
+	// where it is the best route's (which did not clear, or lost the
+	// margin); 0 when not classified.
 	Score float64
 	// Match holds every route's score when the request was classified.
 	Match *classifier.Match
@@ -298,8 +300,11 @@ func (r *Router) fallback(d Decision) Decision {
 	if d.Judge != nil && d.Judge.Error != "" {
 		d.Fallback += "; the judge failed: " + d.Judge.Error
 	}
+	// The score reported is the best route's, the one that failed to
+	// clear: the default route is rarely scored at all (it often has no
+	// condition), and "0.000" would hide how near the request came.
 	if d.Match != nil {
-		d.Score = scoreOf(d.Match, r.def)
+		d.Score = d.Match.Score
 	}
 	return d
 }

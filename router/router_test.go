@@ -119,10 +119,10 @@ func TestDecide(t *testing.T) {
 			wantScore: 0.71, wantMatch: true, wantText: "write a quicksort in go", wantAsked: true,
 		},
 		{
-			name: "below threshold takes the default with its own score", model: "auto",
+			name: "below threshold takes the default and reports the best score", model: "auto",
 			cls:       &stubClassifier{match: scores(false)},
 			wantRoute: "chat", wantBy: router.ByDefault, wantChain: chatChain,
-			wantScore: 0.42, wantMatch: true, wantFallback: "below its threshold",
+			wantScore: 0.71, wantMatch: true, wantFallback: "below its threshold",
 			wantText: "write a quicksort in go", wantAsked: true,
 		},
 		{
@@ -130,7 +130,7 @@ func TestDecide(t *testing.T) {
 			cls: &stubClassifier{match: classifier.Match{Route: "gone", Score: 0.9, Cleared: true,
 				Scores: []classifier.Score{{Route: "gone", Score: 0.9}, {Route: "chat", Score: 0.3}}}},
 			wantRoute: "chat", wantBy: router.ByDefault, wantChain: chatChain,
-			wantScore: 0.3, wantMatch: true, wantFallback: `"gone"`,
+			wantScore: 0.9, wantMatch: true, wantFallback: `"gone"`,
 			wantText: "write a quicksort in go", wantAsked: true,
 		},
 		{

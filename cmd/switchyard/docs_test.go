@@ -49,8 +49,6 @@ var pendingCLI = []string{
 	// h3: service management, workspace, MAS habits
 	"start", "stop", "restart", "server", "service", "config path", "config edit",
 	"--workspace", "serve --workspace",
-	// h4: the small findings
-	"--version",
 }
 
 // TestDocsCommandLines: every "switchyard …" line in a sh, bash, console

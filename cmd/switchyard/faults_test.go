@@ -151,9 +151,8 @@ func sseEvents(body string) []string {
 }
 
 // streamParts reads an SSE body: the streamed text, the in-band error
-// event's status code and message (0, "" when none), and whether [DONE]
-// came.
-func streamParts(t *testing.T, body string) (text string, errCode int, errMsg string, done bool) {
+// event's type and message ("", "" when none), and whether [DONE] came.
+func streamParts(t *testing.T, body string) (text, errType, errMsg string, done bool) {
 	t.Helper()
 	for _, d := range sseEvents(body) {
 		if d == "[DONE]" {
@@ -179,15 +178,14 @@ func streamParts(t *testing.T, body string) (text string, errCode int, errMsg st
 			if ev.Error.Type == "" || ev.Error.Message == "" {
 				t.Errorf("error event %q lacks a type or message", d)
 			}
-			fmt.Sscan(ev.Error.Code, &errCode)
-			errMsg = ev.Error.Message
+			errType, errMsg = ev.Error.Type, ev.Error.Message
 			continue
 		}
 		for _, c := range ev.Choices {
 			text += c.Delta.Content
 		}
 	}
-	return text, errCode, errMsg, done
+	return text, errType, errMsg, done
 }
 
 // openAIError decodes an OpenAI error body, failing the test when it has
@@ -344,12 +342,12 @@ func TestFaultStreamCutAfterFirstChunk(t *testing.T) {
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("status %d %q, want a 200 stream", r.status, r.header.Get("Content-Type"))
 	}
-	text, code, msg, done := streamParts(t, r.body)
+	text, typ, msg, done := streamParts(t, r.body)
 	if text != "Hel" {
 		t.Errorf("streamed text %q, want just the first chunk", text)
 	}
-	if code != http.StatusBadGateway || !strings.Contains(msg, "upstream primary") {
-		t.Errorf("error event %d %q, want a 502 naming the upstream", code, msg)
+	if typ != "api_error" || !strings.Contains(msg, "upstream primary") {
+		t.Errorf("error event %s %q, want an api_error (a 502) naming the upstream", typ, msg)
 	}
 	if done {
 		t.Error("a cut stream ended with [DONE]; the client would take it as complete")
@@ -377,9 +375,9 @@ func TestFaultFirstByteTimeoutHoldsBackRoleChunk(t *testing.T) {
 	s := newFaultStack(t, pairConfig(primary.URL, backup.URL, ", first_byte_timeout: 100ms"))
 
 	r := s.post(t, "fast", true)
-	text, code, _, done := streamParts(t, r.body)
-	if r.status != 200 || text != "from the backup" || code != 0 || !done {
-		t.Errorf("got %d %q (error %d, [DONE] %t), want the backup's whole stream", r.status, text, code, done)
+	text, typ, _, done := streamParts(t, r.body)
+	if r.status != 200 || text != "from the backup" || typ != "" || !done {
+		t.Errorf("got %d %q (error %q, [DONE] %t), want the backup's whole stream", r.status, text, typ, done)
 	}
 	if got := r.header.Get(proxy.HeaderModel); got != "backup/m-backup" {
 		t.Errorf("%s = %q", proxy.HeaderModel, got)

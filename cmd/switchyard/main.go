@@ -72,7 +72,9 @@ func commands(e env) *cobra.Command {
 			"route best matches the conversation, using an embedding model running in-process.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(), // --version
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)

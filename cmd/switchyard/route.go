@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,7 +24,7 @@ func routeCmd(e env) *cobra.Command {
 		explain bool
 	)
 	cmd := &cobra.Command{
-		Use:   "route [--config F] [--json] [--explain] TEXT",
+		Use:   "route [--config F] [--json] [--explain] TEXT | -",
 		Short: "Show which route a message would take, and why",
 		Long: "route embeds TEXT as a user message, scores it against every route and\n" +
 			"prints the decision: the route, its score, every route's score, the\n" +
@@ -30,7 +32,7 @@ func routeCmd(e env) *cobra.Command {
 			"for the LLM judge (judge: in the config) when the embedding is unsure.\n" +
 			"--explain adds the text routed on and the judge's part: whether it was\n" +
 			"asked and why, the candidates, its answer, whether it was used, its\n" +
-			"latency.",
+			"latency. TEXT \"-\" reads the text from standard input.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, _, err := cf.load(cmd, e)
@@ -49,6 +51,18 @@ func routeCmd(e env) *cobra.Command {
 			}
 			defer rt.Close()
 			text := strings.Join(args, " ")
+			if len(args) == 1 && args[0] == "-" {
+				b, err := io.ReadAll(io.LimitReader(e.stdin, maxStdinText+1))
+				if err != nil {
+					return fmt.Errorf("read the text from stdin: %w", err)
+				}
+				if len(b) > maxStdinText {
+					return fmt.Errorf("the text on stdin is over %d bytes", maxStdinText)
+				}
+				if text = strings.TrimSpace(string(b)); text == "" {
+					return errors.New("no text on stdin")
+				}
+			}
 			req := &providers.Request{Messages: []providers.Message{{Role: "user", Parts: []providers.Part{{Type: "text", Text: text}}}}}
 			d, err := rt.Router.Decide(cmd.Context(), req)
 			if err != nil {
@@ -69,6 +83,10 @@ func routeCmd(e env) *cobra.Command {
 	cmd.Flags().BoolVar(&explain, "explain", false, "also print the routed text and the LLM judge's part")
 	return cmd
 }
+
+// maxStdinText bounds the text "route -" reads, in bytes: the default
+// request body limit (server.max_body_bytes).
+const maxStdinText = 4 << 20
 
 type routeScore struct {
 	Route     string  `json:"route"`

@@ -19,6 +19,8 @@ import (
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
 	"github.com/switchyard-router/switchyard/gateway"
+	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/router/eval"
 )
 
 // datasetOOS labels a dataset text that fits no route; such texts belong to
@@ -137,7 +139,7 @@ func runFromDataset(cmd *cobra.Command, e env, path string, f *datasetFlags) err
 		defer file.Close()
 		in = file
 	}
-	labels, stats, err := readDataset(in)
+	labels, stats, err := readDataset(in, cfg.Routing.Turns)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -191,6 +193,20 @@ func runFromDataset(cmd *cobra.Command, e env, path string, f *datasetFlags) err
 	return err
 }
 
+// routedText is what a conversation in OpenAI's messages form is routed
+// on, parsed as eval corpora are (router/eval).
+func routedText(messages json.RawMessage, turns int) (string, error) {
+	line, err := json.Marshal(map[string]any{"messages": messages, "label": "x"})
+	if err != nil {
+		return "", fmt.Errorf(`bad "messages": %w`, err)
+	}
+	exs, err := eval.ReadCorpus(bytes.NewReader(line))
+	if err != nil {
+		return "", err
+	}
+	return router.RoutedText(exs[0].Messages, turns, 0), nil
+}
+
 // parsePerRoute reads --examples-per-route; 0 means every example.
 func parsePerRoute(s string) (int, error) {
 	if strings.EqualFold(s, "all") {
@@ -205,14 +221,18 @@ func parsePerRoute(s string) (int, error) {
 
 // datasetLine is one line of a dataset. A label may be a JSON number.
 type datasetLine struct {
-	Text  *string `json:"text"`
-	Label any     `json:"label"`
+	Text     *string         `json:"text"`
+	Messages json.RawMessage `json:"messages"`
+	Label    any             `json:"label"`
 }
 
-// readDataset reads {"text", "label"} lines, grouping texts by label in
-// order of first appearance. A text seen before is dropped, whatever its
-// label; oos texts are skipped. Every bad line is reported.
-func readDataset(r io.Reader) ([]labelled, datasetStats, error) {
+// readDataset reads {"text", "label"} lines, and {"messages", "label"}
+// lines (a conversation in OpenAI's form, as eval corpora have), grouping
+// texts by label in order of first appearance. A conversation's text is
+// what the router routes it on: its last turns user turns
+// (router.RoutedText). A text seen before is dropped, whatever its label;
+// oos texts are skipped. Every bad line is reported.
+func readDataset(r io.Reader, turns int) ([]labelled, datasetStats, error) {
 	var (
 		stats  datasetStats
 		errs   []error
@@ -245,12 +265,23 @@ func readDataset(r io.Reader) ([]labelled, datasetStats, error) {
 			errs = append(errs, fmt.Errorf(`line %d: "label" is not a string`, n))
 			continue
 		}
+		if l.Text == nil && l.Messages != nil {
+			text, err := routedText(l.Messages, turns)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("line %d: %w", n, err))
+				continue
+			}
+			l.Text = &text
+		}
 		switch {
 		case label == "":
 			errs = append(errs, fmt.Errorf(`line %d: missing "label"`, n))
 			continue
-		case l.Text == nil || strings.TrimSpace(*l.Text) == "":
-			errs = append(errs, fmt.Errorf(`line %d: missing or empty "text"`, n))
+		case l.Text == nil && l.Messages == nil:
+			errs = append(errs, fmt.Errorf(`line %d: needs "text" or "messages"`, n))
+			continue
+		case strings.TrimSpace(*l.Text) == "":
+			errs = append(errs, fmt.Errorf(`line %d: empty "text", or no user text in "messages"`, n))
 			continue
 		case strings.EqualFold(label, config.AutoModel):
 			errs = append(errs, fmt.Errorf("line %d: label %q is reserved for routing; rename it", n, label))

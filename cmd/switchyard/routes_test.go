@@ -205,7 +205,10 @@ func TestFromDatasetRefuses(t *testing.T) {
 		{"bad count", datasetLines(t, [2]string{"a", "b"}), []string{"--examples-per-route", "-1"}, "examples-per-route"},
 		{"bad json", "{\"text\": \"a\", \"label\": \"b\"}\n{nope\n", []string{"--examples-per-route", "all"}, "line 2"},
 		{"missing label", `{"text": "a"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: missing "label"`},
-		{"empty text", `{"text": " ", "label": "x"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: missing or empty "text"`},
+		{"empty text", `{"text": " ", "label": "x"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: empty "text"`},
+		{"no text", `{"label": "x"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: needs "text" or "messages"`},
+		{"no user turn", `{"messages": [{"role": "system", "content": "be brief"}], "label": "x"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: empty "text", or no user text in "messages"`},
+		{"bad messages", `{"messages": [{"content": "hi"}], "label": "x"}` + "\n", []string{"--examples-per-route", "all"}, `line 1: message 0: missing "role"`},
 		{"reserved label", datasetLines(t, [2]string{"a", "auto"}), []string{"--examples-per-route", "all"}, `"auto" is reserved`},
 		{"only oos", datasetLines(t, [2]string{"a", "oos"}), []string{"--examples-per-route", "all"}, "no labelled texts"},
 		{"bad base url", datasetLines(t, [2]string{"a", "b"}), []string{"--examples-per-route", "all", "--base-url", "ftp://x"}, "base_url"},
@@ -239,4 +242,32 @@ func TestFromDatasetReadsStdin(t *testing.T) {
 	if !strings.Contains(r.stdout, "- name: book_flight") {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
+}
+
+// The project's own eval corpus mixes "text" rows and "messages" rows
+// (conversations); a conversation contributes what it is routed on, its
+// last user turn.
+func TestFromDatasetReadsTheEvalCorpus(t *testing.T) {
+	corpus := filepath.Join("..", "..", "testdata", "eval", "corpus.jsonl")
+	r := runCmd(t, nil, "", "routes", "from-dataset", corpus, "--examples-per-route", "all", "--models", t.TempDir())
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	cfg, err := config.Load(writeTemp(t, r.stdout), nil, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	code := routeNamed(t, cfg, "code")
+	if !slices.Contains(code.Examples, "and in JavaScript?") {
+		t.Errorf("code examples lack the conversation's last user turn: %q", code.Examples)
+	}
+}
+
+func writeTemp(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

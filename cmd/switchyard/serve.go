@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/gateway"
@@ -59,7 +60,9 @@ func serveCmd(e env) *cobra.Command {
 		Short: "Run the router (OpenAI-compatible API)",
 		Long: "serve routes POST /v1/chat/completions requests that name no model (or\n" +
 			"\"auto\") to the best-matching route's provider chain. With no config file\n" +
-			"it writes a commented example to the default path and serves that.",
+			"it writes a first config to the default path and serves that: its routes use\n" +
+			"OpenAI and/or Anthropic when OPENAI_API_KEY / ANTHROPIC_API_KEY are set, else\n" +
+			"the echo provider, which calls no model and answers with the routing decision.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path, err := cf.resolve(e)
@@ -71,10 +74,10 @@ func serveCmd(e env) *cobra.Command {
 			// server, if set; a file written later takes over on reload.
 			fromEnv := errors.Is(statErr, os.ErrNotExist) && config.HasAIProxyEnv(e.getenv)
 			if errors.Is(statErr, os.ErrNotExist) && !fromEnv {
-				if err := config.WriteExample(path); err != nil {
-					return fmt.Errorf("write an example config: %w", err)
+				if err := config.WriteFirstRun(path, e.getenv); err != nil {
+					return fmt.Errorf("write a first config: %w", err)
 				}
-				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a commented example to %s (edit it, then restart)\n", path)
+				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a first config to %s (%s)\n", path, firstRunNote(e.getenv))
 			}
 			var cfg *config.Config
 			if fromEnv {
@@ -85,7 +88,7 @@ func serveCmd(e env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr)
+			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr, e.getenv("NO_COLOR") != "")
 			if fromEnv {
 				log.Info().Str("source", config.AIProxyEnvSource).Str("missing_file", path).Msg("no config file: configured from AI Proxy's environment variables")
 			}
@@ -106,13 +109,30 @@ func serveCmd(e env) *cobra.Command {
 	return cmd
 }
 
-func newLogger(level, format string, w io.Writer) zerolog.Logger {
+// firstRunNote says which providers the first config uses.
+func firstRunNote(getenv func(string) string) string {
+	if getenv(config.OpenAIKeyEnv) == "" && getenv(config.AnthropicKeyEnv) == "" {
+		return "no " + config.OpenAIKeyEnv + " or " + config.AnthropicKeyEnv + " set: every route answers with the echo provider, which calls no model"
+	}
+	return "its routes use the providers whose keys are set"
+}
+
+// newLogger builds the process logger. The console format colours its
+// output only on a terminal, and never with noColor (NO_COLOR is set,
+// https://no-color.org): a log file or a pipe gets plain text.
+func newLogger(level, format string, w io.Writer, noColor bool) zerolog.Logger {
 	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.RFC3339, NoColor: noColor || !isTerminal(w)}
 	}
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil || level == "" {
 		lvl = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -122,16 +122,16 @@ server: {shutdown_grace: 10s}
 	}
 }
 
-func TestFirstServeWritesAnExampleConfig(t *testing.T) {
+func TestFirstServeWritesAConfig(t *testing.T) {
 	home := t.TempDir()
 	vars := map[string]string{"XDG_CONFIG_HOME": home, "SWITCHYARD_MODELS": modelsRootOf(t)}
 	addr, stop, logs := startServe(t, vars, "--listen", "127.0.0.1:0")
 	path := filepath.Join(home, "switchyard", "config.yaml")
 	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("no example config written: %v", err)
+		t.Fatalf("no config written: %v", err)
 	}
-	if !strings.Contains(logs.String(), "wrote a commented example to "+path) {
-		t.Errorf("serve did not say where it wrote the example:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "wrote a first config to "+path) {
+		t.Errorf("serve did not say where it wrote the config:\n%s", logs.String())
 	}
 	resp, err := http.Get("http://" + addr + "/v1/models")
 	if err != nil {
@@ -140,7 +140,7 @@ func TestFirstServeWritesAnExampleConfig(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if !strings.Contains(string(b), `"code"`) {
-		t.Errorf("models of the example config: %s", b)
+		t.Errorf("models of the first config: %s", b)
 	}
 	if code := stop(); code != 0 {
 		t.Fatalf("serve exited %d", code)

@@ -77,6 +77,8 @@ func errorType(status int) string {
 	switch {
 	case status == http.StatusUnauthorized:
 		return "authentication_error"
+	case status == http.StatusPaymentRequired:
+		return "billing_error"
 	case status == http.StatusForbidden:
 		return "permission_error"
 	case status == http.StatusNotFound:
@@ -87,6 +89,8 @@ func errorType(status int) string {
 		return "rate_limit_error"
 	case status == http.StatusServiceUnavailable || status == statusOverloaded:
 		return "overloaded_error"
+	case status == http.StatusGatewayTimeout:
+		return "timeout_error"
 	case status >= 500:
 		return "api_error"
 	default:
@@ -105,6 +109,8 @@ func errorStatus(typ string) int {
 		return http.StatusBadRequest
 	case "authentication_error":
 		return http.StatusUnauthorized
+	case "billing_error":
+		return http.StatusPaymentRequired
 	case "permission_error":
 		return http.StatusForbidden
 	case "not_found_error":
@@ -117,6 +123,8 @@ func errorStatus(typ string) int {
 		return http.StatusInternalServerError
 	case "overloaded_error":
 		return statusOverloaded
+	case "timeout_error":
+		return http.StatusGatewayTimeout
 	default:
 		return http.StatusBadGateway
 	}

@@ -239,7 +239,7 @@ func sseBody(t *testing.T, evs []Event) []byte {
 // TestGoldenErrors: error bodies for an Anthropic client, by status.
 func TestGoldenErrors(t *testing.T) {
 	var b bytes.Buffer
-	for _, status := range []int{400, 401, 403, 404, 413, 422, 429, 499, 500, 502, 503, 504, 529} {
+	for _, status := range []int{400, 401, 402, 403, 404, 413, 422, 429, 499, 500, 502, 503, 504, 529} {
 		fmt.Fprintf(&b, "%d %s\n", status, NewError(status, "something failed", ""))
 	}
 	fmt.Fprintf(&b, "typed %s\n", NewError(400, "bad", "request_too_large"))

@@ -264,7 +264,9 @@ func (c *Client) readError(ctx, callCtx context.Context, err error) error {
 // them and Retry-After when h has it.
 func (c *Client) statusError(status int, body []byte, h http.Header) *providers.Error {
 	msg, typ := errorMessage(body)
-	return providers.StatusError(c.name, status, msg, typ, h)
+	e := providers.StatusError(c.name, status, msg, typ, h)
+	e.Code = providers.ErrorCode(body)
+	return e
 }
 
 // errorMessage reads OpenAI's {"error":{"message","type"}}, the

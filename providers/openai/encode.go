@@ -3,7 +3,6 @@ package openai
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/switchyard-router/switchyard/providers"
 )
@@ -63,11 +62,20 @@ func StreamChunk(c providers.Chunk) []byte {
 
 // NewError encodes an error body the way OpenAI does:
 // {"error":{"message":…,"type":…,"param":null,"code":…}}. An empty typ is
-// chosen from status: invalid_request_error for most 4xx,
-// authentication_error (401), permission_error (403), rate_limit_error
-// (429), server_error (500, the gateway's own failure) and api_error (other
-// 5xx: the upstream failed). code is the status as a string.
+// chosen from status: invalid_request_error for most 4xx (a refused key
+// included, as OpenAI sends it), permission_error (403), rate_limit_error
+// (429), server_error (500, the gateway's own failure) and api_error
+// (other 5xx: the upstream failed). The code is OpenAI's for the status
+// where it has one (invalid_api_key for 401, rate_limit_exceeded for 429),
+// else null; NewErrorCode sets another.
 func NewError(status int, message, typ string) []byte {
+	return NewErrorCode(status, message, typ, statusCode(status))
+}
+
+// NewErrorCode is NewError with the error's code, one of OpenAI's
+// (model_not_found, invalid_api_key, rate_limit_exceeded,
+// context_length_exceeded, …); "" encodes null.
+func NewErrorCode(status int, message, typ, code string) []byte {
 	if typ == "" {
 		typ = errorType(status)
 	}
@@ -75,14 +83,26 @@ func NewError(status int, message, typ string) []byte {
 	e.Error.Message = message
 	e.Error.Type = typ
 	e.Error.Param = jsonNull
-	e.Error.Code = mustMarshal(strconv.Itoa(status))
+	e.Error.Code = jsonNull
+	if code != "" {
+		e.Error.Code = mustMarshal(code)
+	}
 	return mustMarshal(e)
+}
+
+// statusCode is OpenAI's error code for a status, "" when it sends null.
+func statusCode(status int) string {
+	switch status {
+	case http.StatusUnauthorized:
+		return "invalid_api_key"
+	case http.StatusTooManyRequests:
+		return "rate_limit_exceeded"
+	}
+	return ""
 }
 
 func errorType(status int) string {
 	switch {
-	case status == http.StatusUnauthorized:
-		return "authentication_error"
 	case status == http.StatusForbidden:
 		return "permission_error"
 	case status == http.StatusTooManyRequests:

@@ -106,29 +106,32 @@ func TestNewError(t *testing.T) {
 		status int
 		typ    string
 		want   string
+		code   string // the JSON of "code"
 	}{
-		{400, "", "invalid_request_error"},
-		{404, "", "invalid_request_error"},
-		{413, "", "invalid_request_error"},
-		{401, "", "authentication_error"},
-		{403, "", "permission_error"},
-		{429, "", "rate_limit_error"},
-		{500, "", "server_error"},
-		{502, "", "api_error"},
-		{503, "", "api_error"},
-		{504, "", "api_error"},
-		{429, "tokens", "tokens"},
+		{400, "", "invalid_request_error", "null"},
+		{404, "", "invalid_request_error", "null"},
+		{413, "", "invalid_request_error", "null"},
+		{401, "", "invalid_request_error", `"invalid_api_key"`},
+		{403, "", "permission_error", "null"},
+		{429, "", "rate_limit_error", `"rate_limit_exceeded"`},
+		{500, "", "server_error", "null"},
+		{502, "", "api_error", "null"},
+		{503, "", "api_error", "null"},
+		{504, "", "api_error", "null"},
+		{429, "tokens", "tokens", `"rate_limit_exceeded"`},
 	}
 	for _, tt := range tests {
 		got := string(NewError(tt.status, `bad "thing"`, tt.typ))
-		want := `{"error":{"message":"bad \"thing\"","type":"` + tt.want + `","param":null,"code":"` + itoa(tt.status) + `"}}`
+		want := `{"error":{"message":"bad \"thing\"","type":"` + tt.want + `","param":null,"code":` + tt.code + `}}`
 		if got != want {
 			t.Errorf("NewError(%d, %q)\n got %s\nwant %s", tt.status, tt.typ, got, want)
 		}
 	}
+	got := string(NewErrorCode(404, "no such model", "", "model_not_found"))
+	if want := `{"error":{"message":"no such model","type":"invalid_request_error","param":null,"code":"model_not_found"}}`; got != want {
+		t.Errorf("NewErrorCode\n got %s\nwant %s", got, want)
+	}
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // A request from another dialect, with no Fields, is encoded from its
 // messages, and decodes back to them.
