@@ -215,7 +215,8 @@ type Usage struct {
 	// replicas share.
 	Store string `koanf:"store" yaml:"store"`
 	// Path is the SQLite file. Default "": $XDG_DATA_HOME/switchyard/usage.db,
-	// else ~/.local/share/switchyard/usage.db.
+	// else ~/.local/share/switchyard/usage.db, or DIR/data/usage.db in a
+	// workspace (--workspace DIR).
 	Path string `koanf:"path" yaml:"path,omitempty"`
 	// PostgresURLEnv names the variable that holds the PostgreSQL
 	// connection URL (it carries a password, so never the file). Default

@@ -25,8 +25,8 @@ import (
 // envPrefix starts every environment override.
 const envPrefix = "SWITCHYARD_"
 
-// envConfigPath names the config file (see DefaultPath); it is not an
-// override.
+// envConfigPath names the config file (package workspace reads it); it
+// is not an override.
 const envConfigPath = envPrefix + "CONFIG"
 
 // Load reads the config file at path and returns the validated config.
@@ -42,7 +42,9 @@ const envConfigPath = envPrefix + "CONFIG"
 // = baseURL; the literal apiKey goes to Provider.APIKey) and one route per
 // entry, named after its model ("-2", "-3", … for a repeated model), with
 // the entry's condition and the target {mas, model}; the first entry with
-// an empty or missing condition, else the last entry, is default_route.
+// an empty or missing condition, else the last entry, is default_route;
+// listen is 127.0.0.1:8000, MAS's port (environment and flags override
+// it as usual).
 // A MAS file is as strict: any other key, at its top or in a model entry,
 // is an error, with a hint when it is near a MAS key ("baseUrl").
 //
@@ -428,21 +430,4 @@ func joinProblems(name string, problems []error) error {
 		return fmt.Errorf("config %s: %w", name, problems[0])
 	}
 	return fmt.Errorf("config %s: %d problems:\n%w", name, len(problems), errors.Join(problems...))
-}
-
-// DefaultPath is where the config file is looked for: $SWITCHYARD_CONFIG,
-// else $XDG_CONFIG_HOME/switchyard/config.yaml, else
-// $HOME/.config/switchyard/config.yaml.
-func DefaultPath(getenv func(string) string) (string, error) {
-	if p := getenv(envConfigPath); p != "" {
-		return p, nil
-	}
-	// The XDG spec says a relative XDG_CONFIG_HOME is invalid and ignored.
-	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
-		return filepath.Join(x, "switchyard", "config.yaml"), nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config", "switchyard", "config.yaml"), nil
-	}
-	return "", errors.New("config: no config path: set SWITCHYARD_CONFIG, XDG_CONFIG_HOME or HOME, or pass --config")
 }

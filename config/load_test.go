@@ -322,26 +322,3 @@ func TestFlagNames(t *testing.T) {
 		}
 	}
 }
-
-func TestDefaultPath(t *testing.T) {
-	tests := []struct {
-		name    string
-		env     map[string]string
-		want    string
-		wantErr bool
-	}{
-		{"explicit", map[string]string{"SWITCHYARD_CONFIG": "/etc/sy.yaml", "XDG_CONFIG_HOME": "/x", "HOME": "/h"}, "/etc/sy.yaml", false},
-		{"xdg", map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/h"}, "/x/switchyard/config.yaml", false},
-		{"relative xdg is ignored", map[string]string{"XDG_CONFIG_HOME": "x", "HOME": "/h"}, "/h/.config/switchyard/config.yaml", false},
-		{"home", map[string]string{"HOME": "/h"}, "/h/.config/switchyard/config.yaml", false},
-		{"nothing", map[string]string{}, "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DefaultPath(func(k string) string { return tt.env[k] })
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Errorf("DefaultPath = %q, %v; want %q, error %v", got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}

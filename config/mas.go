@@ -11,6 +11,11 @@ import (
 // masProvider is the name of the one provider a MAS file defines.
 const masProvider = "mas"
 
+// masListen is where a MAS file's server listens: MAS's default port,
+// 8000, on the loopback like switchyard's own default. SWITCHYARD_LISTEN
+// and --listen override it as for any config.
+const masListen = "127.0.0.1:8000"
+
 // The keys of a MAS file and of one entry of its models, as MAS's README
 // documents them; MAS reads no others.
 func masKeys() []string      { return []string{"apiKey", "baseURL", "models"} }
@@ -163,5 +168,6 @@ func fromMAS(raw map[string]any) (conf map[string]any, apiKey string, problems [
 		"providers":     []any{map[string]any{"name": masProvider, "kind": ProviderOpenAI, "base_url": baseURL}},
 		"routes":        routes,
 		"default_route": defaultRoute,
+		"listen":        masListen,
 	}, apiKey, nil
 }

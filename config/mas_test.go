@@ -33,6 +33,21 @@ func TestMAS(t *testing.T) {
 	}
 }
 
+// TestMASPort: a MAS file listens on MAS's port, 8000, not switchyard's
+// 8080; a switchyard file keeps 8080.
+func TestMASPort(t *testing.T) {
+	c, err := Load(testdata+"mas.json", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8000" {
+		t.Errorf("MAS file: listen %q, want 127.0.0.1:8000", c.Listen)
+	}
+	if d := Default().Listen; d != "127.0.0.1:8080" {
+		t.Errorf("switchyard's default listen %q, want 127.0.0.1:8080", d)
+	}
+}
+
 func TestMASConversion(t *testing.T) {
 	tests := []struct {
 		name        string

@@ -16,14 +16,20 @@ import (
 	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/statedb"
 	"github.com/switchyard-router/switchyard/usage"
+	"github.com/switchyard-router/switchyard/workspace"
 )
 
-// UsagePath is the store's file for cfg.
+// UsagePath is the store's file for cfg: usage.path, else the
+// workspace's (workspace.Layout.UsageDB).
 func UsagePath(cfg *config.Config, getenv func(string) string) (string, error) {
 	if cfg.Usage.Path != "" {
 		return cfg.Usage.Path, nil
 	}
-	return usage.DefaultPath(getenv)
+	p, err := workspace.Resolve(getenv).UsageDB()
+	if err != nil {
+		return "", fmt.Errorf("usage store: %w; or set usage.path", err)
+	}
+	return p, nil
 }
 
 // errNoHome reports a SQLite store with no place to be kept.
@@ -208,16 +214,14 @@ func generateKey(ctx context.Context, ks *auth.Store, cfg *config.Config, e Env,
 	return nil
 }
 
-// ConvlogPath is the conversation log's file for cfg.
+// ConvlogPath is the conversation log's file for cfg:
+// conversation_log.path, else the workspace's
+// (workspace.Layout.ConversationLog).
 func ConvlogPath(cfg *config.Config, getenv func(string) string) (string, error) {
 	if cfg.ConversationLog.Path != "" {
 		return cfg.ConversationLog.Path, nil
 	}
-	p, err := usage.DefaultPath(getenv)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(filepath.Dir(p), "conversations.jsonl"), nil
+	return workspace.Resolve(getenv).ConversationLog()
 }
 
 // openConvlog opens the conversation log when cfg turns it on; stop

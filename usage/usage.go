@@ -10,7 +10,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -415,17 +414,4 @@ func (s *Store) Count(ctx context.Context, since time.Time) (int64, error) {
 	var n int64
 	err := s.db.QueryRowContext(ctx, s.db.Q("SELECT COUNT(*) FROM requests WHERE ts >= ?"), since.UnixMilli()).Scan(&n)
 	return n, err
-}
-
-// DefaultPath is where the store lives when the config names none:
-// $XDG_DATA_HOME/switchyard/usage.db, or ~/.local/share/switchyard/usage.db.
-func DefaultPath(getenv func(string) string) (string, error) {
-	if d := getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "switchyard", "usage.db"), nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		return "", errors.New("usage store: neither XDG_DATA_HOME nor HOME is set; set usage.path")
-	}
-	return filepath.Join(home, ".local", "share", "switchyard", "usage.db"), nil
 }

@@ -41,5 +41,6 @@ func configCmd(e env) *cobra.Command {
 	}
 	cf.register(check)
 	cmd.AddCommand(check, claudeCodeCmd(e))
+	cmd.AddCommand(configPathCmds(e)...)
 	return cmd
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -39,18 +38,6 @@ func docFiles(t *testing.T) map[string]string {
 	return docs
 }
 
-// pendingCLI: TEMPORARY, for the lead to empty at merge. The commands and
-// flags the docs describe that other branches of issue 16 add; a
-// documented command line that reaches one of them is not checked past
-// it. Each entry is a command path, or a command path and a flag (the root
-// command's flags with no path). TestDocsPendingCLIStillPending fails once
-// an entry exists, so that none outlives its merge.
-var pendingCLI = []string{
-	// h3: service management, workspace, MAS habits
-	"start", "stop", "restart", "server", "service", "config path", "config edit",
-	"--workspace", "serve --workspace",
-}
-
 // TestDocsCommandLines: every "switchyard …" line in a sh, bash, console
 // or shell block names a real subcommand and real flags.
 func TestDocsCommandLines(t *testing.T) {
@@ -63,7 +50,7 @@ func TestDocsCommandLines(t *testing.T) {
 			}
 			for _, cl := range commandLines(f) {
 				checked++
-				if err := checkCommandLine(root, cl.args, pendingCLI); err != nil {
+				if err := checkCommandLine(root, cl.args); err != nil {
 					t.Errorf("%s:%d: %q: %v", rel(path), cl.line, strings.Join(cl.args, " "), err)
 				}
 			}
@@ -72,17 +59,6 @@ func TestDocsCommandLines(t *testing.T) {
 	t.Logf("%d command lines checked", checked)
 	if checked < 20 {
 		t.Errorf("only %d switchyard command lines found: is the parser broken?", checked)
-	}
-}
-
-// TestDocsPendingCLIStillPending fails for an entry of pendingCLI that the
-// command tree now has: remove it from the list.
-func TestDocsPendingCLIStillPending(t *testing.T) {
-	root := commands(env{getenv: func(string) string { return "" }, environ: func() []string { return nil }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard})
-	for _, p := range pendingCLI {
-		if checkCommandLine(root, strings.Fields(p), nil) == nil {
-			t.Errorf("pendingCLI holds %q, which exists now: remove it from the list", p)
-		}
 	}
 }
 
@@ -135,7 +111,7 @@ func TestDocsChecksCatchStaleExamples(t *testing.T) {
 		if len(cls) != 1 {
 			t.Fatalf("%q: %d command lines", line, len(cls))
 		}
-		if err := checkCommandLine(root, cls[0].args, nil); err != nil {
+		if err := checkCommandLine(root, cls[0].args); err != nil {
 			t.Errorf("%q: a good command line failed: %v", line, err)
 		}
 	}
@@ -152,7 +128,7 @@ func TestDocsChecksCatchStaleExamples(t *testing.T) {
 		if len(cls) != 1 {
 			t.Fatalf("%q: %d command lines", line, len(cls))
 		}
-		if err := checkCommandLine(root, cls[0].args, nil); err == nil {
+		if err := checkCommandLine(root, cls[0].args); err == nil {
 			t.Errorf("%q: a stale command line passed", line)
 		}
 	}
@@ -300,10 +276,9 @@ func shellWords(l string) []string {
 }
 
 // checkCommandLine walks args down the command tree: a word where a
-// subcommand may stand must be one (or an entry of pendingList), and every
-// flag must be one of the command's own or inherited flags (or an entry).
-func checkCommandLine(root *cobra.Command, args []string, pendingList []string) error {
-	pending := func(entry string) bool { return slices.Contains(pendingList, entry) }
+// subcommand may stand must be one, and every flag must be one of the
+// command's own or inherited flags.
+func checkCommandLine(root *cobra.Command, args []string) error {
 	cmd, path := root, ""
 	positional := false
 	for i := 0; i < len(args); i++ {
@@ -318,9 +293,6 @@ func checkCommandLine(root *cobra.Command, args []string, pendingList []string) 
 			}
 			f := lookupFlag(cmd, name)
 			if f == nil {
-				if pending(strings.TrimSpace(path+" "+name)) || pending(name) {
-					return nil
-				}
 				return fmt.Errorf("%s has no flag %s", describeCmd(cmd), name)
 			}
 			if !hasValue && f.NoOptDefVal == "" && i+1 < len(args) {
@@ -334,9 +306,6 @@ func checkCommandLine(root *cobra.Command, args []string, pendingList []string) 
 		}
 		next := subcommand(cmd, a)
 		if next == nil {
-			if pending(strings.TrimSpace(path + " " + a)) {
-				return nil
-			}
 			if cmd.Args != nil && cmd.Args(cmd, []string{a}) == nil && cmd.Runnable() {
 				positional = true // a command with both subcommands and arguments
 				continue

@@ -9,11 +9,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/gateway"
+	"github.com/switchyard-router/switchyard/workspace"
 )
 
 func main() {
@@ -35,6 +37,33 @@ type env struct {
 // gateway is what the serving runtime takes from e.
 func (e env) gateway() gateway.Env {
 	return gateway.Env{Getenv: e.getenv, Environ: e.environ, Stderr: e.stderr}
+}
+
+// withWorkspace is e with the --workspace flag, once parsed into *dir,
+// in its environment as SWITCHYARD_WORKSPACE, so that everything that
+// takes its paths from the environment (package workspace, the gateway,
+// a background server started by start) sees it.
+func (e env) withWorkspace(dir *string) env {
+	getenv, environ := e.getenv, e.environ
+	abs := func() string {
+		if a, err := filepath.Abs(*dir); err == nil {
+			return a
+		}
+		return *dir
+	}
+	e.getenv = func(k string) string {
+		if k == workspace.EnvWorkspace && *dir != "" {
+			return abs()
+		}
+		return getenv(k)
+	}
+	e.environ = func() []string {
+		if *dir == "" {
+			return environ()
+		}
+		return append(environ(), workspace.EnvWorkspace+"="+abs())
+	}
+	return e
 }
 
 // exitError carries a specific exit status out of a command.
@@ -65,6 +94,8 @@ func run(ctx context.Context, args []string, e env) int {
 // commands builds the command tree (docs_test.go checks the documented
 // command lines against it).
 func commands(e env) *cobra.Command {
+	ws := new(string) // --workspace, read by e's getenv once flags are parsed
+	e = e.withWorkspace(ws)
 	root := &cobra.Command{
 		Use:   "switchyard",
 		Short: "A semantic LLM router",
@@ -75,11 +106,13 @@ func commands(e env) *cobra.Command {
 		Version:       versionLine(), // --version
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
+	root.PersistentFlags().StringVar(ws, "workspace", "", "one directory for config.yaml, data/, logs/ and the pid file (default $SWITCHYARD_WORKSPACE, else $MODELSWITCH_WORKSPACE; none: the XDG directories)")
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(serveCmd(e), routeCmd(e), configCmd(e), embedCmd(e), modelCmd(e), versionCmd(e), evalCmd(e), fitCmd(e))
 	root.AddCommand(routesCmd(e), statusCmd(e), statsCmd(e), keysCmd(e), logsCmd(e))
 	root.AddCommand(providersCmd(e))
+	root.AddCommand(startCmd(e), stopCmd(e), restartCmd(e), serverCmd(e), serviceCmd(e), healthCmd(e))
 	return root
 }

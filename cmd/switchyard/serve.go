@@ -15,7 +15,12 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/gateway"
+	"github.com/switchyard-router/switchyard/workspace"
 )
+
+// configHelp describes --config: where the file is looked for without it
+// (package workspace decides).
+const configHelp = "config file (default $SWITCHYARD_CONFIG, else the workspace's config.yaml, else $MAS_CONFIG_PATH, else $XDG_CONFIG_HOME/switchyard/config.yaml if it exists, else ~/.mas/config.json if it exists)"
 
 // configFlags are shared by the commands that read the config.
 type configFlags struct {
@@ -24,20 +29,29 @@ type configFlags struct {
 }
 
 func (f *configFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
+	cmd.Flags().StringVar(&f.path, "config", "", configHelp)
 	cmd.Flags().StringVar(&f.models, "models", "", "models directory for the local embedder")
 }
 
 // registerPersistent registers the flags for cmd and its sub-commands.
 func (f *configFlags) registerPersistent(cmd *cobra.Command) {
-	cmd.PersistentFlags().StringVar(&f.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
+	cmd.PersistentFlags().StringVar(&f.path, "config", "", configHelp)
 }
 
 func (f *configFlags) resolve(e env) (string, error) {
+	path, _, err := f.resolveFrom(e)
+	return path, err
+}
+
+// resolveFrom is resolve, also saying what chose the file (one of the
+// workspace.From constants).
+func (f *configFlags) resolveFrom(e env) (path, from string, err error) {
 	if f.path != "" {
-		return f.path, nil
+		return f.path, workspace.FromFlag, nil
 	}
-	return config.DefaultPath(e.getenv)
+	l := workspace.Resolve(e.getenv)
+	path, err = l.ConfigFile()
+	return path, l.ConfigFrom, err
 }
 
 // load reads and validates the config; flags the user set override it.
@@ -65,7 +79,7 @@ func serveCmd(e env) *cobra.Command {
 			"the echo provider, which calls no model and answers with the routing decision.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := cf.resolve(e)
+			path, from, err := cf.resolveFrom(e)
 			if err != nil {
 				return err
 			}
@@ -73,11 +87,10 @@ func serveCmd(e env) *cobra.Command {
 			// With no config file, AI Proxy's variables configure the
 			// server, if set; a file written later takes over on reload.
 			fromEnv := errors.Is(statErr, os.ErrNotExist) && config.HasAIProxyEnv(e.getenv)
-			if errors.Is(statErr, os.ErrNotExist) && !fromEnv {
-				if err := config.WriteFirstRun(path, e.getenv); err != nil {
-					return fmt.Errorf("write a first config: %w", err)
+			if !fromEnv {
+				if err := firstRun(e, path, from); err != nil {
+					return err
 				}
-				fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a first config to %s (%s)\n", path, firstRunNote(e.getenv))
 			}
 			var cfg *config.Config
 			if fromEnv {
@@ -91,6 +104,8 @@ func serveCmd(e env) *cobra.Command {
 			log := newLogger(cfg.Log.Level, cfg.Log.Format, e.stderr, e.getenv("NO_COLOR") != "")
 			if fromEnv {
 				log.Info().Str("source", config.AIProxyEnvSource).Str("missing_file", path).Msg("no config file: configured from AI Proxy's environment variables")
+			} else {
+				log.Info().Str("path", path).Str("chosen_by", from).Msg("config file")
 			}
 			for _, w := range cfg.Warnings(e.getenv) {
 				log.Warn().Msg(w)
@@ -107,6 +122,23 @@ func serveCmd(e env) *cobra.Command {
 	cf.register(cmd)
 	cmd.Flags().String("listen", "", "address to listen on (overrides the config's listen)")
 	return cmd
+}
+
+// firstRun writes the first config (config.FirstRun) to path when no file
+// is there, except where MAS's variable named it: a MAS user gets an error
+// rather than a switchyard file at the place MAS reads.
+func firstRun(e env, path, from string) error {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if from == workspace.FromMASEnv {
+		return fmt.Errorf("MAS_CONFIG_PATH names %s, which does not exist (write a MAS config there, or unset MAS_CONFIG_PATH to use switchyard's own)", path)
+	}
+	if err := config.WriteFirstRun(path, e.getenv); err != nil {
+		return fmt.Errorf("write a first config: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "switchyard: no config found; wrote a first config to %s (%s)\n", path, firstRunNote(e.getenv))
+	return nil
 }
 
 // firstRunNote says which providers the first config uses.

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/daemon"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/proxy"
 )
@@ -36,8 +37,12 @@ func statusCmd(e env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "status [--url U] [--token-env VAR] [--json]",
-		Short: "Show a running server's configuration and every target's health",
-		Long: "status asks a running switchyard (GET /admin/status and GET /admin/providers)\n" +
+		Short: "Show the background server and a running server's configuration and every target's health",
+		Long: "status first says whether a switchyard started by `switchyard start` is\n" +
+			"running: its pid, URL, log file, uptime and whether it answers GET /healthz.\n" +
+			"Without an admin token, that is all: status exits 0 when it runs, 3 when\n" +
+			"it does not.\n\n" +
+			"With a token, status then asks the running switchyard (GET /admin/status and GET /admin/providers)\n" +
 			"for the configuration in force and, per target (provider and model), its\n" +
 			"circuit state, recent error rate, median latency, request count and last\n" +
 			"error. The server's admin endpoints must be on (admin.token_env).\n\n" +
@@ -46,6 +51,14 @@ func statusCmd(e env) *cobra.Command {
 			"by default the config's admin.token_env, else " + defaultAdminTokenEnv + ".",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			bg := background(cmd.Context(), e)
+			urlSet := url != ""
+			if !asJSON {
+				bg.print(e.stdout)
+			}
+			if url == "" && bg.Running {
+				url = bg.URL
+			}
 			var cfg *config.Config
 			if url == "" || tokenEnv == "" {
 				var err error
@@ -67,6 +80,20 @@ func statusCmd(e env) *cobra.Command {
 				}
 			}
 			token := e.getenv(tokenEnv)
+			if token == "" && bg.Running {
+				// The process is up and answering: that is the status
+				// the token-less can have.
+				if asJSON {
+					return json.NewEncoder(e.stdout).Encode(struct {
+						Background backgroundStatus `json:"background"`
+					}{bg})
+				}
+				fmt.Fprintf(e.stdout, "\n(for the configuration and every target's health, set $%s to the server's admin token)\n", tokenEnv)
+				return nil
+			}
+			if token == "" && bg.PIDFile != "" && !urlSet {
+				return &exitError{code: 3, err: fmt.Errorf("switchyard is not running in the background (see switchyard start); for a server started another way, set $%s to its admin token", tokenEnv)}
+			}
 			if token == "" {
 				return fmt.Errorf("no admin token: $%s is not set (set it, or name another variable with --token-env)", tokenEnv)
 			}
@@ -83,10 +110,14 @@ func statusCmd(e env) *cobra.Command {
 			}
 			if asJSON {
 				return json.NewEncoder(e.stdout).Encode(struct {
-					URL       string          `json:"url"`
-					Status    json.RawMessage `json:"status"`
-					Providers json.RawMessage `json:"providers"`
-				}{url, st, pr})
+					URL        string           `json:"url"`
+					Background backgroundStatus `json:"background"`
+					Status     json.RawMessage  `json:"status"`
+					Providers  json.RawMessage  `json:"providers"`
+				}{url, bg, st, pr})
+			}
+			if bg.Running {
+				fmt.Fprintln(e.stdout)
 			}
 			return printStatus(e.stdout, url, st, pr)
 		},
@@ -115,6 +146,72 @@ func statusConfig(cmd *cobra.Command, e env, cf *configFlags) (*config.Config, e
 		return nil, nil
 	}
 	return nil, err
+}
+
+// backgroundStatus is what status says about a server started by start.
+type backgroundStatus struct {
+	Running bool      `json:"running"`
+	PID     int       `json:"pid,omitempty"`
+	URL     string    `json:"url,omitempty"`
+	Log     string    `json:"log,omitempty"`
+	Config  string    `json:"config,omitempty"`
+	Started time.Time `json:"started,omitzero"`
+	Healthz string    `json:"healthz,omitempty"` // "ok", or why not
+	PIDFile string    `json:"pid_file,omitempty"`
+	Stale   bool      `json:"stale_pid_file,omitempty"`
+}
+
+// background finds the server start runs; with no place for a pid file
+// (no HOME), none runs.
+func background(ctx context.Context, e env) backgroundStatus {
+	f, err := daemonFiles(e)
+	if err != nil {
+		return backgroundStatus{}
+	}
+	rec, stale, err := daemon.Find(f, isSwitchyard)
+	if err != nil {
+		return backgroundStatus{PIDFile: f.PID, Stale: stale}
+	}
+	b := backgroundStatus{Running: true, PID: rec.PID, URL: rec.URL, Log: rec.Log, Config: rec.Config, Started: rec.Started, PIDFile: f.PID}
+	if b.URL != "" {
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		b.Healthz = "ok"
+		if err := healthz(hctx, b.URL); err != nil {
+			b.Healthz = err.Error()
+		}
+	}
+	return b
+}
+
+// print writes b's lines; nothing when there is no place for a pid file.
+func (b backgroundStatus) print(w io.Writer) {
+	switch {
+	case b.PIDFile == "":
+		return
+	case !b.Running && b.Stale:
+		fmt.Fprintf(w, "background:  not running (stale pid file %s: its process is gone)\n", b.PIDFile)
+		return
+	case !b.Running:
+		fmt.Fprintf(w, "background:  not running (no pid file at %s)\n", b.PIDFile)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	up := ""
+	if !b.Started.IsZero() {
+		up = ", up " + time.Since(b.Started).Round(time.Second).String()
+	}
+	fmt.Fprintf(tw, "background:\trunning, pid %d%s\n", b.PID, up)
+	if b.URL != "" {
+		fmt.Fprintf(tw, "url:\t%s (healthz: %s)\n", b.URL, b.Healthz)
+	}
+	if b.Log != "" {
+		fmt.Fprintf(tw, "log:\t%s\n", b.Log)
+	}
+	if b.Config != "" {
+		fmt.Fprintf(tw, "config file:\t%s\n", b.Config)
+	}
+	tw.Flush()
 }
 
 // dialable turns a listen address into one to connect to: an unspecified
