@@ -103,7 +103,7 @@ func claudeCodeCmd(e env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&cf.path, "config", "", "config file to take the listen address and key settings from (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml, if it exists)")
+	cmd.Flags().StringVar(&cf.path, "config", "", "config file to take the listen address and key settings from (default: the file serve would read, as \"switchyard config path\" prints it)")
 	cmd.Flags().StringVar(&url, "url", "", "the server's base URL as Claude Code reaches it (default http:// + the config's listen, else "+defaultStatusURL+")")
 	cmd.Flags().StringVar(&keyEnv, "key-env", "", "environment variable holding the client key to write as ANTHROPIC_AUTH_TOKEN")
 	cmd.Flags().StringVar(&model, "model", "auto", "the model Claude Code asks for: auto (switchyard routes), a route, an alias or provider/model")

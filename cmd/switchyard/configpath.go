@@ -41,7 +41,7 @@ func configPathCmds(e env) []*cobra.Command {
 		Use:   "edit",
 		Short: "Open the config file in $VISUAL or $EDITOR, then check it",
 		Long: "edit opens the config file (see config path) in $VISUAL, else $EDITOR, writing\n" +
-			"the commented example first if there is none, and checks it when the editor\n" +
+			"the first-run config first if there is none, and checks it when the editor\n" +
 			"exits. With neither variable set it prints the path to open.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

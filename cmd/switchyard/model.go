@@ -166,7 +166,7 @@ func modelListCmd(e env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
-	cmd.Flags().StringVar(&cf.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml, if it exists)")
+	cmd.Flags().StringVar(&cf.path, "config", "", "config file (default: the file serve would read, as \"switchyard config path\" prints it)")
 	cmd.Flags().StringVar(&url, "url", "", "a running server to ask for discovered models (default http:// + the config's listen)")
 	cmd.Flags().StringVar(&keyEnv, "key-env", "", "environment variable holding a client key, when the server needs one")
 	cmd.Flags().BoolVar(&embedding, "embedding", false, "list only the installed embedding models")

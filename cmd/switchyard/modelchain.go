@@ -184,7 +184,7 @@ func modelPriorityCmd(e env) *cobra.Command {
 		},
 	}
 	flags := func(c *cobra.Command) {
-		c.Flags().StringVar(&cf.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
+		c.Flags().StringVar(&cf.path, "config", "", "config file (default: the file serve would read, as \"switchyard config path\" prints it)")
 		c.Flags().StringVar(&ref.Route, "route", "", "the route whose targets to edit (default: default_route)")
 		c.Flags().StringVar(&ref.Alias, "alias", "", "the alias whose targets to edit")
 		c.MarkFlagsMutuallyExclusive("route", "alias")

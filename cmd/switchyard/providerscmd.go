@@ -74,7 +74,7 @@ func providersCmd(e env) *cobra.Command {
 			return nil
 		},
 	}
-	test.Flags().StringVar(&cf.path, "config", "", "config file (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml)")
+	test.Flags().StringVar(&cf.path, "config", "", "config file (default: the file serve would read, as \"switchyard config path\" prints it)")
 	test.Flags().StringVar(&url, "url", "", "the server's base URL (default http:// + the config's listen, else "+defaultStatusURL+")")
 	test.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding the admin token (default the config's admin.token_env, else "+defaultAdminTokenEnv+")")
 	test.Flags().BoolVar(&direct, "direct", false, "list each provider's models from here, with no server")

@@ -122,7 +122,7 @@ func statusCmd(e env) *cobra.Command {
 			return printStatus(e.stdout, url, st, pr)
 		},
 	}
-	cmd.Flags().StringVar(&cf.path, "config", "", "config file to take the listen address and admin.token_env from (default $SWITCHYARD_CONFIG, else $XDG_CONFIG_HOME/switchyard/config.yaml, if it exists)")
+	cmd.Flags().StringVar(&cf.path, "config", "", "config file to take the listen address and admin.token_env from (default: the file serve would read, as \"switchyard config path\" prints it)")
 	cmd.Flags().StringVar(&url, "url", "", "the server's base URL (default http:// + the config's listen, else "+defaultStatusURL+")")
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding the admin token (default the config's admin.token_env, else "+defaultAdminTokenEnv+")")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the server's answers as one JSON object")
