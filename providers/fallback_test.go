@@ -1,12 +1,18 @@
 package providers_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/providers/providertest"
 )
 
@@ -90,5 +96,59 @@ func TestChainSameModelAllFail(t *testing.T) {
 	}
 	if a.Requests() != 1 || c.Requests() != 1 || b.Requests() != 1 {
 		t.Errorf("requests a %d c %d b %d, want 1 each", a.Requests(), c.Requests(), b.Requests())
+	}
+}
+
+// TestSameModelForwardSkipsNonForwarders: on a forwarded path, same-model
+// fallback adds only the alternates that can forward. The chain's first
+// target fails; of the alternates serving its model, the Anthropic one
+// cannot take /embeddings and is left out (not called, and no panic), and
+// the OpenAI one answers.
+func TestSameModelForwardSkipsNonForwarders(t *testing.T) {
+	a := providertest.OpenAI(t, providertest.Script{Status: 503})
+	b := providertest.OpenAI(t)
+	var anthropicCalls atomic.Int32
+	an := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		anthropicCalls.Add(1)
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer an.Close()
+	ta := target("a", a.URL, http.DefaultClient, 0)
+	ta.Model = "gpt"
+	tb := target("b", b.URL, http.DefaultClient, 0)
+	tb.Name, tb.Model = "b/gpt", "gpt"
+	tn := providers.Target{Name: "an/gpt", Provider: anthropic.New("an", an.URL, "key", http.DefaultClient), Model: "gpt"}
+	chain := &providers.Chain{
+		Targets:  []providers.Target{ta},
+		Fallback: providers.FallbackSameModel,
+		SameModel: func(string) []providers.Target {
+			return []providers.Target{tn, tb}
+		},
+	}
+	var got string
+	err := chain.Forward(context.Background(), &providers.ForwardRequest{
+		Path: "/embeddings", Model: "gpt",
+		Body: map[string]json.RawMessage{"model": json.RawMessage(`"gpt"`), "input": json.RawMessage(`"hi"`)},
+	}, func(_ context.Context, t providers.Target, resp *http.Response, commit func() error) error {
+		if _, err := io.ReadAll(resp.Body); err != nil {
+			return err
+		}
+		if err := commit(); err != nil {
+			return err
+		}
+		got = t.Name
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "b/gpt" {
+		t.Errorf("answered by %q, want b/gpt", got)
+	}
+	if n := anthropicCalls.Load(); n != 0 {
+		t.Errorf("the anthropic alternate was called %d times", n)
+	}
+	if a.Requests() != 1 || b.Requests() != 1 {
+		t.Errorf("requests: a %d, b %d; want 1 each", a.Requests(), b.Requests())
 	}
 }
