@@ -42,7 +42,9 @@ type Forwarder interface {
 // request on another API path (they all speak Anthropic's API, say).
 var ErrCannotForward = errors.New("no target can serve this API path")
 
-// Relay hands a forwarded answer to the client. It reads resp.Body, and
+// Relay hands a forwarded answer to the client. It reads resp.Body (a
+// read that fails because an attempt's timeout fired has a *Error as
+// context.Cause(ctx)), and
 // calls commit just before it writes anything to the client: until then a
 // failure (a body that cannot be read, say) may still move the request
 // to the next target; after it, the chain returns relay's error as is.
@@ -87,6 +89,10 @@ func (c *Chain) Forward(ctx context.Context, req *ForwardRequest, relay Relay) e
 			})
 			defer timer.Stop()
 		}
+		// The idle timer cancels the attempt with this error as the cause,
+		// so that a relay reading the body can tell the client why
+		// (context.Cause) rather than report a cancelled request.
+		idleErr := Timeout(t.Name, fmt.Errorf("no data for stream_idle_timeout %v", t.IdleTimeout))
 		fr := &ForwardRequest{Path: req.Path, Model: t.Model, Stream: req.Stream, Body: r.Fields}
 		resp, err := t.Provider.(Forwarder).Forward(actx, fr)
 		if err == nil {
@@ -114,7 +120,7 @@ func (c *Chain) Forward(ctx context.Context, req *ForwardRequest, relay Relay) e
 					}
 				}
 				if req.Stream && t.IdleTimeout > 0 {
-					idle = time.AfterFunc(t.IdleTimeout, func() { cancel(errIdle) })
+					idle = time.AfterFunc(t.IdleTimeout, func() { cancel(idleErr) })
 				}
 				return nil
 			}
@@ -125,8 +131,8 @@ func (c *Chain) Forward(ctx context.Context, req *ForwardRequest, relay Relay) e
 		case ctx.Err() != nil:
 		case state.Load() == streamTimedOut:
 			err = Timeout(t.Name, fmt.Errorf("no answer within first_byte_timeout %v", t.FirstByteTimeout))
-		case err != nil && context.Cause(actx) == errIdle:
-			err = Timeout(t.Name, fmt.Errorf("no data for stream_idle_timeout %v", t.IdleTimeout))
+		case err != nil && context.Cause(actx) == idleErr:
+			err = idleErr
 		}
 		return state.Load() == streamCommitted, err
 	})

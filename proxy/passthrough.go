@@ -106,8 +106,8 @@ func (s *Server) serveForward(w http.ResponseWriter, r *http.Request, path strin
 	started := false // the client has a status and (part of) an answer
 	var relay providers.Relay
 	if fr.Stream {
-		relay = func(_ context.Context, t providers.Target, resp *http.Response, commit func() error) error {
-			return relayStream(rt, w, t, resp, commit, tr, settle, &started)
+		relay = func(ctx context.Context, t providers.Target, resp *http.Response, commit func() error) error {
+			return relayStream(ctx, rt, w, t, resp, commit, tr, settle, &started)
 		}
 	} else {
 		relay = func(_ context.Context, t providers.Target, resp *http.Response, commit func() error) error {
@@ -180,7 +180,7 @@ func relayWhole(rt *Runtime, w http.ResponseWriter, t providers.Target, resp *ht
 // flushed at once. Until its first event, a failure can still fail over;
 // after it, a failure is sent as an in-band OpenAI error event, and the
 // stream ends.
-func relayStream(rt *Runtime, w http.ResponseWriter, t providers.Target, resp *http.Response, commit func() error,
+func relayStream(ctx context.Context, rt *Runtime, w http.ResponseWriter, t providers.Target, resp *http.Response, commit func() error,
 	tr *providers.Trace, settle func(), started *bool) error {
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
 		// An upstream that does not stream this path answered whole.
@@ -199,6 +199,10 @@ func relayStream(rt *Runtime, w http.ResponseWriter, t providers.Target, resp *h
 		}
 		if err != nil {
 			err = upstreamReadError(t, err)
+			var timeout *providers.Error
+			if ctx.Err() != nil && errors.As(context.Cause(ctx), &timeout) {
+				err = timeout // the attempt's idle timeout fired, not the client
+			}
 			if out.started {
 				out.send(openai.NewError(statusOf(err), publicMessage(err), errorType(err)))
 			}

@@ -398,3 +398,25 @@ func TestForwardFirstByteTimeout(t *testing.T) {
 		t.Errorf("status %d, model %q: want the fast target", res.status, res.header.Get(proxy.HeaderModel))
 	}
 }
+
+// TestForwardStreamIdleTimeout: a forwarded stream whose upstream stalls
+// after its first event ends with an in-band error that says it timed out
+// (not that the request was cancelled), and no failover.
+func TestForwardStreamIdleTimeout(t *testing.T) {
+	stall := providertest.OpenAI(t, providertest.Script{Chunks: []string{"a", "b"}, ChunkDelay: 3 * time.Second})
+	backup := providertest.OpenAI(t)
+	st := target("stall", stall)
+	st.IdleTimeout = 100 * time.Millisecond
+	ts, _ := serve(t, &proxy.Runtime{Router: newRouter(t, modelRouter(t, &providers.Chain{Targets: []providers.Target{st, target("backup", backup)}}))})
+	res := post(t, ts.URL+"/v1/completions", `{"model":"fake-model","prompt":"x","stream":true}`)
+	evs := events(t, res.body)
+	if res.status != 200 || len(evs) != 2 || !strings.Contains(evs[0], `"text":"a"`) {
+		t.Fatalf("status %d, events %q: want the first event, then an in-band error", res.status, evs)
+	}
+	if !strings.Contains(evs[1], "stream_idle_timeout") || strings.Contains(evs[1], "cancel") {
+		t.Errorf("in-band error %s: want the idle timeout named", evs[1])
+	}
+	if backup.Requests() != 0 {
+		t.Errorf("backup got %d requests after the stream was committed", backup.Requests())
+	}
+}
