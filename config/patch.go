@@ -64,30 +64,39 @@ type Patch struct {
 // so convert them to YAML first (switchyard config check prints the
 // effective config as YAML).
 func PatchFile(path string, p Patch) error {
+	return editFile(path, "patch", func(data []byte) ([]byte, error) { return patchYAML(path, data, p) })
+}
+
+// editFile rewrites the YAML config at path (through a symbolic link, to
+// the file it names) with change, the edit verb saying what for in
+// errors: a JSON file is refused, the result must load, and it replaces
+// the file atomically with the same permissions. On any error the file
+// is unchanged.
+func editFile(path, verb string, change func([]byte) ([]byte, error)) error {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		return fmt.Errorf("config: patch %s: a JSON file cannot keep comments; convert it to YAML first (switchyard config check prints it as YAML)", path)
+		return fmt.Errorf("config: %s %s: a JSON file cannot keep comments; convert it to YAML first (switchyard config check prints it as YAML)", verb, path)
 	}
 	target, err := filepath.EvalSymlinks(path) // rename must replace the file, not a link to it
 	if err != nil {
-		return fmt.Errorf("config: patch: %w", err)
+		return fmt.Errorf("config: %s: %w", verb, err)
 	}
 	info, err := os.Stat(target)
 	if err != nil {
-		return fmt.Errorf("config: patch: %w", err)
+		return fmt.Errorf("config: %s: %w", verb, err)
 	}
 	data, err := os.ReadFile(target)
 	if err != nil {
-		return fmt.Errorf("config: patch: %w", err)
+		return fmt.Errorf("config: %s: %w", verb, err)
 	}
-	out, err := patchYAML(path, data, p)
+	out, err := change(data)
 	if err != nil {
-		return fmt.Errorf("config: patch %s: %w", path, err)
+		return fmt.Errorf("config: %s %s: %w", verb, path, err)
 	}
 	if _, err := parse(path, out, nil, nil); err != nil {
-		return fmt.Errorf("config: patch %s: the result would not load, file left unchanged: %w", path, err)
+		return fmt.Errorf("config: %s %s: the result would not load, file left unchanged: %w", verb, path, err)
 	}
 	if err := writeAtomic(target, out, info.Mode().Perm()); err != nil {
-		return fmt.Errorf("config: patch %s: %w", path, err)
+		return fmt.Errorf("config: %s %s: %w", verb, path, err)
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -63,29 +61,7 @@ func (c *Config) ChainTargets(ref ChainRef) ([]Target, string, error) {
 // the comment lines above each travel with it), checks that the result
 // loads, and replaces the file atomically; a running server reloads it.
 func MoveTarget(path string, ref ChainRef, name string, position int) error {
-	if strings.EqualFold(filepath.Ext(path), ".json") {
-		return fmt.Errorf("config: edit %s: a JSON file cannot keep comments; convert it to YAML first (switchyard config check prints it as YAML)", path)
-	}
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return fmt.Errorf("config: edit: %w", err)
-	}
-	info, err := os.Stat(target)
-	if err != nil {
-		return fmt.Errorf("config: edit: %w", err)
-	}
-	data, err := os.ReadFile(target)
-	if err != nil {
-		return fmt.Errorf("config: edit: %w", err)
-	}
-	out, err := moveTarget(path, data, ref, name, position)
-	if err != nil {
-		return fmt.Errorf("config: edit %s: %w", path, err)
-	}
-	if _, err := parse(path, out, nil, nil); err != nil {
-		return fmt.Errorf("config: edit %s: the result would not load, file left unchanged: %w", path, err)
-	}
-	return writeAtomic(target, out, info.Mode().Perm())
+	return editFile(path, "edit", func(data []byte) ([]byte, error) { return moveTarget(path, data, ref, name, position) })
 }
 
 func moveTarget(name string, data []byte, ref ChainRef, target string, position int) ([]byte, error) {

@@ -140,19 +140,7 @@ func testProvidersServer(cmd *cobra.Command, e env, cf *configFlags, url, tokenE
 	if err != nil {
 		return nil, false, err
 	}
-	if url == "" {
-		url = defaultStatusURL
-		if cfg != nil {
-			url = "http://" + dialable(cfg.Listen)
-		}
-	}
-	url = strings.TrimRight(url, "/")
-	if tokenEnv == "" {
-		tokenEnv = defaultAdminTokenEnv
-		if cfg != nil && cfg.Admin.TokenEnv != "" {
-			tokenEnv = cfg.Admin.TokenEnv
-		}
-	}
+	url, tokenEnv = adminEndpoint(cfg, url, tokenEnv)
 	token := e.getenv(tokenEnv)
 	if token == "" {
 		return nil, false, fmt.Errorf("no admin token: $%s is not set (set it, name another variable with --token-env, or test with --direct)", tokenEnv)

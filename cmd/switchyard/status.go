@@ -66,19 +66,7 @@ func statusCmd(e env) *cobra.Command {
 					return err
 				}
 			}
-			if url == "" {
-				url = defaultStatusURL
-				if cfg != nil {
-					url = "http://" + dialable(cfg.Listen)
-				}
-			}
-			url = strings.TrimRight(url, "/")
-			if tokenEnv == "" {
-				tokenEnv = defaultAdminTokenEnv
-				if cfg != nil && cfg.Admin.TokenEnv != "" {
-					tokenEnv = cfg.Admin.TokenEnv
-				}
-			}
+			url, tokenEnv = adminEndpoint(cfg, url, tokenEnv)
 			token := e.getenv(tokenEnv)
 			if token == "" && bg.Running {
 				// The process is up and answering: that is the status
@@ -127,6 +115,26 @@ func statusCmd(e env) *cobra.Command {
 	cmd.Flags().StringVar(&tokenEnv, "token-env", "", "environment variable holding the admin token (default the config's admin.token_env, else "+defaultAdminTokenEnv+")")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the server's answers as one JSON object")
 	return cmd
+}
+
+// adminEndpoint completes the server URL and the admin token's variable
+// that the flags left empty: from cfg's listen address and
+// admin.token_env, else (cfg nil) defaultStatusURL and
+// defaultAdminTokenEnv.
+func adminEndpoint(cfg *config.Config, url, tokenEnv string) (string, string) {
+	if url == "" {
+		url = defaultStatusURL
+		if cfg != nil {
+			url = "http://" + dialable(cfg.Listen)
+		}
+	}
+	if tokenEnv == "" {
+		tokenEnv = defaultAdminTokenEnv
+		if cfg != nil && cfg.Admin.TokenEnv != "" {
+			tokenEnv = cfg.Admin.TokenEnv
+		}
+	}
+	return strings.TrimRight(url, "/"), tokenEnv
 }
 
 // statusConfig loads the config the defaults come from: the one --config

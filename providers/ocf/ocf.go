@@ -35,10 +35,8 @@ const maxTable = 32 << 20
 // are set.
 type Client struct {
 	*openai.Client
-	name   string
-	table  string // root + TablePath
-	apiKey string
-	hc     *http.Client
+	name  string
+	table string // root + TablePath
 }
 
 var (
@@ -60,54 +58,21 @@ func New(name, root, apiKey string, hc *http.Client) *Client {
 		Client: openai.New(name, root+APIPath, apiKey, hc),
 		name:   name,
 		table:  root + TablePath,
-		apiKey: apiKey,
-		hc:     hc,
 	}
 }
 
 // ListModels reads the node table and returns the models its peers'
 // LLM services serve (see ParseTable).
 func (c *Client) ListModels(ctx context.Context) ([]string, error) {
-	if c.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
-		defer cancel()
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.table, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.name, err)
-	}
-	for k, vs := range c.Headers {
-		for _, v := range vs {
-			hr.Header.Add(k, v)
-		}
-	}
-	hr.Header.Set("Accept", "application/json")
-	if c.apiKey != "" {
-		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
-	}
-	resp, err := providers.Send(ctx, c.hc, hr, c.name, 0, tableError)
+	body, err := c.Client.Get(ctx, c.table, maxTable)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := providers.ReadAnswer(resp.Body, resp.ContentLength, maxTable)
-	if err != nil {
-		return nil, providers.CallError(ctx, ctx, c.name, 0, err)
 	}
 	models, err := ParseTable(body)
 	if err != nil {
 		return nil, providers.Transport(c.name, err)
 	}
 	return models, nil
-}
-
-func tableError(body []byte) (msg, typ string) {
-	text := strings.TrimSpace(string(body))
-	if len(text) > 512 {
-		text = text[:512] + "…"
-	}
-	return text, ""
 }
 
 // peer is one entry of the node table, as far as discovery reads it.

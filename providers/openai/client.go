@@ -97,12 +97,39 @@ func BaseURL(raw string) string {
 // ListModels lists the models the upstream serves (GET /models), for
 // health checks and model discovery.
 func (c *Client) ListModels(ctx context.Context) ([]string, error) {
+	body, err := c.Get(ctx, c.base+"/models", maxBody)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &list); err != nil {
+		return nil, providers.Transport(c.name, fmt.Errorf("model list: %w", err))
+	}
+	out := make([]string, 0, len(list.Data))
+	for _, m := range list.Data {
+		if m.ID != "" {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}
+
+// Get sends GET url with the client's headers and key, within its
+// Timeout, and returns the 2xx answer's body, read up to max bytes; any
+// other outcome is an error as providers.Send reports it. Providers of
+// OpenAI-compatible APIs with lists of their own (an OCF node's table)
+// use it.
+func (c *Client) Get(ctx context.Context, url string, max int64) ([]byte, error) {
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/models", nil)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
@@ -120,21 +147,11 @@ func (c *Client) ListModels(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	var list struct {
-		Data []struct {
-			ID string `json:"id"`
-		} `json:"data"`
+	body, err := providers.ReadAnswer(resp.Body, resp.ContentLength, max)
+	if err != nil {
+		return nil, providers.CallError(ctx, ctx, c.name, 0, err)
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxBody)).Decode(&list); err != nil {
-		return nil, providers.Transport(c.name, fmt.Errorf("model list: %w", err))
-	}
-	out := make([]string, 0, len(list.Data))
-	for _, m := range list.Data {
-		if m.ID != "" {
-			out = append(out, m.ID)
-		}
-	}
-	return out, nil
+	return body, nil
 }
 
 var _ providers.Lister = (*Client)(nil)
