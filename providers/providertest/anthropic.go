@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -52,27 +51,10 @@ func Anthropic(t testing.TB, scripts ...Script) *Upstream {
 		if !u.pause(r.Context(), s.Delay) {
 			return
 		}
-		if s.RetryAfter != "" {
-			w.Header().Set("Retry-After", s.RetryAfter)
-		}
-		status := s.Status
-		if status == 0 {
-			status = http.StatusOK
+		if s.canned(w, req.Stream, anthropicError) {
+			return
 		}
 		switch {
-		case s.Body != "":
-			ct := "application/json"
-			if req.Stream && status < 300 {
-				ct = "text/event-stream"
-			}
-			if s.ContentType != "" {
-				ct = s.ContentType
-			}
-			w.Header().Set("Content-Type", ct)
-			w.WriteHeader(status)
-			io.WriteString(w, s.Body)
-		case status >= 300:
-			anthropicError(w, status, "fake upstream: status "+strconv.Itoa(status))
 		case models:
 			anthropicModels(w)
 		case req.Stream:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -45,27 +44,10 @@ func (u *Upstream) serveOtherPath(w http.ResponseWriter, r *http.Request, s Scri
 	if !u.pause(r.Context(), s.Delay) {
 		return true
 	}
-	if s.RetryAfter != "" {
-		w.Header().Set("Retry-After", s.RetryAfter)
-	}
-	status := s.Status
-	if status == 0 {
-		status = http.StatusOK
+	if s.canned(w, req.Stream, openAIError) {
+		return true
 	}
 	switch {
-	case s.Body != "":
-		ct := "application/json"
-		if req.Stream && status < 300 {
-			ct = "text/event-stream"
-		}
-		if s.ContentType != "" {
-			ct = s.ContentType
-		}
-		w.Header().Set("Content-Type", ct)
-		w.WriteHeader(status)
-		io.WriteString(w, s.Body)
-	case status >= 300:
-		openAIError(w, status, "fake upstream: status "+strconv.Itoa(status))
 	case kind == "embeddings":
 		w.Header().Set("Content-Type", "application/json")
 		inputs := 1

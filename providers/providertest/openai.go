@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,27 +45,10 @@ func OpenAI(t testing.TB, scripts ...Script) *Upstream {
 		if !u.pause(r.Context(), s.Delay) {
 			return
 		}
-		if s.RetryAfter != "" {
-			w.Header().Set("Retry-After", s.RetryAfter)
-		}
-		status := s.Status
-		if status == 0 {
-			status = http.StatusOK
+		if s.canned(w, req.Stream, openAIError) {
+			return
 		}
 		switch {
-		case s.Body != "":
-			ct := "application/json"
-			if req.Stream && status < 300 {
-				ct = "text/event-stream"
-			}
-			if s.ContentType != "" {
-				ct = s.ContentType
-			}
-			w.Header().Set("Content-Type", ct)
-			w.WriteHeader(status)
-			io.WriteString(w, s.Body)
-		case status >= 300:
-			openAIError(w, status, "fake upstream: status "+strconv.Itoa(status))
 		case req.Stream:
 			u.openAIStream(w, r, s, req.Model, n)
 		default:

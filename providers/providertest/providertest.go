@@ -5,9 +5,11 @@ package providertest
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -229,4 +231,37 @@ func Refused(t testing.TB) string {
 	addr := l.Addr().String()
 	l.Close()
 	return "http://" + addr
+}
+
+// canned writes what s fixes whatever the request asked: its Retry-After
+// header, then its Body with its Status (as text/event-stream for a 2xx
+// to a stream request, unless ContentType says otherwise), or, for a
+// Status of 300 or more, the dialect's error body (writeError). It
+// reports whether it wrote the answer.
+func (s Script) canned(w http.ResponseWriter, stream bool, writeError func(http.ResponseWriter, int, string)) bool {
+	if s.RetryAfter != "" {
+		w.Header().Set("Retry-After", s.RetryAfter)
+	}
+	status := s.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	switch {
+	case s.Body != "":
+		ct := "application/json"
+		if stream && status < 300 {
+			ct = "text/event-stream"
+		}
+		if s.ContentType != "" {
+			ct = s.ContentType
+		}
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(status)
+		io.WriteString(w, s.Body)
+	case status >= 300:
+		writeError(w, status, "fake upstream: status "+strconv.Itoa(status))
+	default:
+		return false
+	}
+	return true
 }
