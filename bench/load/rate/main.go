@@ -9,7 +9,11 @@
 //
 //	RESULT requests=N seconds=S errors=E p50_us=X p90_us=Y p99_us=Z
 //
-// usage: rate -url URL [-rate 300] [-d 20s] [-model M] [-H 'Name: value']...
+// With -prompts unique or repeat90 each request carries a generated prompt
+// (see prompts.go) instead of the fixed one; -model "" leaves the model out,
+// so that switchyard routes the request.
+//
+// usage: rate -url URL [-rate 300] [-d 20s] [-model M] [-prompts unique|repeat90 -start N -words FILE] [-H 'Name: value']...
 package main
 
 import (
@@ -34,7 +38,10 @@ func main() {
 	url := flag.String("url", "", "chat completions URL")
 	rate := flag.Float64("rate", 300, "requests started per second")
 	dur := flag.Duration("d", 20*time.Second, "how long to send")
-	model := flag.String("model", "bench-model", "model field of the request")
+	model := flag.String("model", "bench-model", `model field of the request; "" leaves it out`)
+	prompts := flag.String("prompts", "", "generated prompts: unique or repeat90 (default: one fixed prompt)")
+	first := flag.Int64("start", 0, "index of the first new generated prompt")
+	wordsPath := flag.String("words", "bench/load/words.txt", "word list of the generated prompts")
 	var hdr headers
 	flag.Var(&hdr, "H", "extra request header, 'Name: value' (repeatable)")
 	flag.Parse()
@@ -43,7 +50,29 @@ func main() {
 		os.Exit(2)
 	}
 
-	body := []byte(`{"model":"` + *model + `","messages":[{"role":"user","content":"hello, how are you?"}],"max_tokens":16}`)
+	if *prompts != "" && *prompts != "unique" && *prompts != "repeat90" {
+		fmt.Fprintf(os.Stderr, "rate: -prompts %q: want unique or repeat90\n", *prompts)
+		os.Exit(2)
+	}
+	var words []string
+	if *prompts != "" {
+		var err error
+		if words, err = readWords(*wordsPath); err != nil {
+			fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	head := `{"messages":`
+	if *model != "" {
+		head = `{"model":"` + *model + `","messages":`
+	}
+	body := func(i int) []byte {
+		text := "hello, how are you?"
+		if words != nil {
+			text = prompt(words, promptIndex(*prompts, *first, int64(i)))
+		}
+		return []byte(head + `[{"role":"user","content":"` + text + `"}],"max_tokens":16}`)
+	}
 	client := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute},
@@ -64,9 +93,10 @@ func main() {
 			time.Sleep(d)
 		}
 		wg.Add(1)
+		b := body(i)
 		go func() {
 			defer wg.Done()
-			d, err := once(client, *url, body, hdr)
+			d, err := once(client, *url, b, hdr)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
