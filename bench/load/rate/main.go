@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -42,10 +43,11 @@ func main() {
 	prompts := flag.String("prompts", "", "generated prompts: unique or repeat90 (default: one fixed prompt)")
 	first := flag.Int64("start", 0, "index of the first new generated prompt")
 	wordsPath := flag.String("words", "bench/load/words.txt", "word list of the generated prompts")
+	printN := flag.Int("print", 0, `print the first N generated prompts as JSONL {"text","label"} and exit (label "oos"), for bench/semrouter_eval.py`)
 	var hdr headers
 	flag.Var(&hdr, "H", "extra request header, 'Name: value' (repeatable)")
 	flag.Parse()
-	if *url == "" || *rate <= 0 {
+	if (*url == "" && *printN == 0) || *rate <= 0 {
 		fmt.Fprintln(os.Stderr, "rate: -url and a positive -rate are required")
 		os.Exit(2)
 	}
@@ -61,6 +63,21 @@ func main() {
 			fmt.Fprintf(os.Stderr, "rate: %v\n", err)
 			os.Exit(2)
 		}
+	}
+	if *printN > 0 {
+		if words == nil {
+			fmt.Fprintln(os.Stderr, "rate: -print needs -prompts")
+			os.Exit(2)
+		}
+		w := bufio.NewWriter(os.Stdout)
+		for i := range *printN {
+			fmt.Fprintf(w, "{\"text\":%q,\"label\":\"oos\"}\n", prompt(words, promptIndex(*prompts, *first, int64(i))))
+		}
+		if err := w.Flush(); err != nil {
+			fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+			os.Exit(1)
+		}
+		return
 	}
 	head := `{"messages":`
 	if *model != "" {
