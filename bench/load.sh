@@ -654,8 +654,10 @@ if [ $write = 1 ]; then
     echo "Measured with \`bash bench/load.sh\` ($today, $cpu_name, $ncpu cores;"
     echo "method in [LOAD.md](LOAD.md)): every gateway pinned to one core"
     echo "in front of the same fake OpenAI upstream, wrk on the other core; \"added\""
-    echo "is the median latency over calling the upstream directly. Switchyard"
-    echo "serves an explicit model (no routing, no embedding model loaded)."
+    echo "is the median latency over calling the upstream directly. In the table"
+    echo "switchyard serves an explicit model (no routing, no embedding model"
+    echo "loaded); the last paragraphs are requests it routes (no model named),"
+    echo "with the gateway on every core (LOAD.md's second table)."
     echo
     echo "$short_table"
     echo
