@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Load benchmark: switchyard against a plain httputil reverse proxy (the
 # floor), Portkey's gateway and LiteLLM's proxy, all in front of the same
-# fake OpenAI upstream, in one run on this machine. Writes the results table
-# into docs/LOAD.md and a summary into docs/performance.md (between their
-# markers).
+# fake OpenAI upstream, in one run on this machine; then switchyard routing
+# every request (no model in it) with the embedding model loaded, and
+# semantic-router's per-decision latency on the same routes. Writes the
+# results tables into docs/LOAD.md and a summary into docs/performance.md
+# (between their markers).
 # Method and caveats: docs/LOAD.md.
 #
 # usage: bash bench/load.sh [--quick] [--no-install] [--no-write]
@@ -17,6 +19,9 @@
 #   SWITCHYARD_LITELLM_VENV   Python venv for LiteLLM (default ~/.cache/switchyard/litellm-venv)
 #   SWITCHYARD_BENCH_GW_CPU   CPU the gateway under test is pinned to (default 0)
 #   SWITCHYARD_BENCH_LOAD_CPU CPU of the upstream, wrk and the TTFB client (default 1)
+#   SWITCHYARD_SEMROUTER_VENV Python venv with semantic-router (default
+#                             ~/.cache/switchyard/semrouter-venv, as bench/eval.sh
+#                             installs it; never installed here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -259,13 +264,14 @@ if command -v redis-server > /dev/null; then
   # Redis beside the upstream and the load, not on the gateway's core.
   [ -f "$work/servers/redis/redis.pid" ] && taskset -pc "$load_cpu" "$(cat "$work/servers/redis/redis.pid")" > /dev/null 2>&1 || true
 fi
-for variant in bare keys redis; do
+for variant in bare keys metrics redis; do
   port=$(free_port)
   cfg=$work/switchyard-$variant.yaml
   sed -e "s|LISTEN|127.0.0.1:$port|" -e "s|UPSTREAM|$up/v1|" bench/load/switchyard.yaml > "$cfg"
-  # Metrics off in every run: their cost is measured apart
-  # (BenchmarkObservabilityOverhead), and these rows compare one thing each.
-  echo "metrics: {enabled: false}" >> "$cfg"
+  # Metrics off but in the "metrics" run, so that each row adds one thing
+  # to the one before it; that run also scrapes /metrics as Prometheus
+  # would (every 5 s).
+  [ $variant = metrics ] || echo "metrics: {enabled: false}" >> "$cfg"
   case $variant in
     bare)
       name="switchyard"
@@ -273,6 +279,7 @@ for variant in bare keys redis; do
       ;;
     *)
       name="switchyard, keys + usage store"
+      [ $variant = metrics ] && name="switchyard, keys + usage store + metrics"
       rm -f "$work/usage.db"*
       printf 'usage: {enabled: true, path: %s}\napi_keys:\n  - {name: bench, sha256: %s, requests_per_minute: 100000000, tokens_per_minute: 1000000000}\n' \
         "$work/usage.db" "$bench_key_sha" >> "$cfg"
@@ -290,7 +297,19 @@ for variant in bare keys redis; do
   pid=$!
   pids+=($pid)
   if wait_ready "http://127.0.0.1:$port/v1/chat/completions" $pid 30; then
+    scraper=""
+    if [ $variant = metrics ]; then
+      if ! curl -sf -o /dev/null -m 5 "http://127.0.0.1:$port/metrics"; then
+        skip "$name" "GET /metrics failed (admin endpoints on? unset SWITCHYARD_ADMIN_TOKEN)"
+        stop $pid
+        continue
+      fi
+      (while :; do taskset -c "$load_cpu" curl -sf -o /dev/null -m 5 "http://127.0.0.1:$port/metrics" || true; sleep 5; done) &
+      scraper=$!
+      pids+=($scraper)
+    fi
     measure "$name" $pid "http://127.0.0.1:$port/v1/chat/completions"
+    [ -z "$scraper" ] || stop $scraper
   else
     skip "$name" "did not start: $(tail -n1 "$work/switchyard-$variant.log" | cut -c1-150)"
   fi
@@ -336,6 +355,138 @@ else
     skip "LiteLLM $litellm_version" "did not answer: $(grep -v '^\s*$' "$work/litellm.log" | tail -n1 | cut -c1-150)"
   fi
   stop $pid
+fi
+
+# ---- auto-routed requests ------------------------------------------------------------
+#
+# switchyard routing every request: no model in it, so each one is embedded
+# (all-MiniLM-L6-v2, in process) and scored against the routes of
+# bench/load/switchyard-routed.yaml (the first-run config's six). Prompts
+# are 16 tokens (bench/load/routed.lua, bench/load/rate/prompts.go): all
+# new ("unique": every decision misses the query cache), or nine in ten
+# from 16 repeated ones ("repeat90"). Embedding is the cost here and the
+# issue's target is for 2 cores, so the gateway is not pinned (GOMAXPROCS
+# = every CPU); the upstream, wrk and the rate client share the CPUs with
+# it at nice 19, taking what the gateway leaves. These rows come last, as
+# they unpin the upstream.
+routed=$work/routed.tsv
+: > "$routed"
+profile_line=""
+routed_skip() { printf '%s\tskip\t%s\n' "$1" "$2" >> "$routed"; log "$1: not run: $2"; }
+model_dir=${SWITCHYARD_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/switchyard/models}/all-MiniLM-L6-v2
+# Every thread: affinity and nice are per thread on Linux.
+[ "$ncpu" -gt 1 ] && { taskset -apc "0-$((ncpu - 1))" $up_pid > /dev/null || true; }
+for t in /proc/$up_pid/task/*; do renice -n 19 -p "${t##*/}" > /dev/null || true; done
+lo() { nice -n 19 "$@"; }
+prof=$([ $quick = 1 ] && echo 2 || echo 5) # seconds of CPU profile
+# routed_wrk SECONDS URL MODE START: closed loop at $conns connections.
+routed_wrk() {
+  lo wrk -t1 -c$conns -d"${1}s" --timeout 10s -s bench/load/routed.lua "$2" -- "$3" "$4" bench/load/words.txt \
+    | grep '^RESULT' || echo "$none"
+}
+# perf_shares PERFDATA: the profile's samples grouped by what they do.
+perf_shares() {
+  perf report -i "$1" --no-children --sort sym --stdio -g none 2> /dev/null | awk '
+    $1 ~ /%$/ {
+      p = $1 + 0; sym = $3; for (i = 4; i <= NF; i++) sym = sym " " $i
+      if ($2 == "[k]") k += p
+      else if (sym ~ /switchyard\/embed\//) e += p
+      else if (sym ~ /switchyard\/(classifier|router|ground)|gonum/) c += p
+      else if (sym ~ /^runtime\.|^gcWriteBarrier|^aeshash|^memeqbody|^indexbytebody/) r += p
+      else o += p
+    }
+    END { printf "embedding (tokenizer, model, kernels) %.0f %%, route scoring (classifier, router) %.1f %%, Go runtime (allocation, GC, scheduler) %.1f %%, kernel (sockets, scheduling) %.1f %%, the rest (HTTP, JSON, proxying) %.1f %%", e, c, r, k, o }'
+}
+for mix in unique repeat90; do
+  name="switchyard, auto-routed, $( [ $mix = unique ] && echo "unique prompts (every decision a cache miss)" || echo "90 % repeated prompts")"
+  if [ ! -f "$model_dir/model.safetensors" ]; then
+    routed_skip "$name" "embedding model not installed in $model_dir (bash scripts/fetch-model.sh)"
+    continue
+  fi
+  port=$(free_port)
+  cfg=$work/switchyard-routed.yaml
+  sed -e "s|LISTEN|127.0.0.1:$port|" -e "s|UPSTREAM|$up/v1|" bench/load/switchyard-routed.yaml > "$cfg"
+  echo "metrics: {enabled: false}" >> "$cfg"
+  echo "usage: {enabled: false}" >> "$cfg"
+  XDG_CONFIG_HOME=$work XDG_DATA_HOME=$work "$work/switchyard" serve --config "$cfg" > "$work/switchyard-routed.log" 2>&1 &
+  pid=$!
+  pids+=($pid)
+  url=http://127.0.0.1:$port/v1/chat/completions
+  if ! wait_ready "$url" $pid 120; then
+    routed_skip "$name" "did not start: $(tail -n1 "$work/switchyard-routed.log" | cut -c1-150)"
+    stop $pid
+    continue
+  fi
+  if ! curl -sf -D - -o /dev/null -m 10 "$url" -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench' \
+    -d '{"messages":[{"role":"user","content":"fix the bug in this function"}]}' | grep -qi '^x-switchyard-decided-by: embedding'; then
+    routed_skip "$name" "requests were not routed by embedding"
+    stop $pid
+    continue
+  fi
+  # Every run against this gateway starts at its own prompt index, so no
+  # run repeats another's (the gateway's cache lives as long as it does).
+  log "$name: warm-up ${warm}s, saturation ${sat}s at $conns connections (gateway unpinned)"
+  routed_wrk "$warm" "$url" $mix 0 > /dev/null
+  t0=$(ticks $pid)
+  satl=$(routed_wrk "$sat" "$url" $mix 1000000)
+  t1=$(ticks $pid)
+  log "$name: $satl"
+  log "$name: ${rated}s at $rate req/s (open loop)"
+  ratel=$(lo "$work/rate" -url "$url" -rate $rate -d "${rated}s" -model "" -prompts $mix -start 2000000 2> "$work/rate.err" | grep '^RESULT' || echo "$none")
+  t2=$(ticks $pid)
+  log "$name: $ratel"
+  if [ $mix = unique ]; then
+    # Where the CPU goes, in a run of its own so the figures above carry
+    # no profiler: perf, when it is installed and allowed.
+    if command -v perf > /dev/null; then
+      perf record -q -F 999 -p $pid -o "$work/perf.data" -- sleep "$prof" > "$work/perf.log" 2>&1 < /dev/null &
+      perf_pid=$!
+      routed_wrk "$prof" "$url" $mix 3000000 > /dev/null
+      if wait $perf_pid && [ -s "$work/perf.data" ]; then
+        profile_line="Where the gateway's CPU went, unique prompts at saturation (\`perf record -F 999\` for ${prof} s after the runs above, shares of its samples): $(perf_shares "$work/perf.data")."
+      else
+        profile_line="No CPU profile: perf record failed ($(tail -n1 "$work/perf.log" | cut -c1-100))."
+      fi
+    else
+      profile_line="No CPU profile: perf is not installed."
+    fi
+    log "$profile_line"
+  fi
+  cpu_sat=$(awk -v t=$((t1 - t0)) -v n="$(field requests "$satl")" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000 }')
+  cpu_rate=$(awk -v t=$((t2 - t1)) -v n="$(field requests "$ratel")" -v hz="$hz" 'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000 }')
+  printf '%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" \
+    "$(field requests "$satl")" "$(field seconds "$satl")" "$(field p50_us "$satl")" "$(field p99_us "$satl")" "$(field errors "$satl")" \
+    "$(field requests "$ratel")" "$(field seconds "$ratel")" "$(field p50_us "$ratel")" "$(field p99_us "$ratel")" "$(field errors "$ratel")" \
+    "$cpu_sat" "$cpu_rate" "$(hwm_mb $pid)" >> "$routed"
+  stop $pid
+done
+
+# semantic-router: a Python library (no HTTP server of its own), so it is not
+# put behind the load: its per-decision latency on the same routes and the
+# same kind of prompts, measured the way bench/eval.sh does
+# (bench/semrouter_eval.py: one router(text) call at a time, embedding
+# included, same model files, in process).
+sr_venv=${SWITCHYARD_SEMROUTER_VENV:-$HOME/.cache/switchyard/semrouter-venv}
+sr_n=$([ $quick = 1 ] && echo 100 || echo 500)
+sr_name="semantic-router"
+if [ ! -x "$sr_venv/bin/python" ] || ! "$sr_venv/bin/python" -c 'import semantic_router' 2> /dev/null; then
+  routed_skip "$sr_name" "not installed in $sr_venv (bench/eval.sh installs it)"
+elif [ ! -f "$model_dir/model.safetensors" ]; then
+  routed_skip "$sr_name" "embedding model not installed in $model_dir"
+else
+  "$work/rate" -prompts unique -start 1000000 -print "$sr_n" > "$work/semrouter-prompts.jsonl"
+  log "$sr_name: $sr_n decisions, one at a time"
+  if srj=$("$sr_venv/bin/python" bench/semrouter_eval.py run --config bench/load/switchyard-routed.yaml \
+    --test "$work/semrouter-prompts.jsonl" --model-dir "$model_dir" --compact 2> "$work/semrouter.err"); then
+    sr_version=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["semantic_router_version"])' "$srj")
+    sr_name="semantic-router $sr_version"
+    python3 -c 'import json, sys
+r = json.loads(sys.argv[1]); l = r["latency_ms"]
+print("%s\tdecision\t%.3f\t%.3f\t%.3f\t%d\t%d" % (sys.argv[2], l["p50"], l["p99"], l["mean"], r["n"], r["torch_threads"]))' "$srj" "$sr_name" >> "$routed"
+    log "$sr_name: p50 $(cut -f3 <<< "$(tail -n1 "$routed")") ms per decision"
+  else
+    routed_skip "$sr_name" "bench/semrouter_eval.py failed: $(tail -n1 "$work/semrouter.err" | cut -c1-120)"
+  fi
 fi
 
 # ---- tables -----------------------------------------------------------------------
@@ -398,9 +549,10 @@ verdict() {
     function ok(c) { return c ? "met" : "missed" }
     $2 == "skip" { next }
     !seen++ { base_r = $10; base_t = $16 }
+    $1 == "httputil floor" { floor_rps = $3 / $4; floor_cpu = $13; floor_t = $16 }
     $1 == "switchyard" {
       rps = $3 / $4; add = ($10 - base_r) / 1000; tadd = $16 - base_t
-      bare_rps = rps; bare_r = $10; bare_s = $5
+      bare_rps = rps; bare_r = $10; bare_s = $5; bare_cpu = $13; bare_t = $16
       printf "Switchyard against its targets: %.0f req/s at saturation (≥ 10,000: %s), %+.2f ms p50 at 300 req/s (≤ +0.30 ms: %s), %s CPU-s per 1k requests (≤ 0.08: %s), %s MB peak RSS (≤ 60 MB: %s), streaming TTFB %+.2f ms over direct (≤ +0.20 ms: %s).\n",
         rps, ok(rps >= 10000), add, ok(add <= 0.3), $13, ok($13 <= 0.08), $15, ok($15 <= 60), tadd, ok(tadd <= 0.2)
     }
@@ -410,15 +562,62 @@ verdict() {
       printf "\nAs a team gateway (a client key with limits, a usage row per request) against bare switchyard: %.2f× its throughput (≥ 0.90×: %s), %+.2f ms p50 at 300 req/s and %+.2f ms at 32 connections (≤ +0.10 ms: %s).\n",
         ratio, ok(ratio >= 0.9), radd, sadd, ok(radd <= 0.1 && sadd <= 0.1)
     }
+    $1 == "switchyard, keys + usage store + metrics" { team_rps = $3 / $4 }
     $1 == "switchyard, keys + usage store + Redis state" && keys_r > 0 {
       radd = ($10 - keys_r) / 1000
       printf "\nWith the key limits counted in Redis (state.redis) against the same without: %+.2f ms p50 at 300 req/s (≤ +0.30 ms: %s).\n", radd, ok(radd <= 0.3)
+    }
+    END {
+      if (floor_rps > 0 && bare_rps > 0) {
+        r = bare_rps / floor_rps; c = floor_cpu > 0 ? bare_cpu / floor_cpu : 0; t = bare_t - floor_t
+        printf "\nAgainst the floor (issue 17): %.2f× its req/s at 32 connections (≥ 0.85×: %s), %.2f× its CPU-s per 1k requests (≤ 1.2×: %s), stream TTFB p50 %+.3f ms over it (≤ +0.05 ms: %s)", r, ok(r >= 0.85), c, ok(c > 0 && c <= 1.2), t, ok(t <= 0.05)
+        if (team_rps > 0) printf "; with keys, usage store and metrics on, %.2f× its req/s (≥ 0.75×: %s)", team_rps / floor_rps, ok(team_rps / floor_rps >= 0.75)
+        print "."
+      }
     }' "$results"
+}
+
+# routed_tables: the auto-routed rows and semantic-router's, and what they
+# mean against issue 17's target.
+routed_tables() {
+  awk -F'\t' -v conns=$conns -v rate=$rate -v ncpu=$ncpu '
+    function ms(us) { return sprintf("%.2f", us / 1000) }
+    function num(x) { return x == "" ? "—" : x }
+    BEGIN {
+      print "| requests (no model: each one routed) | req/s, " conns " conns | p50 / p99, " conns " conns | p50 / p99 at " rate " req/s | CPU-s per 1k req, " conns " conns / " rate " req/s | req/s the CPU-s allow on " ncpu " cores | peak RSS |"
+      print "|---|---|---|---|---|---|---|"
+    }
+    $2 == "skip" { print "| " $1 " | not run: " $3 " | | | | | |"; next }
+    $2 == "decision" {
+      printf "| %s: its per-decision latency (`router(text)`, in process, torch on %d threads; a library with no HTTP server, so not behind this load) | %.0f decisions/s one at a time | %.2f / %.2f ms per decision | | | | |\n", $1, $7, 1000 / $5, $3, $4
+      next
+    }
+    {
+      rps = $3 / $4; err = $7 > 0 ? " (" $7 " errors)" : ""; rerr = $12 > 0 ? " (" $12 " errors)" : ""
+      cap = $13 > 0 ? sprintf("%.0f", ncpu * 1000 / $13) : "—"
+      # Past its saturation throughput a gateway queues without bound.
+      if (rps < rate * 1.05) rerr = rerr " (overloaded)"
+      printf "| %s | %.0f%s | %s / %s ms | %s / %s ms%s | %s / %s | %s | %s MB |\n", $1, rps, err, ms($5), ms($6), ms($10), ms($11), rerr, num($13), num($14), cap, $15
+    }' "$routed"
+}
+routed_verdict() {
+  awk -F'\t' -v ncpu=$ncpu '
+    function ok(c) { return c ? "met" : "missed" }
+    $2 == "ok" && $1 ~ /unique/ {
+      rps = $3 / $4; cap = $13 > 0 ? ncpu * 1000 / $13 : 0
+      printf "Auto-routed, unique 16-token prompts: %.0f req/s at saturation with the gateway on all %d CPUs and the load beside it (≥ 900 req/s on 2 cores: %s); its own CPU, %s CPU-s per 1,000 requests, would allow %.0f req/s on %d cores to itself.\n", rps, ncpu, ok(ncpu <= 2 && rps >= 900), $13, cap, ncpu
+    }' "$routed"
 }
 
 full_table=$(tables full)
 short_table=$(tables short)
 verdict_line=$(verdict)
+routed_table=$(routed_tables)
+routed_line=$(routed_verdict)
+[ -z "$profile_line" ] || routed_line="$routed_line${routed_line:+
+
+}$profile_line"
+routed_header="Auto-routed: switchyard with bench/load/switchyard-routed.yaml (the first-run config's 6 routes) and all-MiniLM-L6-v2 in process, not pinned (GOMAXPROCS $ncpu); the upstream, wrk and the rate client on the same CPUs at nice 19; 16-token prompts."
 header="$today, $mode, $cpu_name, $ncpu CPUs; switchyard at $sy_version, Portkey $portkey_version, LiteLLM $litellm_version; saturation ${sat}s after ${warm}s warm-up, fixed rate ${rated}s, TTFB over $ttfb_n requests."
 
 echo
@@ -427,9 +626,16 @@ echo
 echo "$full_table"
 echo
 echo "$verdict_line"
+echo
+echo "$routed_header"
+echo
+echo "$routed_table"
+echo
+echo "$routed_line"
 
 # The raw figures outlive $work, to re-render or compare runs.
-mkdir -p "$cache" && cp "$results" "$cache/load-results.tsv" && log "raw results: $cache/load-results.tsv"
+mkdir -p "$cache" && cp "$results" "$cache/load-results.tsv" && cp "$routed" "$cache/load-routed.tsv" \
+  && log "raw results: $cache/load-results.tsv, $cache/load-routed.tsv"
 
 if [ $write = 1 ]; then
   # replace FILE BEGIN END TEXTFILE: the lines between the markers become TEXTFILE.
@@ -439,18 +645,25 @@ if [ $write = 1 ]; then
       index($0, e) == 1 { skip = 0 }
       !skip' "$1" > "$1.tmp" && mv "$1.tmp" "$1"
   }
-  { echo; echo "$header"; echo; echo "$full_table"; echo; echo "$verdict_line"; echo; } > "$work/load.md"
+  {
+    echo; echo "$header"; echo; echo "$full_table"; echo; echo "$verdict_line"; echo
+    echo "$routed_header"; echo; echo "$routed_table"; echo; echo "$routed_line"; echo
+  } > "$work/load.md"
   replace docs/LOAD.md '<!-- load-results:begin -->' '<!-- load-results:end -->' "$work/load.md"
   {
     echo "Measured with \`bash bench/load.sh\` ($today, $cpu_name, $ncpu cores;"
     echo "method in [LOAD.md](LOAD.md)): every gateway pinned to one core"
     echo "in front of the same fake OpenAI upstream, wrk on the other core; \"added\""
-    echo "is the median latency over calling the upstream directly. Switchyard"
-    echo "serves an explicit model (no routing, no embedding model loaded)."
+    echo "is the median latency over calling the upstream directly. In the table"
+    echo "switchyard serves an explicit model (no routing, no embedding model"
+    echo "loaded); the last paragraphs are requests it routes (no model named),"
+    echo "with the gateway on every core (LOAD.md's second table)."
     echo
     echo "$short_table"
     echo
     echo "$verdict_line"
+    echo
+    echo "$routed_line"
   } > "$work/readme.md"
   replace docs/performance.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme.md"
   log "wrote docs/LOAD.md and docs/performance.md"

@@ -9,10 +9,15 @@
 //
 //	RESULT requests=N seconds=S errors=E p50_us=X p90_us=Y p99_us=Z
 //
-// usage: rate -url URL [-rate 300] [-d 20s] [-model M] [-H 'Name: value']...
+// With -prompts unique or repeat90 each request carries a generated prompt
+// (see prompts.go) instead of the fixed one; -model "" leaves the model out,
+// so that switchyard routes the request.
+//
+// usage: rate -url URL [-rate 300] [-d 20s] [-model M] [-prompts unique|repeat90 -start N -words FILE] [-H 'Name: value']...
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -34,16 +39,57 @@ func main() {
 	url := flag.String("url", "", "chat completions URL")
 	rate := flag.Float64("rate", 300, "requests started per second")
 	dur := flag.Duration("d", 20*time.Second, "how long to send")
-	model := flag.String("model", "bench-model", "model field of the request")
+	model := flag.String("model", "bench-model", `model field of the request; "" leaves it out`)
+	prompts := flag.String("prompts", "", "generated prompts: unique or repeat90 (default: one fixed prompt)")
+	first := flag.Int64("start", 0, "index of the first new generated prompt")
+	wordsPath := flag.String("words", "bench/load/words.txt", "word list of the generated prompts")
+	printN := flag.Int("print", 0, `print the first N generated prompts as JSONL {"text","label"} and exit (label "oos"), for bench/semrouter_eval.py`)
 	var hdr headers
 	flag.Var(&hdr, "H", "extra request header, 'Name: value' (repeatable)")
 	flag.Parse()
-	if *url == "" || *rate <= 0 {
+	if (*url == "" && *printN == 0) || *rate <= 0 {
 		fmt.Fprintln(os.Stderr, "rate: -url and a positive -rate are required")
 		os.Exit(2)
 	}
 
-	body := []byte(`{"model":"` + *model + `","messages":[{"role":"user","content":"hello, how are you?"}],"max_tokens":16}`)
+	if *prompts != "" && *prompts != "unique" && *prompts != "repeat90" {
+		fmt.Fprintf(os.Stderr, "rate: -prompts %q: want unique or repeat90\n", *prompts)
+		os.Exit(2)
+	}
+	var words []string
+	if *prompts != "" {
+		var err error
+		if words, err = readWords(*wordsPath); err != nil {
+			fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	if *printN > 0 {
+		if words == nil {
+			fmt.Fprintln(os.Stderr, "rate: -print needs -prompts")
+			os.Exit(2)
+		}
+		w := bufio.NewWriter(os.Stdout)
+		for i := range *printN {
+			fmt.Fprintf(w, "{\"text\":%q,\"label\":\"oos\"}\n", prompt(words, promptIndex(*prompts, *first, int64(i))))
+		}
+		if err := w.Flush(); err != nil {
+			fmt.Fprintf(os.Stderr, "rate: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	head := `{"messages":`
+	if *model != "" {
+		head = `{"model":"` + *model + `","messages":`
+	}
+	body := func(i int) []byte {
+		text := "hello, how are you?"
+		if words != nil {
+			text = prompt(words, promptIndex(*prompts, *first, int64(i)))
+		}
+		return []byte(head + `[{"role":"user","content":"` + text + `"}],"max_tokens":16}`)
+	}
 	client := &http.Client{
 		Timeout:   10 * time.Second,
 		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute},
@@ -64,9 +110,10 @@ func main() {
 			time.Sleep(d)
 		}
 		wg.Add(1)
+		b := body(i)
 		go func() {
 			defer wg.Done()
-			d, err := once(client, *url, body, hdr)
+			d, err := once(client, *url, b, hdr)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
