@@ -76,7 +76,7 @@ type impl struct {
 	matmul    func(c, a []float32, m int, w *Packed, bias []float32, p0, p1 int)
 	layerNorm func(x, res []float32, rows, dim int, gamma, beta []float32, eps float32)
 	gelu      func(x []float32)
-	attention func(out, qkv []float32, seq, heads, headDim, valid int, scratch []float32)
+	attention func(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32)
 }
 
 // New returns the kernels for level l, or an error if this CPU cannot run
@@ -170,12 +170,22 @@ func AttentionScratch(seq int) int { return seq*seq + 64 }
 // of out are left untouched. Scores are scaled by 1/√headDim. scratch must
 // hold AttentionScratch(seq) values.
 func (k *Kernels) Attention(out, qkv []float32, seq, heads, headDim, valid int, scratch []float32) {
+	k.AttentionHeads(out, qkv, seq, heads, headDim, valid, 0, heads, scratch)
+}
+
+// AttentionHeads is Attention restricted to heads [h0, h1): it writes only
+// those heads' columns of out, so disjoint head ranges of one sequence can
+// run on different goroutines (each with its own scratch). Heads are
+// independent, which makes them the unit that splits one long sequence
+// across cores.
+func (k *Kernels) AttentionHeads(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32) {
 	h := heads * headDim
-	if valid > seq || len(qkv) < seq*3*h || len(out) < seq*h || len(scratch) < AttentionScratch(seq) {
+	if valid > seq || len(qkv) < seq*3*h || len(out) < seq*h || len(scratch) < AttentionScratch(seq) ||
+		h0 < 0 || h1 > heads {
 		panic("kernel: Attention: operand out of range")
 	}
-	if valid <= 0 {
+	if valid <= 0 || h0 >= h1 {
 		return
 	}
-	k.impl.attention(out, qkv, seq, heads, headDim, valid, scratch)
+	k.impl.attention(out, qkv, seq, heads, headDim, valid, h0, h1, scratch)
 }
