@@ -159,8 +159,11 @@ func (k *Kernels) LayerNorm(x, res []float32, rows, dim int, gamma, beta []float
 func (k *Kernels) GELU(x []float32) { k.impl.gelu(x) }
 
 // AttentionScratch reports how many float32s Attention needs as scratch
-// for a sequence of seq tokens.
-func AttentionScratch(seq int) int { return seq*seq + 64 }
+// for a sequence of seq tokens. It is sized for heads of up to 64
+// dimensions (a dense copy of a head's keys and values, or the blocked
+// path's packed keys and values and one block of scores); larger heads run
+// on the slower paths that need less.
+func AttentionScratch(seq int) int { return 136*seq + 4096 }
 
 // Attention runs scaled dot-product self-attention for one sequence.
 // qkv is [seq x 3·heads·headDim]: each row holds the token's query, then its

@@ -437,6 +437,24 @@ func TestAttention(t *testing.T) {
 	}
 }
 
+// TestAttentionLong covers the lengths where the SIMD levels switch to the
+// blocked path (several key panels, a partial last one, masked rows).
+func TestAttentionLong(t *testing.T) {
+	type shape struct{ heads, hd, seq, valid int }
+	shapes := []shape{{12, 32, 256, 256}, {12, 32, 256, 203}, {2, 32, 130, 97}, {2, 64, 100, 100},
+		{3, 24, 129, 129}, {2, 16, 97, 96}, {2, 8, 120, 113}}
+	for _, k := range levels(t) {
+		r := rand.New(rand.NewPCG(9, uint64(k.Level())))
+		for _, sh := range shapes {
+			for _, qs := range []float32{1, 8} {
+				if err := checkAttention(r, k.Attention, sh.seq, sh.heads, sh.hd, sh.valid, qs); err != nil {
+					t.Fatalf("%s heads=%d hd=%d seq=%d valid=%d qscale=%g: %v", k.Level(), sh.heads, sh.hd, sh.seq, sh.valid, qs, err)
+				}
+			}
+		}
+	}
+}
+
 // TestCheckersCatchBrokenKernels proves the checks above can fail: each is
 // pointed at a kernel with one plausible bug and must reject it.
 func TestCheckersCatchBrokenKernels(t *testing.T) {
