@@ -7,15 +7,15 @@ import "math"
 // attentionVec handles one query at a time: its scores are dot products of
 // hd floats, each finished by a horizontal reduction, and it streams the
 // head's keys and values once per query. From ~200 tokens those (64 KiB
-// per head for the model) no longer fit in L1, so every query re-reads them
-// from L2; with the reductions that made attention a third of a 256-token
-// pass, at a fraction of the matmul's FLOP rate. Here a block of queries
-// (the micro-kernel's rows) is scored against all keys at once, S = Q·Kᵀ,
-// by the matmul micro-kernel with the keys packed transposed as weight
-// panels: no reduction is left and each key is loaded once per block, not
-// per query. The softmax then runs over the block's rows and the values
-// are summed from a dense copy of the head's values (pv8x32AVX512 for a
-// whole block on AVX-512, wsumAVX2 per query on AVX2).
+// per head for the model) no longer fit in L1, so every query re-reads
+// them from L2; with the reductions, that made attention a fifth to a
+// third of a 256-token pass, at a fraction of the matmul's FLOP rate. Here
+// a block of queries (the micro-kernel's rows) is scored against all keys
+// at once, S = Q·Kᵀ, by the matmul micro-kernel with the keys packed
+// transposed as weight panels: no reduction is left and each key is loaded
+// once per block, not per query. The softmax then runs over the block's
+// rows and the values are summed from a dense copy of the head's values
+// (pv8x32AVX512 for a whole block on AVX-512, wsumAVX2 per query on AVX2).
 
 //go:noescape
 func scaleMaxAVX2(x *float32, n int, scale float32) float32
