@@ -9,7 +9,7 @@ import (
 // threads, to show what intra-op parallelism buys at each length.
 func BenchmarkForward(b *testing.B) {
 	m := loadB(b)
-	for _, n := range []int{16, 128} {
+	for _, n := range []int{16, 128, 256} {
 		seq := make([]int32, n)
 		for i := range seq {
 			seq[i] = int32(2000 + i)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,6 +128,32 @@ func TestPackedBatchEqualsSeparatePasses(t *testing.T) {
 			if math.Abs(norm-1) > 1e-5 || dot < 0.999999 {
 				t.Errorf("threads=%d seq %d: norm² %.7f, cosine with its own pass %.7f", threads, i, norm, dot)
 			}
+		}
+	}
+}
+
+// TestThreadsSplitOneSequenceExactly: a lone long sentence is split across
+// threads by weight panels and by attention heads, and every value is
+// computed by the same kernel calls whatever the split, so the result is
+// bit for bit that of one thread.
+func TestThreadsSplitOneSequenceExactly(t *testing.T) {
+	m := load(t)
+	seq := []int32{101}
+	for i := 0; i < 198; i++ {
+		seq = append(seq, int32(3000+7*i))
+	}
+	seq = append(seq, 102)
+	want, err := m.Forward(t.Context(), [][]int32{seq}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{2, 3, 5} {
+		got, err := m.Forward(t.Context(), [][]int32{seq}, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[0], want[0]) {
+			t.Errorf("threads=%d: embedding differs from one thread's", threads)
 		}
 	}
 }

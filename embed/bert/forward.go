@@ -128,12 +128,17 @@ func (m *Model) layer(l *layer, ws *workspace, offsets []int, tm *team) {
 	seqs, tokens := len(offsets)-1, offsets[len(offsets)-1]
 	m.matmul(ws.qkv, ws.x, tokens, l.qkv, l.qkvBias, tm)
 
-	// Attention, one sequence at a time; sequences are split across threads.
-	tm.run(seqs, func(t, lo, hi int) {
-		for i := lo; i < hi; i++ {
+	// Attention: the unit of work is one head of one sequence, so a single
+	// long sentence (where attention's quadratic cost is a third of the
+	// pass) is split across threads too, not just the sequences of a batch.
+	tm.run(seqs*heads, func(t, lo, hi int) {
+		for u := lo; u < hi; {
+			i, h0 := u/heads, u%heads
+			h1 := min(heads, h0+hi-u)
 			a, b := offsets[i], offsets[i+1]
 			n := b - a
-			m.k.Attention(ws.ctx[a*h:b*h], ws.qkv[a*3*h:b*3*h], n, heads, h/heads, n, ws.scratch[t])
+			m.k.AttentionHeads(ws.ctx[a*h:b*h], ws.qkv[a*3*h:b*3*h], n, heads, h/heads, n, h0, h1, ws.scratch[t])
+			u += h1 - h0
 		}
 	})
 

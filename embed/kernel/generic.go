@@ -93,12 +93,12 @@ func geluGeneric(x []float32) {
 	}
 }
 
-func attentionGeneric(out, qkv []float32, seq, heads, headDim, valid int, scratch []float32) {
+func attentionGeneric(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32) {
 	h := heads * headDim
 	stride := 3 * h
 	scale := float32(1 / math.Sqrt(float64(headDim)))
 	scores := scratch[:valid]
-	for hd := 0; hd < heads; hd++ {
+	for hd := h0; hd < h1; hd++ {
 		qo, ko, vo := hd*headDim, h+hd*headDim, 2*h+hd*headDim
 		for i := 0; i < valid; i++ {
 			q := qkv[i*stride+qo : i*stride+qo+headDim]

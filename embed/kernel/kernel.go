@@ -76,7 +76,7 @@ type impl struct {
 	matmul    func(c, a []float32, m int, w *Packed, bias []float32, p0, p1 int)
 	layerNorm func(x, res []float32, rows, dim int, gamma, beta []float32, eps float32)
 	gelu      func(x []float32)
-	attention func(out, qkv []float32, seq, heads, headDim, valid int, scratch []float32)
+	attention func(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32)
 }
 
 // New returns the kernels for level l, or an error if this CPU cannot run
@@ -159,8 +159,11 @@ func (k *Kernels) LayerNorm(x, res []float32, rows, dim int, gamma, beta []float
 func (k *Kernels) GELU(x []float32) { k.impl.gelu(x) }
 
 // AttentionScratch reports how many float32s Attention needs as scratch
-// for a sequence of seq tokens.
-func AttentionScratch(seq int) int { return seq*seq + 64 }
+// for a sequence of seq tokens. It is sized for heads of up to 64
+// dimensions (a dense copy of a head's keys and values, or the blocked
+// path's packed keys and values and one block of scores); larger heads run
+// on the slower paths that need less.
+func AttentionScratch(seq int) int { return 136*seq + 4096 }
 
 // Attention runs scaled dot-product self-attention for one sequence.
 // qkv is [seq x 3·heads·headDim]: each row holds the token's query, then its
@@ -170,12 +173,22 @@ func AttentionScratch(seq int) int { return seq*seq + 64 }
 // of out are left untouched. Scores are scaled by 1/√headDim. scratch must
 // hold AttentionScratch(seq) values.
 func (k *Kernels) Attention(out, qkv []float32, seq, heads, headDim, valid int, scratch []float32) {
+	k.AttentionHeads(out, qkv, seq, heads, headDim, valid, 0, heads, scratch)
+}
+
+// AttentionHeads is Attention restricted to heads [h0, h1): it writes only
+// those heads' columns of out, so disjoint head ranges of one sequence can
+// run on different goroutines (each with its own scratch). Heads are
+// independent, which makes them the unit that splits one long sequence
+// across cores.
+func (k *Kernels) AttentionHeads(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32) {
 	h := heads * headDim
-	if valid > seq || len(qkv) < seq*3*h || len(out) < seq*h || len(scratch) < AttentionScratch(seq) {
+	if valid > seq || len(qkv) < seq*3*h || len(out) < seq*h || len(scratch) < AttentionScratch(seq) ||
+		h0 < 0 || h1 > heads {
 		panic("kernel: Attention: operand out of range")
 	}
-	if valid <= 0 {
+	if valid <= 0 || h0 >= h1 {
 		return
 	}
-	k.impl.attention(out, qkv, seq, heads, headDim, valid, scratch)
+	k.impl.attention(out, qkv, seq, heads, headDim, valid, h0, h1, scratch)
 }

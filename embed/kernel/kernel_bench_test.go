@@ -59,7 +59,7 @@ func BenchmarkGELU(b *testing.B) {
 func BenchmarkAttention(b *testing.B) {
 	for _, k := range levels(b) {
 		b.Run(k.Level().String(), func(b *testing.B) {
-			for _, seq := range []int{16, 128} {
+			for _, seq := range []int{16, 32, 64, 128, 256} {
 				b.Run(fmt.Sprintf("seq=%d", seq), func(b *testing.B) {
 					qkv := randSlice(rand.New(rand.NewPCG(1, 4)), seq*1152, 1)
 					out := make([]float32, seq*384)

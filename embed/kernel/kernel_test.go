@@ -437,6 +437,24 @@ func TestAttention(t *testing.T) {
 	}
 }
 
+// TestAttentionLong covers the lengths where the SIMD levels switch to the
+// blocked path (several key panels, a partial last one, masked rows).
+func TestAttentionLong(t *testing.T) {
+	type shape struct{ heads, hd, seq, valid int }
+	shapes := []shape{{12, 32, 256, 256}, {12, 32, 256, 203}, {2, 32, 130, 97}, {2, 64, 100, 100},
+		{3, 24, 129, 129}, {2, 16, 97, 96}, {2, 8, 120, 113}}
+	for _, k := range levels(t) {
+		r := rand.New(rand.NewPCG(9, uint64(k.Level())))
+		for _, sh := range shapes {
+			for _, qs := range []float32{1, 8} {
+				if err := checkAttention(r, k.Attention, sh.seq, sh.heads, sh.hd, sh.valid, qs); err != nil {
+					t.Fatalf("%s heads=%d hd=%d seq=%d valid=%d qscale=%g: %v", k.Level(), sh.heads, sh.hd, sh.seq, sh.valid, qs, err)
+				}
+			}
+		}
+	}
+}
+
 // TestCheckersCatchBrokenKernels proves the checks above can fail: each is
 // pointed at a kernel with one plausible bug and must reject it.
 func TestCheckersCatchBrokenKernels(t *testing.T) {
@@ -483,9 +501,37 @@ func TestCheckersCatchBrokenKernels(t *testing.T) {
 	}
 	// Attention that ignores the mask.
 	noMask := func(out, qkv []float32, seq, heads, hd, valid int, scratch []float32) {
-		attentionGeneric(out, qkv, seq, heads, hd, seq, scratch)
+		attentionGeneric(out, qkv, seq, heads, hd, seq, 0, heads, scratch)
 	}
 	if checkAttention(r, noMask, 16, 2, 32, 9, 1) == nil {
 		t.Error("attention check accepted a kernel that ignores the mask")
+	}
+}
+
+// TestAttentionHeads checks that head ranges partition the work: running
+// [0, k) and [k, heads) separately gives exactly Attention's output, and a
+// range writes no column outside its heads.
+func TestAttentionHeads(t *testing.T) {
+	const heads, hd = 12, 32
+	for _, k := range levels(t) {
+		r := rand.New(rand.NewPCG(8, uint64(k.Level())))
+		for _, seq := range []int{5, 70, 200} {
+			qkv := randSlice(r, seq*3*heads*hd, 1)
+			want := make([]float32, seq*heads*hd)
+			k.Attention(want, qkv, seq, heads, hd, seq, make([]float32, AttentionScratch(seq)))
+			got := filled(seq*heads*hd, sentinel)
+			k.AttentionHeads(got, qkv, seq, heads, hd, seq, 0, 5, make([]float32, AttentionScratch(seq)))
+			for i, v := range got {
+				if head := i % (heads * hd) / hd; head >= 5 && v != sentinel {
+					t.Fatalf("%s seq=%d: heads [0,5) wrote column %d of head %d", k.Level(), seq, i%(heads*hd), head)
+				}
+			}
+			k.AttentionHeads(got, qkv, seq, heads, hd, seq, 5, heads, make([]float32, AttentionScratch(seq)))
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%s seq=%d: split heads give out[%d] = %g, whole pass %g", k.Level(), seq, i, got[i], want[i])
+				}
+			}
+		}
 	}
 }

@@ -157,3 +157,113 @@ store:
 	STOREROW(DI, Z29, Z30, Z31)
 	VZEROUPPER
 	RET
+
+// The value product of attention, O = diag(inv)·P·V for 8 query rows and a
+// 32-column strip of V: P rows are a (lda apart), V rows b (ldb apart, so
+// the values need no panel layout), one key per step. 8x32 rather than the
+// 8x48 above because a head has 32 columns: a 48-wide panel would spend a
+// third of its FMAs on padding.
+//
+// Register plan: Z0-Z1 the 32 values of the current key, Z2-Z5 broadcasts
+// of p[row][key], Z16-Z31 the 8x2 accumulators (row r in Z(16+2r),
+// Z(17+2r)); 16 independent chains cover the FMA latency of two pipes.
+// K1, K2 mask the valid columns of the two vectors. Rows past the last are
+// clamped as in gemm8x48AVX512; inv must hold 8 values, with those of the
+// clamped rows equal to the last valid row's.
+
+#define PVROW(p, bc, z0, z1) \
+	VBROADCASTSS (p)(AX*4), bc; \
+	VFMADD231PS bc, Z0, z0; VFMADD231PS bc, Z1, z1
+
+// func pv8x32AVX512(a *float32, lda, rows int, b *float32, ldb, k int, c *float32, ldc int, inv *float32, mask uint64)
+TEXT ·pv8x32AVX512(SB), NOSPLIT, $0-80
+	MOVQ mask+72(FP), DX
+	KMOVQ DX, K1
+	KSHIFTRQ $16, K1, K2
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	MOVQ rows+16(FP), CX
+	XORQ AX, AX
+	MOVQ a+0(FP), R8
+	MOVQ lda+8(FP), DX
+	SHLQ $2, DX
+	ROWS8
+	MOVQ b+24(FP), BX
+	MOVQ ldb+32(FP), DX
+	SHLQ $2, DX
+	MOVQ k+40(FP), CX
+	TESTQ CX, CX
+	JEQ  pvstore
+
+pvloop:
+	VMOVUPS.Z (BX), K1, Z0
+	VMOVUPS.Z 64(BX), K2, Z1
+	PVROW(R8, Z2, Z16, Z17)
+	PVROW(R9, Z3, Z18, Z19)
+	PVROW(R10, Z4, Z20, Z21)
+	PVROW(R11, Z5, Z22, Z23)
+	PVROW(R12, Z2, Z24, Z25)
+	PVROW(R13, Z3, Z26, Z27)
+	PVROW(SI, Z4, Z28, Z29)
+	PVROW(DI, Z5, Z30, Z31)
+	ADDQ DX, BX
+	INCQ AX
+	CMPQ AX, CX
+	JLT  pvloop
+
+pvstore:
+	MOVQ inv+64(FP), BX
+	VMULPS.BCST (BX), Z16, Z16
+	VMULPS.BCST (BX), Z17, Z17
+	VMULPS.BCST 4(BX), Z18, Z18
+	VMULPS.BCST 4(BX), Z19, Z19
+	VMULPS.BCST 8(BX), Z20, Z20
+	VMULPS.BCST 8(BX), Z21, Z21
+	VMULPS.BCST 12(BX), Z22, Z22
+	VMULPS.BCST 12(BX), Z23, Z23
+	VMULPS.BCST 16(BX), Z24, Z24
+	VMULPS.BCST 16(BX), Z25, Z25
+	VMULPS.BCST 20(BX), Z26, Z26
+	VMULPS.BCST 20(BX), Z27, Z27
+	VMULPS.BCST 24(BX), Z28, Z28
+	VMULPS.BCST 24(BX), Z29, Z29
+	VMULPS.BCST 28(BX), Z30, Z30
+	VMULPS.BCST 28(BX), Z31, Z31
+	MOVQ rows+16(FP), CX
+	XORQ AX, AX
+	MOVQ c+48(FP), R8
+	MOVQ ldc+56(FP), DX
+	SHLQ $2, DX
+	ROWS8
+	VMOVUPS Z16, K1, (R8)
+	VMOVUPS Z17, K2, 64(R8)
+	VMOVUPS Z18, K1, (R9)
+	VMOVUPS Z19, K2, 64(R9)
+	VMOVUPS Z20, K1, (R10)
+	VMOVUPS Z21, K2, 64(R10)
+	VMOVUPS Z22, K1, (R11)
+	VMOVUPS Z23, K2, 64(R11)
+	VMOVUPS Z24, K1, (R12)
+	VMOVUPS Z25, K2, 64(R12)
+	VMOVUPS Z26, K1, (R13)
+	VMOVUPS Z27, K2, 64(R13)
+	VMOVUPS Z28, K1, (SI)
+	VMOVUPS Z29, K2, 64(SI)
+	VMOVUPS Z30, K1, (DI)
+	VMOVUPS Z31, K2, 64(DI)
+	VZEROUPPER
+	RET

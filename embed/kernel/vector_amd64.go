@@ -64,22 +64,28 @@ func geluVecAVX512(x []float32) {
 	}
 }
 
-func attentionVecAVX2(out, qkv []float32, seq, heads, hd, valid int, scratch []float32) {
+func attentionVecAVX2(out, qkv []float32, seq, heads, hd, valid, h0, h1 int, scratch []float32) {
 	if hd == 0 || hd%8 != 0 {
-		attentionGeneric(out, qkv, seq, heads, hd, valid, scratch)
+		attentionGeneric(out, qkv, seq, heads, hd, valid, h0, h1, scratch)
 		return
 	}
-	attentionVec(false, out, qkv, heads, hd, valid, scratch)
+	if valid >= blockedMinKeys2 && attentionBlocked2(out, qkv, heads, hd, valid, h0, h1, scratch) {
+		return
+	}
+	attentionVec(false, out, qkv, heads, hd, valid, h0, h1, scratch)
 }
 
-func attentionVecAVX512(out, qkv []float32, seq, heads, hd, valid int, scratch []float32) {
+func attentionVecAVX512(out, qkv []float32, seq, heads, hd, valid, h0, h1 int, scratch []float32) {
 	if hd == 0 || hd%8 != 0 {
-		attentionGeneric(out, qkv, seq, heads, hd, valid, scratch)
+		attentionGeneric(out, qkv, seq, heads, hd, valid, h0, h1, scratch)
+		return
+	}
+	if valid >= blockedMinKeys512 && attentionBlocked512(out, qkv, heads, hd, valid, h0, h1, scratch) {
 		return
 	}
 	// 16-lane kernels need hd a multiple of 16; hd ≡ 8 (mod 16) stays on
 	// the AVX2 kernels throughout.
-	attentionVec(hd%16 == 0, out, qkv, heads, hd, valid, scratch)
+	attentionVec(hd%16 == 0, out, qkv, heads, hd, valid, h0, h1, scratch)
 }
 
 // attentionVec runs each (head, query) pair as three passes over the keys,
@@ -90,17 +96,18 @@ func attentionVecAVX512(out, qkv []float32, seq, heads, hd, valid int, scratch [
 //
 // Keys and values of one head are 3·heads·hd floats apart (4.5 KiB for the
 // model), so a long sequence's rows fall into a handful of L1 sets and
-// evict each other on every pass. When scratch has room (seq ≳ 2·hd, which
-// is where it matters) the head's keys and values are first copied into
-// dense [valid x hd] blocks; that halves the time at 128 tokens.
-func attentionVec(wide bool, out, qkv []float32, heads, hd, valid int, scratch []float32) {
+// evict each other on every pass. From 2·hd keys on (where it matters) the
+// head's keys and values are first copied into dense [valid x hd] blocks;
+// that halves the time at 128 tokens. Long sequences take the blocked
+// path of attention_amd64.go instead.
+func attentionVec(wide bool, out, qkv []float32, heads, hd, valid, h0, h1 int, scratch []float32) {
 	h := heads * hd
 	stride := 3 * h
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	s := scratch[:valid]
 	n8, n16 := valid&^7, valid&^15
-	packed := len(scratch) >= valid+2*valid*hd
-	for head := 0; head < heads; head++ {
+	packed := valid >= 2*hd && len(scratch) >= valid+2*valid*hd
+	for head := h0; head < h1; head++ {
 		kb, vb, kvs := qkv[h+head*hd:], qkv[2*h+head*hd:], stride
 		if packed {
 			kp := scratch[valid : valid+valid*hd]

@@ -453,3 +453,48 @@ lnscale:
 	JLT  lnscale
 	VZEROUPPER
 	RET
+
+// func scaleMaxAVX2(x *float32, n int, scale float32) float32
+// x[i] *= scale for i < n (a multiple of 8); returns max_i x[i] (-Inf for
+// n = 0). Both attention levels use it on a row of raw scores: the pass is
+// short next to the products around it, so 256-bit vectors do.
+TEXT ·scaleMaxAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS scale+16(FP), Y15
+	VBROADCASTSS avx2c<>+108(SB), Y14
+	VMOVAPS Y14, Y13
+	SHRQ $4, CX
+	JZ   scalemax8
+
+scalemaxloop:
+	// Two vectors per step into two running maxima.
+	VMULPS (DI), Y15, Y0
+	VMULPS 32(DI), Y15, Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMAXPS Y0, Y14, Y14
+	VMAXPS Y1, Y13, Y13
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  scalemaxloop
+
+scalemax8:
+	MOVQ n+8(FP), CX
+	TESTQ $8, CX
+	JZ   scalemaxdone
+	VMULPS (DI), Y15, Y0
+	VMOVUPS Y0, (DI)
+	VMAXPS Y0, Y14, Y14
+
+scalemaxdone:
+	VMAXPS Y13, Y14, Y14
+	VEXTRACTF128 $1, Y14, X1
+	VMAXPS X1, X14, X14
+	VPERMILPS $0x4e, X14, X1
+	VMAXPS X1, X14, X14
+	VPERMILPS $0xb1, X14, X1
+	VMAXPS X1, X14, X14
+	VMOVSS X14, ret+24(FP)
+	VZEROUPPER
+	RET
