@@ -6,7 +6,6 @@
 package jsonbody
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,11 +50,10 @@ func Object(body []byte) (map[string]json.RawMessage, error) {
 // '[', '"', 't', 'f', 'n', or a digit or '-' for a number; 0 for nothing.
 // raw must be valid JSON, as every value out of json.Unmarshal is.
 func Kind(raw json.RawMessage) byte {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return 0
+	if i := skipSpace(raw, 0); i < len(raw) {
+		return raw[i]
 	}
-	return raw[0]
+	return 0
 }
 
 // Fields decodes raw, which must be a JSON object, into its fields; msg

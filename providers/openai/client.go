@@ -194,8 +194,9 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
 	events := sse.NewReaderSize(resp.Body, c.MaxEvent)
+	var chunks chunkDecoder
 	for {
-		ev, err := events.Next()
+		ev, err := events.NextShared()
 		if err == io.EOF {
 			return providers.Transport(c.name, errors.New("stream ended before [DONE]"))
 		}
@@ -206,7 +207,7 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		if string(data) == "[DONE]" {
 			return nil
 		}
-		ch, err := parseChunk(data)
+		ch, err := chunks.decode(data)
 		if err != nil {
 			var ue *upstreamError
 			if errors.As(err, &ue) {

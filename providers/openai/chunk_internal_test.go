@@ -1,0 +1,71 @@
+package openai
+
+import (
+	"reflect"
+	"testing"
+)
+
+// chunkSeeds are chunks as upstreams send them, and the odd ones the fast
+// decoder leaves to encoding/json.
+var chunkSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hel\nlo \"x\" \u00e9 \ud83d\ude00 \ud800 é"},"logprobs":null,"finish_reason":null}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":3}}}`,
+	`{"id":"c","choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":"{\"a\":1}"}}]}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"reasoning_content":"think","reasoning":" more"}}]}`,
+	`{"ID":"upper","Choices":[{"Index":0,"Delta":{"Content":"x"}}]}`,
+	`{"id":"a","id":"b","choices":null}`,
+	`{"id":1}`,
+	`{"created":1.5}`,
+	`{"created":-12,"model":null,"choices":[null,{"index":0,"delta":null},{"index":0,"delta":{"content":7}}]}`,
+	`{"error":{"message":"boom","code":503}}`,
+	`{"error":null,"choices":[{"index":0,"delta":{"content":"ok"}}]}`,
+	`{"usage":null,"choices":[{"index":0,"message":{"role":"assistant"},"delta":{"content":"m"}}]}`,
+	` { "id" : "sp" , "choices" : [ { "index" : 0 , "delta" : { "content" : "s" } } ] } `,
+	`{"id":"k\u0065y","m\u006fdel":"esc","choices":[{"index":0,"delta":{"content":"\/\\\b\f\r\t"}}]}`,
+	`{"id":"bad utf8 ` + "\xff" + `","choices":[{"index":0,"delta":{"content":"` + "\xe2\x82" + `"}}]}`,
+	`[1]`, `{"id":`, `{}`, `{"choices":{}}`, `{"choices":[1]}`, `{"created":99999999999999999999}`,
+}
+
+// FuzzChunkDecoder checks that the fast chunk decoder makes of every input
+// what parseChunk (encoding/json) makes of it.
+func FuzzChunkDecoder(f *testing.F) {
+	for _, s := range chunkSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wantErr := parseChunk(data)
+		var d chunkDecoder
+		got, gotErr := d.decode(data)
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
+			t.Fatalf("%q: error %v, want %v", data, gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", data, got, want)
+		}
+	})
+}
+
+// TestChunkDecoderArena checks that a stream's chunks stay whole while
+// later ones are decoded: each one's strings and Raw are its own.
+func TestChunkDecoderArena(t *testing.T) {
+	var d chunkDecoder
+	var got []string
+	buf := make([]byte, 0, 256)
+	for i := range 2000 {
+		buf = append(buf[:0], `{"id":"c","choices":[{"index":0,"delta":{"content":"w`...)
+		buf = append(buf, byte('a'+i%26), '\\', 'n')
+		buf = append(buf, `"}}]}`...)
+		ch, err := d.decode(buf) // buf is reused, as the SSE reader's is
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ch.Text)
+	}
+	for i, s := range got {
+		if want := "w" + string(rune('a'+i%26)) + "\n"; s != want {
+			t.Fatalf("chunk %d: %q, want %q", i, s, want)
+		}
+	}
+}
