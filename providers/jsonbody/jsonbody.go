@@ -6,6 +6,7 @@
 package jsonbody
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,11 +40,42 @@ func Object(body []byte) (map[string]json.RawMessage, error) {
 	default:
 		return nil, Invalid("request body", "must be a JSON object")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
+	if !json.Valid(body) {
+		var fields map[string]json.RawMessage
+		err := json.Unmarshal(body, &fields) // for its message
 		return nil, Invalid("request body", "invalid JSON: %s", Message(err))
 	}
-	return fields, nil
+	return members(body), nil
+}
+
+// members decodes the valid JSON object raw into its fields, as
+// json.Unmarshal into a map of json.RawMessage does, but with the values
+// slices of raw (capped, so that appending to one copies it) rather than
+// copies.
+func members(raw []byte) map[string]json.RawMessage {
+	n := 0
+	for it := ObjectMembers(raw); ; n++ {
+		if _, _, ok := it.Next(); !ok {
+			break
+		}
+	}
+	fields := make(map[string]json.RawMessage, n)
+	for it := ObjectMembers(raw); ; {
+		key, val, ok := it.Next()
+		if !ok {
+			return fields
+		}
+		fields[Unquote(key)] = val
+	}
+}
+
+// Unquote decodes the JSON string raw (quotes included; valid JSON), as
+// encoding/json does.
+func Unquote(raw []byte) string {
+	if Plain(raw) {
+		return intern(raw[1 : len(raw)-1])
+	}
+	return string(AppendUnquoted(nil, raw))
 }
 
 // Kind returns the first byte of a JSON value, which names its type: '{',
@@ -62,11 +94,12 @@ func Fields(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, 
 	if Kind(raw) != '{' {
 		return nil, Invalid(path, "%s", msg)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if !json.Valid(raw) {
+		var m map[string]json.RawMessage
+		err := json.Unmarshal(raw, &m) // for its message
 		return nil, Invalid(path, "%s", Message(err))
 	}
-	return m, nil
+	return members(raw), nil
 }
 
 // String decodes raw, which must be a JSON string.
@@ -74,11 +107,12 @@ func String(raw json.RawMessage, path string) (string, error) {
 	if Kind(raw) != '"' {
 		return "", Invalid(path, "must be a string")
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", Invalid(path, "%s", Message(err))
+	if json.Valid(raw) {
+		return Unquote(bytes.TrimSpace(raw)), nil
 	}
-	return s, nil
+	var s string
+	err := json.Unmarshal(raw, &s) // for its message
+	return "", Invalid(path, "%s", Message(err))
 }
 
 // OptString is String that takes null for "".
@@ -101,4 +135,38 @@ func Message(err error) string {
 		return "unexpected " + ue.Value
 	}
 	return err.Error()
+}
+
+// intern returns b as a string, without an allocation for the keys every
+// chat request has.
+func intern(b []byte) string {
+	switch string(b) { // compiled without converting b
+	case "model":
+		return "model"
+	case "messages":
+		return "messages"
+	case "role":
+		return "role"
+	case "content":
+		return "content"
+	case "stream":
+		return "stream"
+	case "stream_options":
+		return "stream_options"
+	case "max_tokens":
+		return "max_tokens"
+	case "temperature":
+		return "temperature"
+	case "type":
+		return "type"
+	case "text":
+		return "text"
+	case "tools":
+		return "tools"
+	case "tool_calls":
+		return "tool_calls"
+	case "system":
+		return "system"
+	}
+	return string(b)
 }

@@ -1,6 +1,7 @@
 package jsonbody_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -51,4 +52,44 @@ func TestTypedFields(t *testing.T) {
 	if k := jsonbody.Kind(json.RawMessage(" \t-1")); k != '-' {
 		t.Errorf("Kind = %q", k)
 	}
+}
+
+// FuzzObject checks that Object makes of a body what json.Unmarshal into
+// a map of json.RawMessage makes of it, values compacted alike.
+func FuzzObject(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`,
+		` { "a" : 1 , "a" : [ 2 , { "b" : "}" } ] , "c\u0041" : "\"" } `,
+		`{"k` + "\xff" + `":null,"\ud800":"x"}`, `{}`, `{"a":}`, `[1]`, `{"a":1} x`, `"s"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := jsonbody.Object(body)
+		var want map[string]json.RawMessage
+		wantErr := json.Unmarshal(body, &want)
+		if jsonbody.Kind(body) != '{' {
+			if err == nil {
+				t.Fatalf("%q: no error", body)
+			}
+			return
+		}
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: error %v, json.Unmarshal's %v", body, err, wantErr)
+		}
+		if err != nil {
+			if want := "request body: invalid JSON: " + jsonbody.Message(wantErr); err.Error() != want {
+				t.Fatalf("%q: error %q, want %q", body, err, want)
+			}
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d fields, want %d", body, len(got), len(want))
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || !bytes.Equal(bytes.TrimSpace(g), bytes.TrimSpace(v)) {
+				t.Fatalf("%q: field %q = %q, want %q", body, k, g, v)
+			}
+		}
+	})
 }

@@ -42,12 +42,12 @@ func (m *Members) Next() (key, val []byte, ok bool) {
 		return nil, nil, false
 	}
 	end := stringEnd(m.b, i)
-	key = m.b[i:end]
+	key = m.b[i:end:end]
 	i = skipSpace(m.b, end)
 	i = skipSpace(m.b, i+1) // past ':'
 	end = valueEnd(m.b, i)
 	m.i = end
-	return key, m.b[i:end], true
+	return key, m.b[i:end:end], true
 }
 
 // Elements iterates the elements of a JSON array. Make one with
@@ -80,7 +80,7 @@ func (e *Elements) Next() (val []byte, ok bool) {
 	}
 	end := valueEnd(e.b, i)
 	e.i = end
-	return e.b[i:end], true
+	return e.b[i:end:end], true
 }
 
 // KeyIs reports whether key, quoted as Members.Next returns it, names

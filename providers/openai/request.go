@@ -77,9 +77,9 @@ func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
 	if kind(raw) != '[' {
 		return nil, invalid("messages", "must be an array of messages")
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalid("messages", "%s", jsonMessage(err))
+	items, err := elements(raw, "messages")
+	if err != nil {
+		return nil, err
 	}
 	if len(items) == 0 {
 		return nil, invalid("messages", "must not be empty")
@@ -93,6 +93,29 @@ func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
 		msgs[i] = m
 	}
 	return msgs, nil
+}
+
+// elements splits the JSON array raw into its elements, slices of raw.
+func elements(raw json.RawMessage, path string) ([]json.RawMessage, error) {
+	if !json.Valid(raw) {
+		var items []json.RawMessage
+		err := json.Unmarshal(raw, &items) // for its message
+		return nil, invalid(path, "%s", jsonMessage(err))
+	}
+	n := 0
+	for it := jsonbody.ArrayElements(raw); ; n++ {
+		if _, ok := it.Next(); !ok {
+			break
+		}
+	}
+	items := make([]json.RawMessage, 0, n)
+	for it := jsonbody.ArrayElements(raw); ; {
+		el, ok := it.Next()
+		if !ok {
+			return items, nil
+		}
+		items = append(items, el)
+	}
 }
 
 func parseMessage(raw json.RawMessage, path string) (providers.Message, error) {
@@ -154,9 +177,9 @@ func parseContent(raw json.RawMessage, path string) ([]providers.Part, error) {
 	default:
 		return nil, invalid(path, "must be a string or an array of parts")
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalid(path, "%s", jsonMessage(err))
+	items, err := elements(raw, path)
+	if err != nil {
+		return nil, err
 	}
 	parts := make([]providers.Part, 0, len(items))
 	for i, item := range items {
