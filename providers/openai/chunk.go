@@ -24,6 +24,9 @@ import (
 // nothing does. It is not safe for concurrent use.
 type arena struct {
 	buf []byte
+	// single: the arena serves one value (a whole answer), whose strings
+	// alias it; escaped strings get allocations of their own.
+	single bool
 }
 
 // arenaBlock is the size of an arena's blocks; a value over a quarter of
@@ -55,7 +58,7 @@ func (a *arena) unquote(raw []byte) string {
 		return unsafe.String(&raw[1], len(raw)-2)
 	}
 	if len(raw)*3 > cap(a.buf)-len(a.buf) {
-		if len(raw)*3 > arenaBlock/4 {
+		if a.single || len(raw)*3 > arenaBlock/4 {
 			return string(jsonbody.AppendUnquoted(nil, raw))
 		}
 		a.buf = make([]byte, 0, arenaBlock)
@@ -323,4 +326,144 @@ func plainKey(key []byte) error {
 		}
 	}
 	return nil
+}
+
+// parseCompletionFast is parseCompletion without encoding/json for an
+// answer of the common shape; body must never be modified afterwards, as
+// the answer's strings alias it.
+func parseCompletionFast(body []byte) (*providers.Response, error) {
+	if kind(body) != '{' || !json.Valid(body) {
+		return parseCompletion(body)
+	}
+	d := chunkDecoder{arena: arena{single: true}}
+	out, err := d.scanCompletion(body)
+	if err != nil {
+		return parseCompletion(body)
+	}
+	return out, nil
+}
+
+// scanCompletion is parseCompletion for valid JSON, or errSlowPath.
+func (d *chunkDecoder) scanCompletion(raw []byte) (*providers.Response, error) {
+	out := &providers.Response{Raw: raw}
+	var seen uint8
+	var usage []byte
+	var msg *wireMessage
+	var content []byte
+	members := jsonbody.ObjectMembers(raw)
+	for {
+		key, val, ok := members.Next()
+		if !ok {
+			break
+		}
+		var bit uint8
+		var err error
+		switch string(key) {
+		case `"id"`:
+			bit = 1
+			out.ID, err = d.str(val)
+		case `"model"`:
+			bit = 2
+			out.Model, err = d.str(val)
+		case `"created"`:
+			bit = 4
+			out.Created, err = integer(val)
+		case `"object"`:
+			bit = 8
+			_, err = d.str(val)
+		case `"choices"`:
+			bit = 16
+			msg, content, out.FinishReason, err = d.scanFirstChoice(val)
+		case `"usage"`:
+			bit = 32
+			usage = val
+		case `"error"`:
+			bit = 64
+		default:
+			err = plainKey(key)
+		}
+		if err != nil || seen&bit != 0 {
+			return nil, errSlowPath
+		}
+		seen |= bit
+	}
+	if msg == nil {
+		return nil, errSlowPath // parseCompletion's error
+	}
+	if usage != nil && kind(usage) != 'n' {
+		if err := json.Unmarshal(usage, &out.Usage); err != nil {
+			return nil, errSlowPath
+		}
+	}
+	msg.Content = content
+	if kind(content) == 'n' {
+		msg.Content = nil
+	}
+	m, err := parseWireMessage(msg)
+	if err != nil {
+		return nil, err
+	}
+	out.Message = m
+	return out, nil
+}
+
+// scanFirstChoice reads the first choice's message, content and finish
+// reason, checking the others' types.
+func (d *chunkDecoder) scanFirstChoice(val []byte) (msg *wireMessage, content []byte, finish string, err error) {
+	switch kind(val) {
+	case 'n':
+		return nil, nil, "", nil
+	case '[':
+	default:
+		return nil, nil, "", errSlowPath
+	}
+	elems := jsonbody.ArrayElements(val)
+	for first := true; ; first = false {
+		el, ok := elems.Next()
+		if !ok {
+			return msg, content, finish, nil
+		}
+		if kind(el) != '{' {
+			return nil, nil, "", errSlowPath // null too: rare, left to encoding/json
+		}
+		var (
+			m    wireMessage
+			c    []byte
+			f    string
+			has  bool
+			seen uint8
+		)
+		members := jsonbody.ObjectMembers(el)
+		for {
+			key, v, ok := members.Next()
+			if !ok {
+				break
+			}
+			var bit uint8
+			switch string(key) {
+			case `"index"`:
+				bit = 1
+				_, err = integer(v)
+			case `"message"`:
+				bit = 2
+				has = kind(v) != 'n'
+				c, err = d.scanMessage(v, &m)
+			case `"delta"`:
+				bit = 4
+				_, err = d.scanMessage(v, &wireMessage{})
+			case `"finish_reason"`:
+				bit = 8
+				f, err = d.str(v)
+			default:
+				err = plainKey(key)
+			}
+			if err != nil || seen&bit != 0 {
+				return nil, nil, "", errSlowPath
+			}
+			seen |= bit
+		}
+		if first && has {
+			msg, content, finish = &m, c, f
+		}
+	}
 }

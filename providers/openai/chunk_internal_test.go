@@ -69,3 +69,28 @@ func TestChunkDecoderArena(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompletionDecoder checks that parseCompletionFast makes of every
+// answer what parseCompletion (encoding/json) makes of it.
+func FuzzCompletionDecoder(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":9,"total_tokens":21}}`,
+		`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"logprobs":null,"finish_reason":"tool_calls"}]}`,
+		`{"id":"c","choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"a\nb"},{"type":"image_url","image_url":{"url":"x"}}]}},{"message":7}]}`,
+		`{"choices":[]}`, `{"error":{"message":"boom"}}`, `{"choices":[null]}`, `{"choices":[{"message":null}]}`,
+		`{"Choices":[{"message":{"content":"x"}}]}`, `{"id":"a","id":"b","choices":[{"message":{}}]}`,
+		`{"choices":[{"message":{"content":{"a":1}}}]}`, `{"created":"1","choices":[{"message":{}}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, wantErr := parseCompletion(body)
+		got, gotErr := parseCompletionFast(body)
+		if (wantErr == nil) != (gotErr == nil) || wantErr != nil && wantErr.Error() != gotErr.Error() {
+			t.Fatalf("%q: error %v, want %v", body, gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", body, got, want)
+		}
+	})
+}

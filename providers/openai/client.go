@@ -170,7 +170,7 @@ func (c *Client) Complete(ctx context.Context, req *providers.Request) (*provide
 	if err != nil {
 		return nil, c.readError(ctx, callCtx, err)
 	}
-	out, err := parseCompletion(body)
+	out, err := parseCompletionFast(body)
 	if err != nil {
 		return nil, providers.Transport(c.name, fmt.Errorf("malformed chat.completion: %w", err))
 	}
