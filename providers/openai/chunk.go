@@ -140,12 +140,11 @@ func (d *chunkDecoder) scanChunk(raw []byte) (providers.Chunk, error) {
 		seen |= bit
 	}
 	if usage != nil && kind(usage) != 'n' {
-		// The final chunk's only: decoded by encoding/json.
-		var u providers.Usage
-		if err := json.Unmarshal(usage, &u); err != nil {
+		u := new(providers.Usage) // the final chunk's only
+		if err := scanUsage(usage, u); err != nil {
 			return ch, errSlowPath
 		}
-		ch.Usage = &u
+		ch.Usage = u
 	}
 	return ch, nil
 }
@@ -391,7 +390,7 @@ func (d *chunkDecoder) scanCompletion(raw []byte) (*providers.Response, error) {
 		return nil, errSlowPath // parseCompletion's error
 	}
 	if usage != nil && kind(usage) != 'n' {
-		if err := json.Unmarshal(usage, &out.Usage); err != nil {
+		if err := scanUsage(usage, &out.Usage); err != nil {
 			return nil, errSlowPath
 		}
 	}
@@ -464,6 +463,87 @@ func (d *chunkDecoder) scanFirstChoice(val []byte) (msg *wireMessage, content []
 		}
 		if first && has {
 			msg, content, finish = &m, c, f
+		}
+	}
+}
+
+// scanUsage reads a usage object as (*providers.Usage).UnmarshalJSON does,
+// or reports errSlowPath.
+func scanUsage(val []byte, u *providers.Usage) error {
+	if kind(val) != '{' {
+		return errSlowPath
+	}
+	var seen uint8
+	members := jsonbody.ObjectMembers(val)
+	for {
+		key, v, ok := members.Next()
+		if !ok {
+			return nil
+		}
+		var bit uint8
+		var err error
+		var n int64
+		switch string(key) {
+		case `"prompt_tokens"`:
+			bit = 1
+			n, err = integer(v)
+			u.PromptTokens = int(n)
+		case `"completion_tokens"`:
+			bit = 2
+			n, err = integer(v)
+			u.CompletionTokens = int(n)
+		case `"total_tokens"`:
+			bit = 4
+			n, err = integer(v)
+			u.TotalTokens = int(n)
+		case `"prompt_tokens_details"`:
+			bit = 8
+			n, err = detail(v, `"cached_tokens"`)
+			u.CachedTokens = int(n)
+		case `"completion_tokens_details"`:
+			bit = 16
+			n, err = detail(v, `"reasoning_tokens"`)
+			u.ReasoningTokens = int(n)
+		default:
+			err = plainKey(key)
+		}
+		if err != nil || seen&bit != 0 {
+			return errSlowPath
+		}
+		seen |= bit
+	}
+}
+
+// detail reads the integer field name (quoted) of a usage details object
+// or null.
+func detail(val []byte, name string) (int64, error) {
+	switch kind(val) {
+	case 'n':
+		return 0, nil
+	case '{':
+	default:
+		return 0, errSlowPath
+	}
+	var n int64
+	found := false
+	members := jsonbody.ObjectMembers(val)
+	for {
+		key, v, ok := members.Next()
+		if !ok {
+			return n, nil
+		}
+		var err error
+		if string(key) == name {
+			if found {
+				return 0, errSlowPath
+			}
+			found = true
+			n, err = integer(v)
+		} else {
+			err = plainKey(key)
+		}
+		if err != nil {
+			return 0, errSlowPath
 		}
 	}
 }

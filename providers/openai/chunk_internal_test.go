@@ -1,8 +1,14 @@
 package openai
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/switchyard-router/switchyard/providers"
 )
 
 // chunkSeeds are chunks as upstreams send them, and the odd ones the fast
@@ -79,7 +85,10 @@ func FuzzCompletionDecoder(f *testing.F) {
 		`{"id":"c","choices":[{"message":{"role":"assistant","content":[{"type":"text","text":"a\nb"},{"type":"image_url","image_url":{"url":"x"}}]}},{"message":7}]}`,
 		`{"choices":[]}`, `{"error":{"message":"boom"}}`, `{"choices":[null]}`, `{"choices":[{"message":null}]}`,
 		`{"Choices":[{"message":{"content":"x"}}]}`, `{"id":"a","id":"b","choices":[{"message":{}}]}`,
-		`{"choices":[{"message":{"content":{"a":1}}}]}`, `{"created":"1","choices":[{"message":{}}]}`,
+		`{"choices":[{"message":{"content":{"a":1}}}]}`,
+		`{"choices":[{"message":{}}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":4,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":5}}}`,
+		`{"choices":[{"message":{}}],"usage":{"prompt_tokens":null,"prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":1.5}}}`,
+		`{"choices":[{"message":{}}],"usage":{"Prompt_Tokens":1,"prompt_tokens":2}}`, `{"created":"1","choices":[{"message":{}}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -91,6 +100,68 @@ func FuzzCompletionDecoder(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q:\n got %+v\nwant %+v", body, got, want)
+		}
+	})
+}
+
+// requestBodyMap is requestBody as it was, by json.Marshal of a map: the
+// reference FuzzRequestBody checks requestBody against.
+func requestBodyMap(req *providers.Request, stream bool, exclude []string) ([]byte, error) {
+	src := req.OpenAI()
+	fields := make(map[string]json.RawMessage, len(src)+2)
+	for k, v := range src {
+		fields[k] = v
+	}
+	for _, k := range exclude {
+		if k != "model" && k != "messages" {
+			delete(fields, k)
+		}
+	}
+	fields["model"] = mustMarshal(req.Model)
+	if _, ok := fields["messages"]; !ok {
+		msgs := make([]wireMessage, len(req.Messages))
+		for i, m := range req.Messages {
+			msgs[i] = encodeMessage(m)
+		}
+		fields["messages"] = mustMarshal(msgs)
+	}
+	if stream {
+		fields["stream"] = json.RawMessage("true")
+		if !slices.Contains(exclude, "stream_options") {
+			fields["stream_options"] = withIncludeUsage(fields["stream_options"])
+		}
+	} else {
+		delete(fields, "stream")
+		delete(fields, "stream_options")
+	}
+	return json.Marshal(fields)
+}
+
+// FuzzRequestBody checks that requestBody writes what json.Marshal of the
+// map of fields wrote.
+func FuzzRequestBody(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"bench-model","messages":[{"role":"user","content":"hello, how are you?"}],"max_tokens":16}`,
+		"{\"messages\" : [ {\"role\":\"user\", \"content\" : \"a <b> & \u2028 \\\" \\\\ \"} ],\n \"stream\":true, \"stream_options\": {\"x\":1},\"thinking\":{}}",
+		`{"z":1,"a\u003c":2,"é":3,"messages":[],"tools":[{"type":"function"}],"stream":false}`,
+	} {
+		f.Add([]byte(s), "gpt-4o", false, "thinking")
+		f.Add([]byte(s), "m<&>\"é", true, "stream_options")
+	}
+	f.Fuzz(func(t *testing.T, body []byte, model string, stream bool, exclude string) {
+		req, err := ParseRequest(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Model = model
+		ex := strings.Split(exclude, ",")
+		want, wantErr := requestBodyMap(req, stream, ex)
+		got, err := requestBody(req, stream, ex)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: error %v, want %v", body, err, wantErr)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %s\nwant %s", body, got, want)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/jsonbody"
 	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
@@ -319,44 +320,87 @@ func errorMessage(body []byte) (msg, typ string) {
 
 // requestBody re-encodes req.Fields with req.Model as "model". A request
 // from another dialect, with no "messages" field, gets its messages
-// encoded from the canonical form.
+// encoded from the canonical form. The body is written as json.Marshal
+// writes the map of fields (keys sorted, values compacted), but straight
+// into one buffer: the client's values are copied through, not decoded.
 func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte, error) {
 	src := req.OpenAI()
-	fields := make(map[string]json.RawMessage, len(src)+2)
-	for k, v := range src {
-		fields[k] = v
+	var overrides [4]struct {
+		key string
+		val json.RawMessage
 	}
-	for _, k := range exclude {
-		if k != "model" && k != "messages" {
-			delete(fields, k)
-		}
+	n := 0
+	override := func(k string, v json.RawMessage) {
+		overrides[n].key, overrides[n].val = k, v
+		n++
 	}
-	fields["model"] = mustMarshal(req.Model)
-	if _, ok := fields["messages"]; !ok {
+	var model [128]byte
+	override("model", jsonbody.AppendString(model[:0], req.Model))
+	if _, ok := src["messages"]; !ok {
 		msgs := make([]wireMessage, len(req.Messages))
 		for i, m := range req.Messages {
 			msgs[i] = encodeMessage(m)
 		}
-		fields["messages"] = mustMarshal(msgs)
+		override("messages", mustMarshal(msgs))
 	}
 	if stream {
-		fields["stream"] = json.RawMessage("true")
+		override("stream", json.RawMessage("true"))
 		if !slices.Contains(exclude, "stream_options") {
 			// Ask for the final usage chunk, whatever the client asked:
 			// token limits and accounting need the real counts. The proxy
 			// drops the chunk for a client that did not ask for it.
-			fields["stream_options"] = withIncludeUsage(fields["stream_options"])
+			override("stream_options", withIncludeUsage(src["stream_options"]))
 		}
-	} else {
-		// a stream_options without stream is a 400 at OpenAI
-		delete(fields, "stream")
-		delete(fields, "stream_options")
 	}
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
+	value := func(k string) (json.RawMessage, bool) {
+		for _, o := range overrides[:n] {
+			if o.key == k {
+				return o.val, true
+			}
+		}
+		if !stream && (k == "stream" || k == "stream_options") {
+			return nil, false // a stream_options without stream is a 400 at OpenAI
+		}
+		if k != "model" && k != "messages" && slices.Contains(exclude, k) {
+			return nil, false
+		}
+		v, ok := src[k]
+		return v, ok
 	}
-	return b, nil
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	size := 2
+	for k := range src {
+		if v, ok := value(k); ok {
+			keys = append(keys, k)
+			size += len(k) + len(v) + 4
+		}
+	}
+	for _, o := range overrides[:n] {
+		if _, ok := src[o.key]; !ok {
+			keys = append(keys, o.key)
+			size += len(o.key) + len(o.val) + 4
+		}
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size+size/16)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v, _ := value(k)
+		if v == nil {
+			v = jsonNull // as json.RawMessage(nil) encodes
+		}
+		if !json.Valid(v) {
+			return nil, fmt.Errorf("encode request: invalid JSON in field %q", k)
+		}
+		b = jsonbody.AppendString(b, k)
+		b = append(b, ':')
+		b = jsonbody.AppendCompact(b, v)
+	}
+	return append(b, '}'), nil
 }
 
 // withIncludeUsage returns a stream_options object with include_usage
