@@ -170,3 +170,29 @@ func intern(b []byte) string {
 	}
 	return string(b)
 }
+
+// FieldsOf is Fields for raw known to be valid JSON (a value out of
+// Object, Fields or FieldsOf): it is not validated again, which would
+// cost a pass over it per level of nesting.
+func FieldsOf(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
+	if Kind(raw) != '{' {
+		return nil, Invalid(path, "%s", msg)
+	}
+	return members(raw), nil
+}
+
+// StringOf is String for raw known to be valid JSON (see FieldsOf).
+func StringOf(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) != '"' {
+		return "", Invalid(path, "must be a string")
+	}
+	return Unquote(bytes.TrimSpace(raw)), nil
+}
+
+// OptStringOf is StringOf that takes null for "".
+func OptStringOf(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) == 'n' {
+		return "", nil
+	}
+	return StringOf(raw, path)
+}

@@ -16,13 +16,16 @@ import (
 // to send back to the client.
 var ErrInvalidRequest = providers.ErrInvalidRequest
 
-// The body-reading helpers of package jsonbody, under short local names.
+// The body-reading helpers of package jsonbody, under short local names:
+// every value they read is part of a body already validated whole
+// (jsonbody.Object, or an answer's json.Valid), so they do not validate
+// again.
 var (
 	invalid     = jsonbody.Invalid
 	kind        = jsonbody.Kind
-	object      = jsonbody.Fields
-	str         = jsonbody.String
-	optString   = jsonbody.OptString
+	object      = jsonbody.FieldsOf
+	str         = jsonbody.StringOf
+	optString   = jsonbody.OptStringOf
 	jsonMessage = jsonbody.Message
 )
 
@@ -95,13 +98,9 @@ func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
 	return msgs, nil
 }
 
-// elements splits the JSON array raw into its elements, slices of raw.
+// elements splits the JSON array raw (valid JSON) into its elements,
+// slices of raw.
 func elements(raw json.RawMessage, path string) ([]json.RawMessage, error) {
-	if !json.Valid(raw) {
-		var items []json.RawMessage
-		err := json.Unmarshal(raw, &items) // for its message
-		return nil, invalid(path, "%s", jsonMessage(err))
-	}
 	n := 0
 	for it := jsonbody.ArrayElements(raw); ; n++ {
 		if _, ok := it.Next(); !ok {
