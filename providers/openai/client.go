@@ -465,7 +465,7 @@ func parseWireMessage(w *wireMessage) (providers.Message, error) {
 		m.ToolCalls = w.ToolCalls
 	}
 	if w.Content != nil {
-		parts, err := parseContent(w.Content, "content")
+		parts, err := parseContent(w.Content, func() string { return "content" })
 		if err != nil {
 			return m, err
 		}
