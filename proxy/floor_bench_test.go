@@ -2,20 +2,25 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/switchyard-router/switchyard/auth"
+	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/usage"
 )
 
 // The benchmarks in this file put switchyard's handler and a bare
@@ -118,6 +123,14 @@ func (w *benchWriter) reset() {
 // log level error as in bench/load/switchyard.yaml) and the floor's, both
 // in front of up.
 func floorHandlers(b *testing.B, up *memUpstream) (sy, floor http.Handler) {
+	sy, floor, _ = floorHandlers3(b, up)
+	return sy, floor
+}
+
+// floorHandlers3 is floorHandlers, and a third handler: switchyard with
+// a client key (sk-bench), its limiter, the usage store (SQLite, rows
+// written by usage.Writer) and Prometheus metrics on.
+func floorHandlers3(b *testing.B, up *memUpstream) (sy, floor, observed http.Handler) {
 	b.Helper()
 	const base = "http://upstream.invalid/v1"
 	chain := &providers.Chain{Targets: []providers.Target{
@@ -127,13 +140,30 @@ func floorHandlers(b *testing.B, up *memUpstream) (sy, floor http.Handler) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := proxy.NewServer(zerolog.New(io.Discard).Level(zerolog.ErrorLevel), &proxy.Runtime{Router: rtr})
+	log := zerolog.New(io.Discard).Level(zerolog.ErrorLevel)
+	srv := proxy.NewServer(log, &proxy.Runtime{Router: rtr})
+
+	key := auth.Key{Name: "bench", Roles: []string{auth.RoleUser}, Enabled: true}.WithHash(auth.Hash("sk-bench"))
+	keys, err := auth.NewLive(b.Context(), []auth.Key{key}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := usage.OpenSQLite(b.Context(), filepath.Join(b.TempDir(), "usage.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := usage.NewWriter(store, usage.WriterOptions{})
+	b.Cleanup(func() { rows.Close(context.Background()); store.Close() })
+	m := metrics.New(nil)
+	obs := proxy.NewServer(log, &proxy.Runtime{Router: rtr, Keys: keys, Limits: auth.NewLimiter(), Usage: rows,
+		Prices: usage.Prices(usage.DefaultPrices), Observer: m, MetricsHandler: m.Handler()})
+
 	target, _ := url.Parse("http://upstream.invalid")
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.Transport = up
 	rp.BufferPool = &floorPool{}
 	rp.ErrorLog = nil
-	return srv.Handler(), rp
+	return srv.Handler(), rp, obs.Handler()
 }
 
 // floorPool is bench/load/floor's buffer pool.
@@ -170,11 +200,11 @@ func serveOne(b *testing.B, h http.Handler, w *benchWriter, body string) {
 // sub-benchmark with the floor's.
 func BenchmarkFloorChat(b *testing.B) {
 	up := &memUpstream{}
-	sy, floor := floorHandlers(b, up)
+	sy, floor, observed := floorHandlers3(b, up)
 	for _, bb := range []struct {
 		name string
 		h    http.Handler
-	}{{"switchyard", sy}, {"floor", floor}} {
+	}{{"switchyard", sy}, {"floor", floor}, {"switchyard-keys-usage-metrics", observed}} {
 		b.Run(bb.name, func(b *testing.B) {
 			w := &benchWriter{h: http.Header{}}
 			b.ReportAllocs()
