@@ -40,7 +40,7 @@ func Object(body []byte) (map[string]json.RawMessage, error) {
 	default:
 		return nil, Invalid("request body", "must be a JSON object")
 	}
-	if !json.Valid(body) {
+	if !Valid(body) {
 		var fields map[string]json.RawMessage
 		err := json.Unmarshal(body, &fields) // for its message
 		return nil, Invalid("request body", "invalid JSON: %s", Message(err))
@@ -94,7 +94,7 @@ func Fields(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, 
 	if Kind(raw) != '{' {
 		return nil, Invalid(path, "%s", msg)
 	}
-	if !json.Valid(raw) {
+	if !Valid(raw) {
 		var m map[string]json.RawMessage
 		err := json.Unmarshal(raw, &m) // for its message
 		return nil, Invalid(path, "%s", Message(err))
@@ -107,7 +107,7 @@ func String(raw json.RawMessage, path string) (string, error) {
 	if Kind(raw) != '"' {
 		return "", Invalid(path, "must be a string")
 	}
-	if json.Valid(raw) {
+	if Valid(raw) {
 		return Unquote(bytes.TrimSpace(raw)), nil
 	}
 	var s string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/switchyard-router/switchyard/providers"
@@ -90,6 +91,22 @@ func FuzzObject(f *testing.F) {
 			if g, ok := got[k]; !ok || !bytes.Equal(bytes.TrimSpace(g), bytes.TrimSpace(v)) {
 				t.Fatalf("%q: field %q = %q, want %q", body, k, g, v)
 			}
+		}
+	})
+}
+
+// FuzzValid checks Valid against json.Valid.
+func FuzzValid(f *testing.F) {
+	for _, s := range []string{
+		`{"a":[1,-0.5e+3,true,false,null,"\u00e9\n\"",{}],"b":{"c":[]}}`, ` [ ] `, `01`, `1.`, `-`, `1e`, `"\x"`, "\"\x01\"",
+		`{"a" 1}`, `{"a":1,}`, `[1,]`, `nul`, `"\ud800"`, `"\u12g4"`, "\"\xff\"", `{}{}`, `1 2`, `[[[[]]]]`,
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := jsonbody.Valid(b), json.Valid(b); got != want {
+			t.Fatalf("Valid(%q) = %v, json.Valid says %v", b, got, want)
 		}
 	})
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // The scanner below walks JSON that is already known to be valid (checked
-// with json.Valid), slicing values out of it without copying or
+// with Valid), slicing values out of it without copying or
 // allocating: the hot paths (upstream answers, every streamed chunk) read
 // the few fields they need this way instead of decoding whole objects
 // into maps and structs.

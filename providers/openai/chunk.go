@@ -2,7 +2,6 @@ package openai
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"unsafe"
 
@@ -83,7 +82,7 @@ type chunkDecoder struct {
 // decode decodes one chat.completion.chunk event, as parseChunk does; the
 // chunk's Raw and strings live in the decoder's arena.
 func (d *chunkDecoder) decode(data []byte) (providers.Chunk, error) {
-	if kind(data) != '{' || !json.Valid(data) {
+	if kind(data) != '{' || !jsonbody.Valid(data) {
 		return parseChunk(data)
 	}
 	raw := d.arena.copy(data)
@@ -331,7 +330,7 @@ func plainKey(key []byte) error {
 // answer of the common shape; body must never be modified afterwards, as
 // the answer's strings alias it.
 func parseCompletionFast(body []byte) (*providers.Response, error) {
-	if kind(body) != '{' || !json.Valid(body) {
+	if kind(body) != '{' || !jsonbody.Valid(body) {
 		return parseCompletion(body)
 	}
 	d := chunkDecoder{arena: arena{single: true}}

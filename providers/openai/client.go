@@ -393,7 +393,7 @@ func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte,
 		if v == nil {
 			v = jsonNull // as json.RawMessage(nil) encodes
 		}
-		if !json.Valid(v) {
+		if !jsonbody.Valid(v) {
 			return nil, fmt.Errorf("encode request: invalid JSON in field %q", k)
 		}
 		b = jsonbody.AppendString(b, k)

@@ -19,7 +19,7 @@ var ErrInvalidRequest = providers.ErrInvalidRequest
 
 // The body-reading helpers of package jsonbody, under short local names:
 // every value they read is part of a body already validated whole
-// (jsonbody.Object, or an answer's json.Valid), so they do not validate
+// (jsonbody.Object, or an answer's jsonbody.Valid), so they do not validate
 // again.
 var (
 	invalid     = jsonbody.Invalid
