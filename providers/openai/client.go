@@ -228,6 +228,11 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 // limit derives the context for one call. stop(true) releases it; stop(false)
 // only disarms the Timeout.
 func (c *Client) limit(ctx context.Context) (context.Context, func(release bool)) {
+	if c.Timeout <= 0 {
+		// Nothing to bound: the caller's context is the call's, and its
+		// body, closed on return, releases the call.
+		return ctx, func(bool) {}
+	}
 	callCtx, cancel := context.WithCancelCause(ctx)
 	var t *time.Timer
 	if c.Timeout > 0 {
