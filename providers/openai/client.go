@@ -51,6 +51,13 @@ type Client struct {
 	url    string // base + "/chat/completions"
 	apiKey string
 	hc     *http.Client
+	values headerValues
+}
+
+// headerValues are the values of the headers a Client sets on every
+// request, shared by them all; they are never modified.
+type headerValues struct {
+	json, eventStream, auth []string
 }
 
 var _ providers.Provider = (*Client)(nil)
@@ -64,13 +71,18 @@ func New(name, baseURL, apiKey string, hc *http.Client) *Client {
 		hc = &http.Client{}
 	}
 	base := BaseURL(baseURL)
-	return &Client{
+	c := &Client{
 		name:   name,
 		base:   base,
 		url:    base + "/chat/completions",
 		apiKey: apiKey,
 		hc:     hc,
 	}
+	c.values = headerValues{json: []string{"application/json"}, eventStream: []string{"text/event-stream"}}
+	if apiKey != "" {
+		c.values.auth = []string{"Bearer " + apiKey}
+	}
+	return c
 }
 
 // BaseURL normalises a configured base URL to the API root that
@@ -264,14 +276,18 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 			hr.Header.Add(k, v)
 		}
 	}
-	hr.Header.Set("Content-Type", "application/json")
+	// The values are the client's, made once: a request's headers are
+	// only read on their way out (a RoundTripper that adds some clones
+	// them first), so they can be shared.
+	h := hr.Header
+	h["Content-Type"] = c.values.json
 	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
+		h["Accept"] = c.values.eventStream
 	} else {
-		hr.Header.Set("Accept", "application/json")
+		h["Accept"] = c.values.json
 	}
-	if c.apiKey != "" {
-		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
+	if c.values.auth != nil {
+		h["Authorization"] = c.values.auth
 	}
 	return providers.Send(ctx, c.hc, hr, c.name, c.Timeout, errorMessage)
 }
