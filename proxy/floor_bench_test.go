@@ -5,12 +5,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -237,4 +240,75 @@ func BenchmarkFloorStreamChunk(b *testing.B) {
 			up.chunks = 0
 		})
 	}
+}
+
+// BenchmarkFloorLoopback is BenchmarkFloorChat over loopback sockets, as
+// bench/load.sh runs it but sequential on one keep-alive connection: a
+// fake upstream (answering floorCompletion), and switchyard and the floor
+// in front of it, each behind its own httptest server, with the server
+// timeouts of the default config. ns/op is mostly the kernel's and
+// net/http's; what differs between the two is the proxies' own.
+func BenchmarkFloorLoopback(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h := w.Header()
+		h["Content-Type"] = []string{"application/json"}
+		h["Content-Length"] = []string{strconv.Itoa(len(floorCompletion))}
+		io.WriteString(w, floorCompletion)
+	}))
+	b.Cleanup(up.Close)
+	transport := func() *http.Transport {
+		return &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	}
+	hc := &http.Client{Transport: transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	chain := &providers.Chain{Targets: []providers.Target{
+		{Name: "fake/bench-model", Provider: openai.New("fake", up.URL+"/v1", "", hc), Model: "bench-model"},
+	}}
+	rtr, err := router.New(nil, router.Options{Models: map[string]*providers.Chain{"bench-model": chain}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sy := httptest.NewServer(proxy.NewServer(zerolog.New(io.Discard).Level(zerolog.ErrorLevel),
+		&proxy.Runtime{Router: rtr, ReadTimeout: 60 * time.Second, WriteTimeout: 60 * time.Second}).Handler())
+	b.Cleanup(sy.Close)
+	target, _ := url.Parse(up.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = transport()
+	rp.BufferPool = &floorPool{}
+	floor := httptest.NewServer(rp)
+	b.Cleanup(floor.Close)
+	for _, bb := range []struct{ name, url string }{{"switchyard", sy.URL}, {"floor", floor.URL}} {
+		b.Run(bb.name, func(b *testing.B) {
+			client := &http.Client{Transport: transport()}
+			defer client.CloseIdleConnections()
+			body := []byte(floorRequest)
+			b.ReportAllocs()
+			start := cpuTime(b)
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, bb.url+"/v1/chat/completions", bytes.NewReader(body))
+				req.Header["Content-Type"] = []string{"application/json"}
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			// CPU time, unlike ns/op, does not count waiting for a core
+			// other processes hold.
+			b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// cpuTime is the CPU time (user and system) the process has used, in ns.
+func cpuTime(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
