@@ -218,6 +218,25 @@ func BenchmarkFloorChat(b *testing.B) {
 	}
 }
 
+// BenchmarkFloorStream is one streamed request of bench/load.sh's shape:
+// four content chunks, the finish and usage chunks, [DONE].
+func BenchmarkFloorStream(b *testing.B) {
+	up := &memUpstream{chunks: 4}
+	sy, floor := floorHandlers(b, up)
+	for _, bb := range []struct {
+		name string
+		h    http.Handler
+	}{{"switchyard", sy}, {"floor", floor}} {
+		b.Run(bb.name, func(b *testing.B) {
+			w := &benchWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				serveOne(b, bb.h, w, floorStreamRequest)
+			}
+		})
+	}
+}
+
 // BenchmarkFloorStreamChunk is the cost of one relayed chunk of an
 // OpenAI upstream's stream to an OpenAI client: one request whose stream
 // has b.N content chunks, so the request's own cost vanishes as b.N grows

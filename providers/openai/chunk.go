@@ -30,7 +30,7 @@ type arena struct {
 
 // arenaBlock is the size of an arena's blocks; a value over a quarter of
 // it gets an allocation of its own.
-const arenaBlock = 16 << 10
+const arenaBlock = 8 << 10
 
 // copy returns a copy of b.
 func (a *arena) copy(b []byte) []byte {

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
@@ -52,6 +53,9 @@ type Client struct {
 	apiKey string
 	hc     *http.Client
 	values headerValues
+	// readers are the SSE readers of finished streams, kept for the next
+	// ones (a reader's buffer is 64 KiB).
+	readers sync.Pool
 }
 
 // headerValues are the values of the headers a Client sets on every
@@ -206,7 +210,16 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	events := sse.NewReaderSize(resp.Body, c.MaxEvent)
+	events, _ := c.readers.Get().(*sse.Reader)
+	if events == nil {
+		events = sse.NewReaderSize(resp.Body, c.MaxEvent)
+	} else {
+		events.Reset(resp.Body)
+	}
+	defer func() {
+		events.Reset(nil) // holds nothing of this stream
+		c.readers.Put(events)
+	}()
 	var chunks chunkDecoder
 	for {
 		ev, err := events.NextShared()
@@ -427,6 +440,9 @@ func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte,
 // withIncludeUsage returns a stream_options object with include_usage
 // true and the client's other options kept.
 func withIncludeUsage(raw json.RawMessage) json.RawMessage {
+	if kind(raw) != '{' {
+		return json.RawMessage(`{"include_usage":true}`) // as the map alone encodes
+	}
 	opts := map[string]json.RawMessage{}
 	if kind(raw) == '{' {
 		json.Unmarshal(raw, &opts)

@@ -93,6 +93,18 @@ func NewReaderSize(r io.Reader, maxEvent int) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: maxEvent}
 }
 
+// Reset makes s read r from its start, as a new Reader of the same bound
+// would, keeping its buffers: a client can keep Readers for its streams
+// rather than allocate one (and its 64 KiB buffer) per stream.
+func (s *Reader) Reset(r io.Reader) {
+	data := s.data[:0]
+	if cap(data) > maxShared {
+		data = nil
+	}
+	*s = Reader{r: s.r, max: s.max, data: data}
+	s.r.Reset(r)
+}
+
 // NextShared is Next, but the event's Data is the Reader's: it is valid
 // only until the next call, which reuses its memory. A stream read this
 // way costs no allocation per event.

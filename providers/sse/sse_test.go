@@ -421,3 +421,23 @@ func TestNextShared(t *testing.T) {
 		t.Fatalf("end: %v, want io.EOF", err)
 	}
 }
+
+// TestReset checks that a Reader reset onto a new body reads it as a new
+// Reader would, whatever state the last body left it in.
+func TestReset(t *testing.T) {
+	r := NewReaderSize(strings.NewReader("event: a\ndata: cut in the mid"), 64)
+	if _, err := r.NextShared(); err != io.EOF {
+		t.Fatalf("first body: %v", err)
+	}
+	r.Reset(strings.NewReader("data: x\n\nevent: y\ndata: z\n\n"))
+	for _, want := range []Event{{Data: []byte("x")}, {Name: "y", Data: []byte("z")}} {
+		ev, err := r.NextShared()
+		if err != nil || ev.Name != want.Name || string(ev.Data) != string(want.Data) {
+			t.Fatalf("got %q %q %v, want %q %q", ev.Name, ev.Data, err, want.Name, want.Data)
+		}
+	}
+	r.Reset(strings.NewReader("data: " + strings.Repeat("x", 65) + "\n\n"))
+	if _, err := r.NextShared(); err != ErrLineTooLong {
+		t.Fatalf("bound after Reset: %v, want ErrLineTooLong", err)
+	}
+}
