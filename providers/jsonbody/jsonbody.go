@@ -138,7 +138,7 @@ func Message(err error) string {
 }
 
 // intern returns b as a string, without an allocation for the keys every
-// chat request has.
+// chat request has and the roles of its messages.
 func intern(b []byte) string {
 	switch string(b) { // compiled without converting b
 	case "model":
@@ -167,6 +167,14 @@ func intern(b []byte) string {
 		return "tool_calls"
 	case "system":
 		return "system"
+	case "user": // roles, the values every message has
+		return "user"
+	case "assistant":
+		return "assistant"
+	case "developer":
+		return "developer"
+	case "tool":
+		return "tool"
 	}
 	return string(b)
 }
