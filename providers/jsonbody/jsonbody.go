@@ -2,7 +2,11 @@
 // object and typed fields inside it, each failure naming the field's path
 // ("messages[1].content") and wrapping providers.ErrInvalidRequest, so a
 // handler can answer 400 with the error's text. Every dialect's request
-// parser uses it.
+// parser uses it. Beneath it are a validator (Valid) and a scanner that
+// slices members and elements out of valid JSON without copying them
+// (ObjectMembers, ArrayElements), which the hot paths also read upstream
+// answers and stream chunks with, and the writers of a body's re-encoded
+// values (AppendCompact, AppendString).
 package jsonbody
 
 import (
