@@ -96,30 +96,6 @@ func KeyIs(key []byte, name string) bool {
 	return string(AppendUnquoted(nil, key)) == name
 }
 
-// KeyFolds reports whether key, quoted as Members.Next returns it, names
-// name as encoding/json matches struct fields: exactly or ignoring ASCII
-// case (name must be lower-case ASCII).
-func KeyFolds(key []byte, name string) bool {
-	if bytes.IndexByte(key, '\\') >= 0 {
-		key = AppendUnquoted(nil, key)
-	} else {
-		key = key[1 : len(key)-1]
-	}
-	if len(key) != len(name) {
-		return false
-	}
-	for i := range len(key) {
-		c := key[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != name[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // Plain reports whether the JSON string raw (quotes included) decodes to
 // its own bytes between the quotes: no escapes and valid UTF-8.
 func Plain(raw []byte) bool {
