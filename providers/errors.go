@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -156,9 +157,7 @@ const maxErrorBody = 1 << 20
 // hosts, not x-api-key or custom headers), and a 302 would turn the POST
 // into a GET. A 3xx is a retryable 502 that names the provider.
 func Send(ctx context.Context, hc *http.Client, hr *http.Request, provider string, timeout time.Duration, errorBody func([]byte) (msg, typ string)) (*http.Response, error) {
-	noRedirect := *hc
-	noRedirect.CheckRedirect = refuseRedirect
-	resp, err := noRedirect.Do(hr)
+	resp, err := sendOnce(hc, hr)
 	if err != nil {
 		return nil, CallError(ctx, hr.Context(), provider, timeout, err)
 	}
@@ -192,6 +191,42 @@ func ErrorCode(body []byte) string {
 		return ""
 	}
 	return code
+}
+
+// sendOnce sends hr as hc.Do would with redirects refused (returned as
+// they are). A client with nothing Do must handle per request (a cookie
+// jar, a Timeout, credentials in the URL) is skipped for its transport,
+// as httputil.ReverseProxy does: Do's setup (a copy of the headers for
+// redirects that are never followed) is most of what sending costs beside
+// the transport. Errors are *url.Error, as Do's are.
+func sendOnce(hc *http.Client, hr *http.Request) (*http.Response, error) {
+	if hc.Jar != nil || hc.Timeout != 0 || hr.URL == nil || hr.URL.User != nil || hr.Header == nil {
+		noRedirect := *hc
+		noRedirect.CheckRedirect = refuseRedirect
+		return noRedirect.Do(hr)
+	}
+	t := hc.Transport
+	if t == nil {
+		t = http.DefaultTransport // what Do uses for a nil Transport
+	}
+	resp, err := t.RoundTrip(hr)
+	if err == nil && resp == nil {
+		err = fmt.Errorf("http: RoundTripper implementation (%T) returned a nil *Response with a nil error", t)
+	}
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		op := "Get"
+		if hr.Method != "" {
+			op = hr.Method[:1] + strings.ToLower(hr.Method[1:])
+		}
+		return nil, &url.Error{Op: op, URL: hr.URL.String(), Err: err}
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	return resp, nil
 }
 
 // refuseRedirect makes a client return a redirect response as it is.

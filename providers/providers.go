@@ -211,10 +211,15 @@ type Provider interface {
 
 // WithModel returns a shallow copy of r that asks for model. Fields (and
 // Translated) are copied too, so the copy can be changed without touching
-// r.
+// r, unless they already ask for model (an explicit model served under
+// its own name): then they are shared, as nobody changes them.
 func (r *Request) WithModel(model string) *Request {
 	c := *r
 	c.Model = model
+	if r.Model == model && (r.Fields == nil || names(r.Fields["model"], model)) &&
+		(r.Translated == nil || names(r.Translated["model"], model)) {
+		return &c
+	}
 	b, _ := json.Marshal(model)
 	c.Fields = withField(r.Fields, "model", b)
 	if r.Translated != nil {
@@ -230,6 +235,11 @@ func withField(m map[string]json.RawMessage, key string, v json.RawMessage) map[
 	}
 	out[key] = v
 	return out
+}
+
+// names reports whether raw is the JSON string of model, unescaped.
+func names(raw json.RawMessage, model string) bool {
+	return len(raw) == len(model)+2 && raw[0] == '"' && raw[len(raw)-1] == '"' && string(raw[1:len(raw)-1]) == model
 }
 
 // SameDialect reports whether a raw answer in dialect a may be forwarded

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,3 +40,25 @@ func TestSendRefusesRedirects(t *testing.T) {
 		t.Errorf("the redirect's target got %d requests", n)
 	}
 }
+
+// An unreachable upstream is reported as Do reports it, a *url.Error
+// naming the method and URL, whether Send goes through the client or
+// straight to its transport.
+func TestSendTransportError(t *testing.T) {
+	up := httptest.NewServer(http.NotFoundHandler())
+	url := up.URL + "/v1/chat/completions"
+	up.Close()
+	for _, hc := range []*http.Client{{}, {Jar: jarStub{}}} {
+		hr, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(`{}`))
+		_, err := providers.Send(t.Context(), hc, hr, "up", 0, func([]byte) (string, string) { return "", "" })
+		var ue *neturl.Error
+		if !errors.As(err, &ue) || ue.Op != "Post" || ue.URL != url {
+			t.Errorf("jar %v: error %v", hc.Jar != nil, err)
+		}
+	}
+}
+
+type jarStub struct{}
+
+func (jarStub) SetCookies(*neturl.URL, []*http.Cookie) {}
+func (jarStub) Cookies(*neturl.URL) []*http.Cookie     { return nil }

@@ -279,7 +279,7 @@ func usageRecord(r *http.Request, prices usage.Prices, dialect string, key *auth
 		Time: start, Dialect: dialect, Route: dec.Route, DecidedBy: dec.DecidedBy,
 		Score: dec.Score, Attempts: len(tr.Attempts), Status: http.StatusOK, Stream: req.Stream, Latency: took,
 	}
-	rec.RequestID, _ = r.Context().Value(requestIDKey{}).(string)
+	rec.RequestID = requestIDOf(r.Context())
 	if key != nil {
 		rec.Key = key.Name
 	}

@@ -9,24 +9,17 @@ import (
 	"time"
 )
 
-// requestIDKey is the context key of a request's id.
-type requestIDKey struct{}
-
-// withRequestLogger gives every request a logger, carrying its request id
-// (the client's X-Request-Id when it sent one), in the request's context.
-func (s *Server) withRequestLogger(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 {
-			var b [8]byte
-			rand.Read(b[:])
-			id = hex.EncodeToString(b[:])
-		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-		log := s.log.With().Str("request_id", id).Str("method", clip(r.Method, 16)).Str("path", clip(r.URL.Path, maxEchoed)).Logger()
-		next.ServeHTTP(w, r.WithContext(log.WithContext(r.Context())))
-	})
+// requestID is the request's id: the client's X-Request-Id when it sent
+// a usable one, else a new random one. It is echoed in the answer.
+func requestID(w http.ResponseWriter, r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	return id
 }
 
 // handleHealth answers GET /health: the process is up and serving a

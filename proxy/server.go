@@ -218,7 +218,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	// Wrapping the whole router (not r.Use) gives 404s and 405s a request
 	// id and logger too: mux runs middleware only on matched routes.
-	return s.withRequestLogger(s.withRuntime(s.withBodyDeadline(r)))
+	return s.withRequest(s.withBodyDeadline(r))
 }
 
 // Probes serves GET /healthz and /readyz alone, for a listener of their
@@ -230,30 +230,47 @@ func (s *Server) Probes() http.Handler {
 	return r
 }
 
-// runtimeKey is the context key of the Runtime a request serves on.
-type runtimeKey struct{}
+// requestKey is the context key of a request's requestRef.
+type requestKey struct{}
 
-// withRuntime pins the runtime in force to the request for its whole
-// life, counted, so that a replaced runtime is released (its embedder
+// withRequest gives every request, in one derived context (it runs for
+// every request, so it derives one): its id (requestID), a logger
+// carrying it, and the runtime in force, pinned for the request's whole
+// life and counted, so that a replaced runtime is released (its embedder
 // closed) only once its last request is done (Runtime.Drained).
-func (s *Server) withRuntime(next http.Handler) http.Handler {
+func (s *Server) withRequest(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestID(w, r)
 		rt := s.acquire()
 		// The context holds the runtime through a reference cleared at the
 		// end: net/http keeps a keep-alive connection's last request (and
 		// so its context) until the next one, which must not keep a
 		// replaced runtime's embedder alive.
-		ref := &runtimeRef{rt: rt}
+		ref := &requestRef{id: id, rt: rt}
 		defer func() {
 			ref.rt = nil
 			rt.inflight.Add(-1)
 		}()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), runtimeKey{}, ref)))
+		log := s.log.With().Str("request_id", id).Str("method", clip(r.Method, 16)).Str("path", clip(r.URL.Path, maxEchoed)).Logger()
+		ctx := log.WithContext(context.WithValue(r.Context(), requestKey{}, ref))
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// runtimeRef is what withRuntime puts in a request's context.
-type runtimeRef struct{ rt *Runtime }
+// requestRef is what withRequest puts in a request's context.
+type requestRef struct {
+	id string
+	rt *Runtime // nil once the request is done
+}
+
+// requestIDOf is the id withRequest gave the request of ctx; "" outside
+// Handler.
+func requestIDOf(ctx context.Context) string {
+	if ref, ok := ctx.Value(requestKey{}).(*requestRef); ok {
+		return ref.id
+	}
+	return ""
+}
 
 // acquire returns the runtime in force, counted as in use. A runtime
 // swapped out between the load and the count is given back and the new
@@ -336,10 +353,10 @@ func notFound(w http.ResponseWriter, r *http.Request) {
 	writeOpenAIError(w, err)
 }
 
-// runtime is the runtime r serves on: the one pinned by withRuntime, else
+// runtime is the runtime r serves on: the one pinned by withRequest, else
 // (a handler called outside Handler, in tests) the one in force.
 func (s *Server) runtime(r *http.Request) *Runtime {
-	if ref, ok := r.Context().Value(runtimeKey{}).(*runtimeRef); ok && ref.rt != nil {
+	if ref, ok := r.Context().Value(requestKey{}).(*requestRef); ok && ref.rt != nil {
 		return ref.rt
 	}
 	return s.rt.Load()

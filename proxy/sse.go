@@ -69,7 +69,7 @@ func (s *sseWriter) event(name string, data []byte) error {
 // (which valid JSON has only as white space between tokens) removed and
 // invalid bytes replaced by U+FFFD, as Go's JSON decoder reads them.
 func cleanJSON(data []byte) []byte {
-	if bytes.IndexAny(data, "\r\n") < 0 && utf8.Valid(data) {
+	if bytes.IndexByte(data, '\n') < 0 && bytes.IndexByte(data, '\r') < 0 && utf8.Valid(data) {
 		return data
 	}
 	data = validUTF8(data)

@@ -2,7 +2,11 @@
 // object and typed fields inside it, each failure naming the field's path
 // ("messages[1].content") and wrapping providers.ErrInvalidRequest, so a
 // handler can answer 400 with the error's text. Every dialect's request
-// parser uses it.
+// parser uses it. Beneath it are a validator (Valid) and a scanner that
+// slices members and elements out of valid JSON without copying them
+// (ObjectMembers, ArrayElements), which the hot paths also read upstream
+// answers and stream chunks with, and the writers of a body's re-encoded
+// values (AppendCompact, AppendString).
 package jsonbody
 
 import (
@@ -40,22 +44,52 @@ func Object(body []byte) (map[string]json.RawMessage, error) {
 	default:
 		return nil, Invalid("request body", "must be a JSON object")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
+	if !Valid(body) {
+		var fields map[string]json.RawMessage
+		err := json.Unmarshal(body, &fields) // for its message
 		return nil, Invalid("request body", "invalid JSON: %s", Message(err))
 	}
-	return fields, nil
+	return members(body), nil
+}
+
+// members decodes the valid JSON object raw into its fields, as
+// json.Unmarshal into a map of json.RawMessage does, but with the values
+// slices of raw (capped, so that appending to one copies it) rather than
+// copies.
+func members(raw []byte) map[string]json.RawMessage {
+	n := 0
+	for it := ObjectMembers(raw); ; n++ {
+		if _, _, ok := it.Next(); !ok {
+			break
+		}
+	}
+	fields := make(map[string]json.RawMessage, n)
+	for it := ObjectMembers(raw); ; {
+		key, val, ok := it.Next()
+		if !ok {
+			return fields
+		}
+		fields[Unquote(key)] = val
+	}
+}
+
+// Unquote decodes the JSON string raw (quotes included; valid JSON), as
+// encoding/json does.
+func Unquote(raw []byte) string {
+	if Plain(raw) {
+		return intern(raw[1 : len(raw)-1])
+	}
+	return string(AppendUnquoted(nil, raw))
 }
 
 // Kind returns the first byte of a JSON value, which names its type: '{',
 // '[', '"', 't', 'f', 'n', or a digit or '-' for a number; 0 for nothing.
 // raw must be valid JSON, as every value out of json.Unmarshal is.
 func Kind(raw json.RawMessage) byte {
-	raw = bytes.TrimLeft(raw, " \t\r\n")
-	if len(raw) == 0 {
-		return 0
+	if i := skipSpace(raw, 0); i < len(raw) {
+		return raw[i]
 	}
-	return raw[0]
+	return 0
 }
 
 // Fields decodes raw, which must be a JSON object, into its fields; msg
@@ -64,11 +98,12 @@ func Fields(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, 
 	if Kind(raw) != '{' {
 		return nil, Invalid(path, "%s", msg)
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if !Valid(raw) {
+		var m map[string]json.RawMessage
+		err := json.Unmarshal(raw, &m) // for its message
 		return nil, Invalid(path, "%s", Message(err))
 	}
-	return m, nil
+	return members(raw), nil
 }
 
 // String decodes raw, which must be a JSON string.
@@ -76,11 +111,12 @@ func String(raw json.RawMessage, path string) (string, error) {
 	if Kind(raw) != '"' {
 		return "", Invalid(path, "must be a string")
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", Invalid(path, "%s", Message(err))
+	if Valid(raw) {
+		return Unquote(bytes.TrimSpace(raw)), nil
 	}
-	return s, nil
+	var s string
+	err := json.Unmarshal(raw, &s) // for its message
+	return "", Invalid(path, "%s", Message(err))
 }
 
 // OptString is String that takes null for "".
@@ -103,4 +139,72 @@ func Message(err error) string {
 		return "unexpected " + ue.Value
 	}
 	return err.Error()
+}
+
+// intern returns b as a string, without an allocation for the keys every
+// chat request has and the roles of its messages.
+func intern(b []byte) string {
+	switch string(b) { // compiled without converting b
+	case "model":
+		return "model"
+	case "messages":
+		return "messages"
+	case "role":
+		return "role"
+	case "content":
+		return "content"
+	case "stream":
+		return "stream"
+	case "stream_options":
+		return "stream_options"
+	case "max_tokens":
+		return "max_tokens"
+	case "temperature":
+		return "temperature"
+	case "type":
+		return "type"
+	case "text":
+		return "text"
+	case "tools":
+		return "tools"
+	case "tool_calls":
+		return "tool_calls"
+	case "system":
+		return "system"
+	case "user": // roles, the values every message has
+		return "user"
+	case "assistant":
+		return "assistant"
+	case "developer":
+		return "developer"
+	case "tool":
+		return "tool"
+	}
+	return string(b)
+}
+
+// FieldsOf is Fields for raw known to be valid JSON (a value out of
+// Object, Fields or FieldsOf): it is not validated again, which would
+// cost a pass over it per level of nesting.
+func FieldsOf(raw json.RawMessage, path, msg string) (map[string]json.RawMessage, error) {
+	if Kind(raw) != '{' {
+		return nil, Invalid(path, "%s", msg)
+	}
+	return members(raw), nil
+}
+
+// StringOf is String for raw known to be valid JSON (see FieldsOf).
+func StringOf(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) != '"' {
+		return "", Invalid(path, "must be a string")
+	}
+	return Unquote(bytes.TrimSpace(raw)), nil
+}
+
+// OptStringOf is StringOf that takes null for "".
+func OptStringOf(raw json.RawMessage, path string) (string, error) {
+	if Kind(raw) == 'n' {
+		return "", nil
+	}
+	return StringOf(raw, path)
 }

@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-router/switchyard/providers"
+	"github.com/switchyard-router/switchyard/providers/jsonbody"
 	"github.com/switchyard-router/switchyard/providers/sse"
 )
 
@@ -50,6 +52,16 @@ type Client struct {
 	url    string // base + "/chat/completions"
 	apiKey string
 	hc     *http.Client
+	values headerValues
+	// readers are the SSE readers of finished streams, kept for the next
+	// ones (a reader's buffer is 64 KiB).
+	readers sync.Pool
+}
+
+// headerValues are the values of the headers a Client sets on every
+// request, shared by them all; they are never modified.
+type headerValues struct {
+	json, eventStream, auth []string
 }
 
 var _ providers.Provider = (*Client)(nil)
@@ -63,13 +75,18 @@ func New(name, baseURL, apiKey string, hc *http.Client) *Client {
 		hc = &http.Client{}
 	}
 	base := BaseURL(baseURL)
-	return &Client{
+	c := &Client{
 		name:   name,
 		base:   base,
 		url:    base + "/chat/completions",
 		apiKey: apiKey,
 		hc:     hc,
 	}
+	c.values = headerValues{json: []string{"application/json"}, eventStream: []string{"text/event-stream"}}
+	if apiKey != "" {
+		c.values.auth = []string{"Bearer " + apiKey}
+	}
+	return c
 }
 
 // BaseURL normalises a configured base URL to the API root that
@@ -170,7 +187,7 @@ func (c *Client) Complete(ctx context.Context, req *providers.Request) (*provide
 	if err != nil {
 		return nil, c.readError(ctx, callCtx, err)
 	}
-	out, err := parseCompletion(body)
+	out, err := parseCompletionFast(body)
 	if err != nil {
 		return nil, providers.Transport(c.name, fmt.Errorf("malformed chat.completion: %w", err))
 	}
@@ -193,9 +210,19 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/json" {
 		return providers.Transport(c.name, errors.New("expected text/event-stream, got application/json"))
 	}
-	events := sse.NewReaderSize(resp.Body, c.MaxEvent)
+	events, _ := c.readers.Get().(*sse.Reader)
+	if events == nil {
+		events = sse.NewReaderSize(resp.Body, c.MaxEvent)
+	} else {
+		events.Reset(resp.Body)
+	}
+	defer func() {
+		events.Reset(nil) // holds nothing of this stream
+		c.readers.Put(events)
+	}()
+	var chunks chunkDecoder
 	for {
-		ev, err := events.Next()
+		ev, err := events.NextShared()
 		if err == io.EOF {
 			return providers.Transport(c.name, errors.New("stream ended before [DONE]"))
 		}
@@ -206,7 +233,7 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 		if string(data) == "[DONE]" {
 			return nil
 		}
-		ch, err := parseChunk(data)
+		ch, err := chunks.decode(data)
 		if err != nil {
 			var ue *upstreamError
 			if errors.As(err, &ue) {
@@ -226,6 +253,11 @@ func (c *Client) Stream(ctx context.Context, req *providers.Request, emit func(p
 // limit derives the context for one call. stop(true) releases it; stop(false)
 // only disarms the Timeout.
 func (c *Client) limit(ctx context.Context) (context.Context, func(release bool)) {
+	if c.Timeout <= 0 {
+		// Nothing to bound: the caller's context is the call's, and its
+		// body, closed on return, releases the call.
+		return ctx, func(bool) {}
+	}
 	callCtx, cancel := context.WithCancelCause(ctx)
 	var t *time.Timer
 	if c.Timeout > 0 {
@@ -257,14 +289,18 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 			hr.Header.Add(k, v)
 		}
 	}
-	hr.Header.Set("Content-Type", "application/json")
+	// The values are the client's, made once: a request's headers are
+	// only read on their way out (a RoundTripper that adds some clones
+	// them first), so they can be shared.
+	h := hr.Header
+	h["Content-Type"] = c.values.json
 	if stream {
-		hr.Header.Set("Accept", "text/event-stream")
+		h["Accept"] = c.values.eventStream
 	} else {
-		hr.Header.Set("Accept", "application/json")
+		h["Accept"] = c.values.json
 	}
-	if c.apiKey != "" {
-		hr.Header.Set("Authorization", "Bearer "+c.apiKey)
+	if c.values.auth != nil {
+		h["Authorization"] = c.values.auth
 	}
 	return providers.Send(ctx, c.hc, hr, c.name, c.Timeout, errorMessage)
 }
@@ -318,49 +354,95 @@ func errorMessage(body []byte) (msg, typ string) {
 
 // requestBody re-encodes req.Fields with req.Model as "model". A request
 // from another dialect, with no "messages" field, gets its messages
-// encoded from the canonical form.
+// encoded from the canonical form. The body is written as json.Marshal
+// writes the map of fields (keys sorted, values compacted), but straight
+// into one buffer: the client's values are copied through, not decoded.
 func requestBody(req *providers.Request, stream bool, exclude []string) ([]byte, error) {
 	src := req.OpenAI()
-	fields := make(map[string]json.RawMessage, len(src)+2)
-	for k, v := range src {
-		fields[k] = v
+	var overrides [4]struct {
+		key string
+		val json.RawMessage
 	}
-	for _, k := range exclude {
-		if k != "model" && k != "messages" {
-			delete(fields, k)
-		}
+	n := 0
+	override := func(k string, v json.RawMessage) {
+		overrides[n].key, overrides[n].val = k, v
+		n++
 	}
-	fields["model"] = mustMarshal(req.Model)
-	if _, ok := fields["messages"]; !ok {
+	var model [128]byte
+	override("model", jsonbody.AppendString(model[:0], req.Model))
+	if _, ok := src["messages"]; !ok {
 		msgs := make([]wireMessage, len(req.Messages))
 		for i, m := range req.Messages {
 			msgs[i] = encodeMessage(m)
 		}
-		fields["messages"] = mustMarshal(msgs)
+		override("messages", mustMarshal(msgs))
 	}
 	if stream {
-		fields["stream"] = json.RawMessage("true")
+		override("stream", json.RawMessage("true"))
 		if !slices.Contains(exclude, "stream_options") {
 			// Ask for the final usage chunk, whatever the client asked:
 			// token limits and accounting need the real counts. The proxy
 			// drops the chunk for a client that did not ask for it.
-			fields["stream_options"] = withIncludeUsage(fields["stream_options"])
+			override("stream_options", withIncludeUsage(src["stream_options"]))
 		}
-	} else {
-		// a stream_options without stream is a 400 at OpenAI
-		delete(fields, "stream")
-		delete(fields, "stream_options")
 	}
-	b, err := json.Marshal(fields)
-	if err != nil {
-		return nil, fmt.Errorf("encode request: %w", err)
+	value := func(k string) (json.RawMessage, bool) {
+		for _, o := range overrides[:n] {
+			if o.key == k {
+				return o.val, true
+			}
+		}
+		if !stream && (k == "stream" || k == "stream_options") {
+			return nil, false // a stream_options without stream is a 400 at OpenAI
+		}
+		if k != "model" && k != "messages" && slices.Contains(exclude, k) {
+			return nil, false
+		}
+		v, ok := src[k]
+		return v, ok
 	}
-	return b, nil
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	size := 2
+	for k := range src {
+		if v, ok := value(k); ok {
+			keys = append(keys, k)
+			size += len(k) + len(v) + 4
+		}
+	}
+	for _, o := range overrides[:n] {
+		if _, ok := src[o.key]; !ok {
+			keys = append(keys, o.key)
+			size += len(o.key) + len(o.val) + 4
+		}
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, size+size/16)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		v, _ := value(k)
+		if v == nil {
+			v = jsonNull // as json.RawMessage(nil) encodes
+		}
+		if !jsonbody.Valid(v) {
+			return nil, fmt.Errorf("encode request: invalid JSON in field %q", k)
+		}
+		b = jsonbody.AppendString(b, k)
+		b = append(b, ':')
+		b = jsonbody.AppendCompact(b, v)
+	}
+	return append(b, '}'), nil
 }
 
 // withIncludeUsage returns a stream_options object with include_usage
 // true and the client's other options kept.
 func withIncludeUsage(raw json.RawMessage) json.RawMessage {
+	if kind(raw) != '{' {
+		return json.RawMessage(`{"include_usage":true}`) // as the map alone encodes
+	}
 	opts := map[string]json.RawMessage{}
 	if kind(raw) == '{' {
 		json.Unmarshal(raw, &opts)
@@ -420,7 +502,7 @@ func parseWireMessage(w *wireMessage) (providers.Message, error) {
 		m.ToolCalls = w.ToolCalls
 	}
 	if w.Content != nil {
-		parts, err := parseContent(w.Content, "content")
+		parts, err := parseContent(w.Content, func() string { return "content" })
 		if err != nil {
 			return m, err
 		}

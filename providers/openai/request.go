@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"strconv"
@@ -16,13 +17,16 @@ import (
 // to send back to the client.
 var ErrInvalidRequest = providers.ErrInvalidRequest
 
-// The body-reading helpers of package jsonbody, under short local names.
+// The body-reading helpers of package jsonbody, under short local names:
+// every value they read is part of a body already validated whole
+// (jsonbody.Object, or an answer's jsonbody.Valid), so they do not validate
+// again.
 var (
 	invalid     = jsonbody.Invalid
 	kind        = jsonbody.Kind
-	object      = jsonbody.Fields
-	str         = jsonbody.String
-	optString   = jsonbody.OptString
+	object      = jsonbody.FieldsOf
+	str         = jsonbody.StringOf
+	optString   = jsonbody.OptStringOf
 	jsonMessage = jsonbody.Message
 )
 
@@ -77,16 +81,21 @@ func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
 	if kind(raw) != '[' {
 		return nil, invalid("messages", "must be an array of messages")
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalid("messages", "%s", jsonMessage(err))
+	n := 0
+	for it := jsonbody.ArrayElements(raw); ; n++ {
+		if _, ok := it.Next(); !ok {
+			break
+		}
 	}
-	if len(items) == 0 {
+	if n == 0 {
 		return nil, invalid("messages", "must not be empty")
 	}
-	msgs := make([]providers.Message, len(items))
-	for i, item := range items {
-		m, err := parseMessage(item, "messages["+strconv.Itoa(i)+"]")
+	msgs := make([]providers.Message, n)
+	it := jsonbody.ArrayElements(raw)
+	for i := range msgs {
+		item, _ := it.Next()
+		// Paths are built only for an error's text.
+		m, err := parseMessage(item, func() string { return "messages[" + strconv.Itoa(i) + "]" })
 		if err != nil {
 			return nil, err
 		}
@@ -95,72 +104,113 @@ func parseMessages(raw json.RawMessage) ([]providers.Message, error) {
 	return msgs, nil
 }
 
-func parseMessage(raw json.RawMessage, path string) (providers.Message, error) {
+// elements splits the JSON array raw (valid JSON) into its elements,
+// slices of raw.
+func elements(raw json.RawMessage) []json.RawMessage {
+	n := 0
+	for it := jsonbody.ArrayElements(raw); ; n++ {
+		if _, ok := it.Next(); !ok {
+			break
+		}
+	}
+	items := make([]json.RawMessage, 0, n)
+	for it := jsonbody.ArrayElements(raw); ; {
+		el, ok := it.Next()
+		if !ok {
+			return items
+		}
+		items = append(items, el)
+	}
+}
+
+// parseMessage decodes one message; path names it, for errors. Its
+// fields are read as a map of them would be (the last of a key twice
+// counts), without making one.
+func parseMessage(raw json.RawMessage, path func() string) (providers.Message, error) {
 	var m providers.Message
-	fields, err := object(raw, path, "must be an object")
-	if err != nil {
-		return m, err
+	if kind(raw) != '{' {
+		return m, invalid(path(), "must be an object")
 	}
-	role, ok := fields["role"]
-	if !ok {
-		return m, invalid(path+".role", "required")
+	var role, content, toolCalls, toolCallID, name json.RawMessage
+	for it := jsonbody.ObjectMembers(raw); ; {
+		key, val, ok := it.Next()
+		if !ok {
+			break
+		}
+		switch {
+		case jsonbody.KeyIs(key, "role"):
+			role = val
+		case jsonbody.KeyIs(key, "content"):
+			content = val
+		case jsonbody.KeyIs(key, "tool_calls"):
+			toolCalls = val
+		case jsonbody.KeyIs(key, "tool_call_id"):
+			toolCallID = val
+		case jsonbody.KeyIs(key, "name"):
+			name = val
+		}
 	}
-	if m.Role, err = str(role, path+".role"); err != nil {
-		return m, err
+	var err error
+	if role == nil {
+		return m, invalid(path()+".role", "required")
 	}
-	if m.Role == "" {
-		return m, invalid(path+".role", "must not be empty")
+	if kind(role) != '"' {
+		return m, invalid(path()+".role", "must be a string")
 	}
-	if raw, ok := fields["content"]; ok {
-		if m.Parts, err = parseContent(raw, path+".content"); err != nil {
+	if m.Role = jsonbody.Unquote(role); m.Role == "" {
+		return m, invalid(path()+".role", "must not be empty")
+	}
+	if content != nil {
+		if m.Parts, err = parseContent(content, func() string { return path() + ".content" }); err != nil {
 			return m, err
 		}
 	}
-	if raw, ok := fields["tool_calls"]; ok {
-		switch kind(raw) {
+	if toolCalls != nil {
+		switch kind(toolCalls) {
 		case '[':
-			m.ToolCalls = raw
+			m.ToolCalls = toolCalls
 		case 'n':
 		default:
-			return m, invalid(path+".tool_calls", "must be an array")
+			return m, invalid(path()+".tool_calls", "must be an array")
 		}
 	}
-	if raw, ok := fields["tool_call_id"]; ok {
-		if m.ToolCallID, err = optString(raw, path+".tool_call_id"); err != nil {
-			return m, err
-		}
+	if m.ToolCallID, err = optStringAt(toolCallID, path, ".tool_call_id"); err != nil {
+		return m, err
 	}
-	if raw, ok := fields["name"]; ok {
-		if m.Name, err = optString(raw, path+".name"); err != nil {
-			return m, err
-		}
+	if m.Name, err = optStringAt(name, path, ".name"); err != nil {
+		return m, err
 	}
 	return m, nil
 }
 
+// optStringAt decodes an optional string field (absent: raw nil) of the
+// object at path.
+func optStringAt(raw json.RawMessage, path func() string, field string) (string, error) {
+	switch kind(raw) {
+	case 0, 'n':
+		return "", nil
+	case '"':
+		return jsonbody.Unquote(raw), nil
+	}
+	return "", invalid(path()+field, "must be a string")
+}
+
 // parseContent decodes a message's content: a string, null, or an array of
 // parts. It serves upstream answers too, so it is as strict for them.
-func parseContent(raw json.RawMessage, path string) ([]providers.Part, error) {
+func parseContent(raw json.RawMessage, path func() string) ([]providers.Part, error) {
 	switch kind(raw) {
 	case 'n':
 		return nil, nil
 	case '"':
-		s, err := str(raw, path)
-		if err != nil {
-			return nil, err
-		}
-		return []providers.Part{{Type: "text", Text: s}}, nil
+		return []providers.Part{{Type: "text", Text: jsonbody.Unquote(bytes.TrimSpace(raw))}}, nil
 	case '[':
 	default:
-		return nil, invalid(path, "must be a string or an array of parts")
+		return nil, invalid(path(), "must be a string or an array of parts")
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalid(path, "%s", jsonMessage(err))
-	}
+	items := elements(raw)
 	parts := make([]providers.Part, 0, len(items))
 	for i, item := range items {
-		p, err := parsePart(item, path+"["+strconv.Itoa(i)+"]")
+		p, err := parsePart(item, path()+"["+strconv.Itoa(i)+"]")
 		if err != nil {
 			return nil, err
 		}

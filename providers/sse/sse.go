@@ -63,6 +63,7 @@ type Reader struct {
 	name    string // the last "event:" value
 	pending []byte // the "event:" value being read
 	last    string // the last name read, reused to spare an allocation
+	shared  bool   // the caller of NextShared does not keep data: reuse it
 }
 
 type lineKind uint8
@@ -73,6 +74,10 @@ const (
 	kindEvent                  // an event line: the value goes to pending
 	kindIgnore                 // a comment, or a field without meaning here
 )
+
+// maxShared is the largest data buffer NextShared keeps for the next
+// event; a larger one, left by a rare long event, is let go.
+const maxShared = 64 << 10
 
 // NewReader returns a Reader of r bounded by DefaultMaxEvent.
 func NewReader(r io.Reader) *Reader {
@@ -88,12 +93,37 @@ func NewReaderSize(r io.Reader, maxEvent int) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: maxEvent}
 }
 
+// Reset makes s read r from its start, as a new Reader of the same bound
+// would, keeping its buffers: a client can keep Readers for its streams
+// rather than allocate one (and its 64 KiB buffer) per stream.
+func (s *Reader) Reset(r io.Reader) {
+	data := s.data[:0]
+	if cap(data) > maxShared {
+		data = nil
+	}
+	*s = Reader{r: s.r, max: s.max, data: data}
+	s.r.Reset(r)
+}
+
+// NextShared is Next, but the event's Data is the Reader's: it is valid
+// only until the next call, which reuses its memory. A stream read this
+// way costs no allocation per event.
+func (s *Reader) NextShared() (Event, error) {
+	s.shared = true
+	return s.next()
+}
+
 // Next returns the next event with data. At the end of the body it
 // returns io.EOF, after dispatching data left without its blank line (some
 // upstreams end with "data: [DONE]\n"); a last line cut before its end is
 // dropped, since it may be incomplete. After an error, Next returns it
 // again.
 func (s *Reader) Next() (Event, error) {
+	s.shared = false
+	return s.next()
+}
+
+func (s *Reader) next() (Event, error) {
 	if s.err != nil {
 		return Event{}, s.err
 	}
@@ -308,6 +338,9 @@ func (s *Reader) dispatch() Event {
 		ev.Data = nil
 	}
 	s.data, s.hasData, s.name = nil, false, ""
+	if s.shared && len(ev.Data) > 0 && cap(ev.Data) <= maxShared {
+		s.data = ev.Data[:0]
+	}
 	return ev
 }
 

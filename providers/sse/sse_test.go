@@ -398,3 +398,46 @@ func FuzzSSEReader(f *testing.F) {
 		}
 	})
 }
+
+// TestNextShared checks that NextShared reads the events Next reads,
+// reusing one buffer for their data.
+func TestNextShared(t *testing.T) {
+	const body = "data: the longest one\n\nevent: x\ndata: two\ndata: lines\n\n: comment\ndata: [DONE]\n\n"
+	want := []Event{{Data: []byte("the longest one")}, {Name: "x", Data: []byte("two\nlines")}, {Data: []byte("[DONE]")}}
+	r := NewReader(strings.NewReader(body))
+	var first *byte
+	for i, w := range want {
+		ev, err := r.NextShared()
+		if err != nil || ev.Name != w.Name || string(ev.Data) != string(w.Data) {
+			t.Fatalf("event %d: %q %q %v, want %q %q", i, ev.Name, ev.Data, err, w.Name, w.Data)
+		}
+		if i == 0 {
+			first = &ev.Data[:1][0]
+		} else if &ev.Data[:1][0] != first {
+			t.Errorf("event %d: data in a new buffer", i)
+		}
+	}
+	if _, err := r.NextShared(); err != io.EOF {
+		t.Fatalf("end: %v, want io.EOF", err)
+	}
+}
+
+// TestReset checks that a Reader reset onto a new body reads it as a new
+// Reader would, whatever state the last body left it in.
+func TestReset(t *testing.T) {
+	r := NewReaderSize(strings.NewReader("event: a\ndata: cut in the mid"), 64)
+	if _, err := r.NextShared(); err != io.EOF {
+		t.Fatalf("first body: %v", err)
+	}
+	r.Reset(strings.NewReader("data: x\n\nevent: y\ndata: z\n\n"))
+	for _, want := range []Event{{Data: []byte("x")}, {Name: "y", Data: []byte("z")}} {
+		ev, err := r.NextShared()
+		if err != nil || ev.Name != want.Name || string(ev.Data) != string(want.Data) {
+			t.Fatalf("got %q %q %v, want %q %q", ev.Name, ev.Data, err, want.Name, want.Data)
+		}
+	}
+	r.Reset(strings.NewReader("data: " + strings.Repeat("x", 65) + "\n\n"))
+	if _, err := r.NextShared(); err != ErrLineTooLong {
+		t.Fatalf("bound after Reset: %v, want ErrLineTooLong", err)
+	}
+}
