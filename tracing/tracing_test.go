@@ -56,3 +56,26 @@ func TestSetupExportsOverOTLPHTTP(t *testing.T) {
 		t.Error("the transport changed the caller's request")
 	}
 }
+
+// TestSetupOffCostsNextToNothing: with tracing off, a span as the request
+// path starts and ends them records nothing and allocates at most the
+// context that carries it (the global default provider, before Setup,
+// delegates and allocates several times per span).
+func TestSetupOffCostsNextToNothing(t *testing.T) {
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	defer func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) }()
+	if _, err := Setup(t.Context(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		_, span := Tracer().Start(ctx, "chat")
+		if span.IsRecording() {
+			t.Fatal("a span records with tracing off")
+		}
+		End(span, nil)
+	})
+	if allocs > 1 {
+		t.Errorf("%.0f allocations per span with tracing off, want at most 1", allocs)
+	}
+}
