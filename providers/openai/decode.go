@@ -172,43 +172,10 @@ func (d *chunkDecoder) scanChoices(val []byte, ch *providers.Chunk) error {
 		default:
 			return errSlowPath
 		}
-		var (
-			index   int64
-			delta   wireMessage
-			content []byte
-			finish  string
-			has     bool
-			seen    uint8
-		)
-		members := jsonbody.ObjectMembers(el)
-		for {
-			key, v, ok := members.Next()
-			if !ok {
-				break
-			}
-			var bit uint8
-			var err error
-			switch string(key) {
-			case `"index"`:
-				bit = 1
-				index, err = integer(v)
-			case `"delta"`:
-				bit = 2
-				has = kind(v) != 'n'
-				content, err = d.scanMessage(v, &delta)
-			case `"message"`:
-				bit = 4
-				_, err = d.scanMessage(v, &wireMessage{})
-			case `"finish_reason"`:
-				bit = 8
-				finish, err = d.str(v)
-			default:
-				err = plainKey(key)
-			}
-			if err != nil || seen&bit != 0 {
-				return errSlowPath
-			}
-			seen |= bit
+		var delta wireMessage
+		index, content, finish, has, err := d.scanChoice(el, `"delta"`, &delta)
+		if err != nil {
+			return err
 		}
 		if found || index != 0 || !has {
 			continue
@@ -223,6 +190,44 @@ func (d *chunkDecoder) scanChoices(val []byte, ch *providers.Chunk) error {
 		}
 		ch.Reasoning = delta.ReasoningContent + delta.Reasoning
 		ch.FinishReason = finish
+	}
+}
+
+// scanChoice reads one choice object: its index, finish reason, and the
+// message under main (`"delta"` for a chunk, `"message"` for an answer)
+// into m, with its raw content and whether it was there (not null); the
+// other of the two is checked and dropped. A key twice, or a value of an
+// unexpected type, is errSlowPath.
+func (d *chunkDecoder) scanChoice(el []byte, main string, m *wireMessage) (index int64, content []byte, finish string, has bool, err error) {
+	var seen uint8
+	members := jsonbody.ObjectMembers(el)
+	for {
+		key, v, ok := members.Next()
+		if !ok {
+			return index, content, finish, has, nil
+		}
+		var bit uint8
+		switch k := string(key); {
+		case k == `"index"`:
+			bit = 1
+			index, err = integer(v)
+		case k == main:
+			bit = 2
+			has = kind(v) != 'n'
+			content, err = d.scanMessage(v, m)
+		case k == `"delta"` || k == `"message"`:
+			bit = 4
+			_, err = d.scanMessage(v, &wireMessage{})
+		case k == `"finish_reason"`:
+			bit = 8
+			finish, err = d.str(v)
+		default:
+			err = plainKey(key)
+		}
+		if err != nil || seen&bit != 0 {
+			return 0, nil, "", false, errSlowPath
+		}
+		seen |= bit
 	}
 }
 
@@ -424,41 +429,10 @@ func (d *chunkDecoder) scanFirstChoice(val []byte) (msg *wireMessage, content []
 		if kind(el) != '{' {
 			return nil, nil, "", errSlowPath // null too: rare, left to encoding/json
 		}
-		var (
-			m    wireMessage
-			c    []byte
-			f    string
-			has  bool
-			seen uint8
-		)
-		members := jsonbody.ObjectMembers(el)
-		for {
-			key, v, ok := members.Next()
-			if !ok {
-				break
-			}
-			var bit uint8
-			switch string(key) {
-			case `"index"`:
-				bit = 1
-				_, err = integer(v)
-			case `"message"`:
-				bit = 2
-				has = kind(v) != 'n'
-				c, err = d.scanMessage(v, &m)
-			case `"delta"`:
-				bit = 4
-				_, err = d.scanMessage(v, &wireMessage{})
-			case `"finish_reason"`:
-				bit = 8
-				f, err = d.str(v)
-			default:
-				err = plainKey(key)
-			}
-			if err != nil || seen&bit != 0 {
-				return nil, nil, "", errSlowPath
-			}
-			seen |= bit
+		var m wireMessage
+		_, c, f, has, err := d.scanChoice(el, `"message"`, &m)
+		if err != nil {
+			return nil, nil, "", err
 		}
 		if first && has {
 			msg, content, finish = &m, c, f
