@@ -53,26 +53,29 @@ func TestExampleMentionsEveryKey(t *testing.T) {
 	walk(reflect.TypeFor[Config](), "")
 }
 
-func TestWriteExample(t *testing.T) {
+// TestWriteFirstRun: the first config is written whole, directories
+// created, and never over an existing file.
+func TestWriteFirstRun(t *testing.T) {
+	getenv := func(string) string { return "" }
 	path := filepath.Join(t.TempDir(), "a", "b", "config.yaml")
-	if err := WriteExample(path); err != nil {
+	if err := WriteFirstRun(path, getenv); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, Example()) {
-		t.Error("the file differs from Example()")
+	if !bytes.Equal(got, FirstRun(getenv)) {
+		t.Error("the file differs from FirstRun()")
 	}
 	if err := os.WriteFile(path, []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteExample(path); !errors.Is(err, fs.ErrExist) {
+	if err := WriteFirstRun(path, getenv); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("second write: %v, want fs.ErrExist", err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != "mine" {
-		t.Error("WriteExample overwrote an existing file")
+		t.Error("WriteFirstRun overwrote an existing file")
 	}
 }
 

@@ -6,12 +6,6 @@ func Example() []byte {
 	return []byte(example)
 }
 
-// WriteExample writes Example to path, creating its directory. It never
-// overwrites: if path exists the error wraps fs.ErrExist.
-func WriteExample(path string) error {
-	return writeNew(path, Example())
-}
-
 const example = `# switchyard configuration.
 #
 # Clients send OpenAI chat completions with no model (or model "auto");

@@ -3,8 +3,8 @@ package proxy
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/providers/sse"
+	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/tracing"
 )
 
@@ -275,7 +276,8 @@ func (rt *Runtime) reserveTokens(ctx context.Context, k *auth.Key, n int) (*auth
 
 // handleModel serves GET /v1/models/{id} from GET /v1/models' list (an id
 // may hold slashes: "openai/gpt-4o", "Qwen/Qwen2.5-7B-Instruct"); an
-// unknown id is a 404 with OpenAI's code model_not_found.
+// unknown id is a 404 with OpenAI's code model_not_found, as any model
+// nothing serves (router.ErrNoRoute).
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 	rt := s.runtime(r)
 	if _, err := rt.authenticate(r); err != nil {
@@ -295,12 +297,8 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotFound)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
-		"message": "model " + strconv.Quote(scrub(clip(id, maxEchoed))) + " does not exist: it is not a route, alias or served model (see GET /v1/models)",
-		"type":    "invalid_request_error", "param": "model", "code": "model_not_found",
-	}})
+	writeOpenAIError(w, fmt.Errorf("%w: model %s does not exist: it is not a route, alias or served model (see GET /v1/models)",
+		router.ErrNoRoute, strconv.Quote(clip(id, maxEchoed))))
 }
 
 // endpoint is one entry of GET /v1/endpoints.
