@@ -522,6 +522,9 @@ func (s *Server) validate(p *problems) {
 	if s.MaxEventBytes < 1<<10 {
 		p.add("server.max_event_bytes", "must be at least 1024")
 	}
+	if s.MinHeapBytes < 0 {
+		p.add("server.min_heap_bytes", "must not be negative (0 keeps Go's own garbage collection policy)")
+	}
 }
 
 func (l *Log) validate(p *problems) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/console"
+	"github.com/switchyard-router/switchyard/heapfloor"
 	"github.com/switchyard-router/switchyard/metrics"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/tracing"
@@ -24,6 +25,11 @@ import (
 func (g *Gateway) Serve(ctx context.Context, cfg *config.Config, hup <-chan os.Signal) error {
 	log := g.log
 	start := time.Now()
+	// GOGC in the environment is an operator's own choice of policy.
+	if g.env.getenv("GOGC") == "" && cfg.Server.MinHeapBytes > 0 {
+		floor := heapfloor.Start(cfg.Server.MinHeapBytes)
+		defer floor.Stop()
+	}
 	stopShared, err := g.openShared(ctx, cfg)
 	if err != nil {
 		return err
