@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/switchyard-router/switchyard/tracing"
 )
 
@@ -365,7 +363,7 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, accept func(Target)
 				retries++
 			}
 			r := req.WithModel(t.Model) // each target gets its own copy
-			actx, span := tracing.Tracer().Start(ctx, "chat", trace.WithSpanKind(trace.SpanKindClient))
+			actx, span := tracing.Tracer().Start(ctx, "chat", tracing.ClientSpan)
 			traced := span.IsRecording() // with tracing off, nothing is built per attempt
 			if traced {
 				span.SetName("chat " + t.Model)

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -263,4 +264,38 @@ func ReadAnswer(r io.Reader, size, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("answer over %d bytes (server.max_answer_bytes)", max)
 	}
 	return body, nil
+}
+
+// NewPost is a POST of body to u within ctx, with a header map sized for
+// headers entries; what http.NewRequestWithContext makes, for less. u is
+// parsed once by the caller and shared by its requests: a RoundTripper
+// must not modify its request, and nothing between does. The request can
+// be sent again (GetBody), as the transport does on a keep-alive
+// connection that the upstream had closed.
+func NewPost(ctx context.Context, u *url.URL, body []byte, headers int) *http.Request {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil)
+	if err != nil {
+		panic(err) // a constant method and an empty URL cannot fail
+	}
+	hr.URL, hr.Host = u, u.Host
+	hr.Header = make(http.Header, headers)
+	b := &postBody{data: body}
+	b.Reset(body)
+	hr.Body, hr.GetBody, hr.ContentLength = b, b.again, int64(len(body))
+	if len(body) == 0 {
+		hr.Body = http.NoBody
+	}
+	return hr
+}
+
+// postBody is a request body that can be read again from the start.
+type postBody struct {
+	bytes.Reader
+	data []byte
+}
+
+func (b *postBody) Close() error { return nil }
+
+func (b *postBody) again() (io.ReadCloser, error) {
+	return &postBody{Reader: *bytes.NewReader(b.data), data: b.data}, nil
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/convlog"
 	"github.com/switchyard-router/switchyard/providers"
@@ -758,7 +756,7 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.refreshKeys(r, "create")
-	zerolog.Ctx(r.Context()).Info().Str("key_name", k.Name).Msg("client key created")
+	logOf(r.Context()).Info().Str("key_name", k.Name).Msg("client key created")
 	writeJSON(w, http.StatusCreated, map[string]any{"name": k.Name, "key": secret,
 		"note": "this is the only time the key is shown; switchyard keeps its hash"})
 }
@@ -776,14 +774,14 @@ func keyStoreError(r *http.Request, op, name string, err error) error {
 	case errors.Is(err, auth.ErrInvalidKey):
 		return &httpError{status: http.StatusBadRequest, msg: err.Error()}
 	}
-	zerolog.Ctx(r.Context()).Error().Err(err).Str("key_name", name).Msg("keys: " + op)
+	logOf(r.Context()).Error().Err(err).Str("key_name", name).Msg("keys: " + op)
 	return &httpError{status: http.StatusInternalServerError, msg: "the key store could not be written"}
 }
 
 // refreshKeys puts the key store's change in force at once.
 func (s *Server) refreshKeys(r *http.Request, op string) {
 	if err := s.runtime(r).Keys.Refresh(r.Context()); err != nil {
-		zerolog.Ctx(r.Context()).Error().Err(err).Msg("keys: refresh after " + op)
+		logOf(r.Context()).Error().Err(err).Msg("keys: refresh after " + op)
 	}
 }
 
@@ -798,6 +796,6 @@ func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request, name st
 		return
 	}
 	s.refreshKeys(r, "revoke")
-	zerolog.Ctx(r.Context()).Info().Str("key_name", name).Msg("client key revoked")
+	logOf(r.Context()).Info().Str("key_name", name).Msg("client key revoked")
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "revoked": true})
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,7 +15,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/convlog"
@@ -50,7 +50,7 @@ type clientAPI struct {
 	// counters are settled before the client can send its next request.
 	stream func(s *Server, rt *Runtime, w http.ResponseWriter, r *http.Request, req *providers.Request, dec router.Decision, trace *providers.Trace, ended func()) (started bool, err error)
 	// inspect, if set, looks at a parsed request before it is served.
-	inspect func(log *zerolog.Logger, req *providers.Request)
+	inspect func(ctx context.Context, req *providers.Request)
 }
 
 var openAIAPI = clientAPI{
@@ -71,15 +71,12 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI) {
 	start := time.Now()
 	rt := s.runtime(r)
-	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "chat", trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(tracing.OperationName.String(tracing.OperationChat)))
+	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "chat", tracing.ServerSpan, tracing.ChatSpan)
 	var spanErr error // what the client got, when it is an error
 	defer func() { tracing.End(span, spanErr) }()
-	log := zerolog.Ctx(ctx)
-
 	key, err := rt.authenticate(r)
 	if err != nil {
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
+		logOf(ctx).Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")
 		rt.refused(api.dialect, err, reasonUnauthorized)
 		spanErr = err
 		api.writeError(w, err)
@@ -94,14 +91,14 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	req, err := api.parse(body)
 	if err != nil {
 		err = requestError(err, rt.maxBody())
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
+		logOf(ctx).Info().Err(err).Int("status", statusOf(err)).Msg("rejected request")
 		rt.refused(api.dialect, err, reasonInvalid)
 		spanErr = err
 		api.writeError(w, err)
 		return
 	}
 	if err := allowed(key, req, nil); err != nil {
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("model not allowed")
+		logOf(ctx).Info().Err(err).Int("status", statusOf(err)).Msg("model not allowed")
 		rt.refused(api.dialect, err, reasonForbidden)
 		spanErr = err
 		api.writeError(w, err)
@@ -123,7 +120,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	}
 	tracing.End(dspan, err)
 	if err != nil {
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
+		logOf(ctx).Info().Err(err).Int("status", statusOf(err)).Msg("no route") // err names the model, clipped
 		rt.refused(api.dialect, err, reasonNoRoute)
 		spanErr = err
 		api.writeError(w, err)
@@ -133,7 +130,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		rt.Observer.Decided(dec)
 	}
 	if err := allowed(key, req, &dec); err != nil {
-		log.Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
+		logOf(ctx).Info().Err(err).Str("route", dec.Route).Int("status", statusOf(err)).Msg("route not allowed")
 		rt.refused(api.dialect, err, reasonForbidden)
 		spanErr = err
 		api.writeError(w, err)
@@ -141,17 +138,17 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 	}
 	reservation, err := rt.reserve(ctx, key, req)
 	if err != nil {
-		log.Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
+		logOf(ctx).Info().Err(err).Int("status", statusOf(err)).Msg("over a key's limit")
 		rt.refused(api.dialect, err, reasonRateLimited)
 		spanErr = err
 		api.writeError(w, err)
 		return
 	}
 	if key != nil {
-		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("key", key.Name) })
+		setLogKey(ctx, key.Name)
 	}
 	if api.inspect != nil {
-		api.inspect(log, req)
+		api.inspect(ctx, req)
 	}
 	setDecisionHeaders(w.Header(), dec)
 
@@ -200,7 +197,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		}
 	}
 	took := time.Since(start)
-	logRequest(log, dec, trace, req.Stream, sent, err, took)
+	if err != nil || s.infoLogged() {
+		logRequest(logOf(ctx), dec, trace, req.Stream, sent, err, took)
+	}
 	spanErr = err
 	if traced {
 		status := http.StatusOK

@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-router/switchyard/providers/openai"
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
+	"github.com/switchyard-router/switchyard/tracing"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -135,6 +136,11 @@ func floorHandlers(b *testing.B, up *memUpstream) (sy, floor http.Handler) {
 // written by usage.Writer) and Prometheus metrics on.
 func floorHandlers3(b *testing.B, up *memUpstream) (sy, floor, observed http.Handler) {
 	b.Helper()
+	// As serve does with tracing off: OpenTelemetry's no-op provider, not
+	// the global default, which allocates on every span.
+	if _, err := tracing.Setup(b.Context(), tracing.Options{}); err != nil {
+		b.Fatal(err)
+	}
 	const base = "http://upstream.invalid/v1"
 	chain := &providers.Chain{Targets: []providers.Target{
 		{Name: "fake/bench-model", Provider: openai.New("fake", base, "", &http.Client{Transport: up}), Model: "bench-model"},

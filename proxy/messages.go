@@ -1,10 +1,9 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"strings"
-
-	"github.com/rs/zerolog"
 
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
@@ -27,9 +26,9 @@ var anthropicAPI = clientAPI{
 	writeError: writeAnthropicError,
 	encode:     anthropic.Message,
 	stream:     (*Server).streamAnthropic,
-	inspect: func(log *zerolog.Logger, req *providers.Request) {
+	inspect: func(ctx context.Context, req *providers.Request) {
 		if extra := anthropic.Untranslated(req); len(extra) > 0 {
-			log.Debug().Strs("fields", extra).Msg("request fields with no OpenAI equivalent: dropped unless an Anthropic upstream serves the request")
+			logOf(ctx).Debug().Strs("fields", extra).Msg("request fields with no OpenAI equivalent: dropped unless an Anthropic upstream serves the request")
 		}
 	},
 }

@@ -14,9 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/switchyard-router/switchyard/auth"
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/openai"
@@ -48,10 +45,10 @@ func (s *Server) handleForward(path string) http.HandlerFunc {
 func (s *Server) serveForward(w http.ResponseWriter, r *http.Request, path string) {
 	start := time.Now()
 	rt := s.runtime(r)
-	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "forward "+path, trace.WithSpanKind(trace.SpanKindServer))
+	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "forward "+path, tracing.ServerSpan)
 	var spanErr error
 	defer func() { tracing.End(span, spanErr) }()
-	log := zerolog.Ctx(ctx)
+	log := logOf(ctx)
 	refuse := func(err error, reason, msg string) {
 		log.Info().Err(err).Str("path", path).Int("status", statusOf(err)).Msg(msg)
 		rt.refused(providers.DialectOpenAI, err, reason)
@@ -91,7 +88,7 @@ func (s *Server) serveForward(w http.ResponseWriter, r *http.Request, path strin
 		return
 	}
 	if key != nil {
-		log.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("key", key.Name) })
+		setLogKey(ctx, key.Name)
 	}
 	setDecisionHeaders(w.Header(), dec)
 

@@ -246,14 +246,12 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 		// end: net/http keeps a keep-alive connection's last request (and
 		// so its context) until the next one, which must not keep a
 		// replaced runtime's embedder alive.
-		ref := &requestRef{id: id, rt: rt}
+		ref := &requestRef{id: id, rt: rt, base: &s.log, method: clip(r.Method, 16), path: clip(r.URL.Path, maxEchoed)}
 		defer func() {
 			ref.rt = nil
 			rt.inflight.Add(-1)
 		}()
-		log := s.log.With().Str("request_id", id).Str("method", clip(r.Method, 16)).Str("path", clip(r.URL.Path, maxEchoed)).Logger()
-		ctx := log.WithContext(context.WithValue(r.Context(), requestKey{}, ref))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, ref)))
 	})
 }
 
@@ -261,6 +259,51 @@ func (s *Server) withRequest(next http.Handler) http.Handler {
 type requestRef struct {
 	id string
 	rt *Runtime // nil once the request is done
+
+	// The request's logger is the server's with the request's id, method
+	// and path (and its client key's name, once known), built the first
+	// time something logs: a request that logs nothing (every success,
+	// below the info level) costs no logger.
+	base         *zerolog.Logger
+	method, path string
+	key          atomic.Pointer[string]
+	log          atomic.Pointer[zerolog.Logger]
+}
+
+// logOf is the logger of ctx's request (see requestRef); zerolog.Ctx's
+// outside Handler.
+func logOf(ctx context.Context) *zerolog.Logger {
+	ref, ok := ctx.Value(requestKey{}).(*requestRef)
+	if !ok {
+		return zerolog.Ctx(ctx)
+	}
+	if l := ref.log.Load(); l != nil {
+		return l
+	}
+	c := ref.base.With().Str("request_id", ref.id).Str("method", ref.method).Str("path", ref.path)
+	if k := ref.key.Load(); k != nil {
+		c = c.Str("key", *k)
+	}
+	l := c.Logger()
+	ref.log.CompareAndSwap(nil, &l)
+	return ref.log.Load()
+}
+
+// setLogKey adds the client key's name to the logger of ctx's request.
+func setLogKey(ctx context.Context, name string) {
+	ref, ok := ctx.Value(requestKey{}).(*requestRef)
+	if !ok {
+		return
+	}
+	ref.key.Store(&name)
+	if l := ref.log.Load(); l != nil {
+		l.UpdateContext(func(c zerolog.Context) zerolog.Context { return c.Str("key", name) })
+	}
+}
+
+// infoLogged reports whether a request's info lines would be written.
+func (s *Server) infoLogged() bool {
+	return s.log.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
 }
 
 // requestIDOf is the id withRequest gave the request of ctx; "" outside

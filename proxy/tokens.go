@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/rs/zerolog"
-
 	"github.com/switchyard-router/switchyard/providers"
 	"github.com/switchyard-router/switchyard/providers/anthropic"
 	"github.com/switchyard-router/switchyard/tokencount"
@@ -33,7 +31,7 @@ const (
 // client leaves.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request) {
 	rt := s.runtime(r)
-	log := zerolog.Ctx(r.Context())
+	log := logOf(r.Context())
 
 	if _, err := rt.authenticate(r); err != nil {
 		log.Info().Err(err).Int("status", statusOf(err)).Msg("rejected key")

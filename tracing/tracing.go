@@ -57,6 +57,14 @@ const (
 // OperationChat is gen_ai.operation.name for a chat completion.
 const OperationChat = "chat"
 
+// Start options every request uses, built once: an option made per span
+// allocates even when tracing is off.
+var (
+	ServerSpan = trace.WithSpanKind(trace.SpanKindServer)
+	ClientSpan = trace.WithSpanKind(trace.SpanKindClient)
+	ChatSpan   = trace.WithAttributes(OperationName.String(OperationChat))
+)
+
 // Options say where spans go (config.Tracing, resolved).
 type Options struct {
 	Enabled     bool

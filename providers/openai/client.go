@@ -47,9 +47,15 @@ type Client struct {
 	// sse.DefaultMaxEvent (4 MiB).
 	MaxEvent int
 
-	name   string
-	base   string // API root, no trailing slash
-	url    string // base + "/chat/completions"
+	name string
+	base string // API root, no trailing slash
+	url  string // base + "/chat/completions"
+	// parsed is url, parsed on first use and shared by every request.
+	parsed struct {
+		once sync.Once
+		u    *url.URL
+		err  error
+	}
 	apiKey string
 	hc     *http.Client
 	values headerValues
@@ -87,6 +93,17 @@ func New(name, baseURL, apiKey string, hc *http.Client) *Client {
 		c.values.auth = []string{"Bearer " + apiKey}
 	}
 	return c
+}
+
+// chatURL is c.url, parsed once.
+func (c *Client) chatURL() (*url.URL, error) {
+	c.parsed.once.Do(func() {
+		c.parsed.u, c.parsed.err = url.Parse(c.url)
+		if c.parsed.err == nil && (c.parsed.u.Scheme == "" || c.parsed.u.Host == "") {
+			c.parsed.err = fmt.Errorf("base URL %q is not an absolute URL", c.base)
+		}
+	})
+	return c.parsed.u, c.parsed.err
 }
 
 // BaseURL normalises a configured base URL to the API root that
@@ -280,10 +297,11 @@ func (c *Client) post(ctx, callCtx context.Context, req *providers.Request, stre
 	if err != nil {
 		return nil, err
 	}
-	hr, err := http.NewRequestWithContext(callCtx, http.MethodPost, c.url, bytes.NewReader(body))
+	u, err := c.chatURL()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
+	hr := providers.NewPost(callCtx, u, body, 3+len(c.Headers))
 	for k, vs := range c.Headers {
 		for _, v := range vs {
 			hr.Header.Add(k, v)
