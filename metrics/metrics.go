@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,78 @@ type Metrics struct {
 	failovers      prometheus.Counter
 	reloads        *prometheus.CounterVec
 	embedDuration  *prometheus.HistogramVec
+
+	// The series Served touches, by the labels of a request and of an
+	// attempt: resolving them costs a hash of every label value and a
+	// lock per series, nine times a request, so each set is resolved once.
+	// They hold as many entries as the vectors hold series, up to
+	// maxCached each; past that, Served resolves as it goes.
+	served cache[servedKey, *servedSeries]
+	tried  cache[attemptKey, *attemptSeries]
+}
+
+// maxCached bounds each of Served's caches.
+const maxCached = 10_000
+
+// cache is a bounded map, read under a shared lock.
+type cache[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]V
+}
+
+// get returns k's value, made by build and kept (room allowing) the first
+// time.
+func (c *cache[K, V]) get(k K, build func() V) V {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = build()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.m[k]; ok {
+		return old
+	}
+	if c.m == nil {
+		c.m = make(map[K]V)
+	}
+	if len(c.m) < maxCached {
+		c.m[k] = v
+	}
+	return v
+}
+
+// servedKey is what picks the series of an answered request.
+type servedKey struct {
+	dialect, route, decidedBy, provider, model, key string
+	status                                          int
+}
+
+// servedSeries are those series. The ones not every request touches are
+// resolved on first use, so that a series appears in /metrics only once
+// it has something to show.
+type servedSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+
+	ttftOnce sync.Once
+	ttft     prometheus.Observer
+
+	tokensOnce          sync.Once
+	usageIn, usageOut   prometheus.Observer
+	tokensIn, tokensOut prometheus.Counter
+	costOnce            sync.Once
+	cost                prometheus.Counter
+}
+
+// attemptKey and attemptSeries are the same for one attempt.
+type attemptKey struct{ target, outcome, errType string }
+
+type attemptSeries struct {
+	attempts prometheus.Counter
+	duration prometheus.Observer
 }
 
 // Snapshot is the process state read at each scrape.
@@ -199,21 +272,35 @@ func (m *Metrics) Decided(d router.Decision) {
 // Served records a chat request that was routed and sent upstream, with
 // its usage row and the upstream calls it made.
 func (m *Metrics) Served(rec usage.Record, attempts []providers.Attempt) {
-	status := strconv.Itoa(rec.Status)
-	m.requests.WithLabelValues(rec.Dialect, rec.Route, rec.DecidedBy, rec.Provider, rec.Model, status).Inc()
-	errType := ""
-	if rec.Status >= 400 {
-		errType = status
-	}
-	m.serverDuration.WithLabelValues(operationChat, rec.Model, errType).Observe(rec.Latency.Seconds())
+	k := servedKey{rec.Dialect, rec.Route, rec.DecidedBy, rec.Provider, rec.Model, rec.Key, rec.Status}
+	s := m.served.get(k, func() *servedSeries {
+		status := strconv.Itoa(rec.Status)
+		errType := ""
+		if rec.Status >= 400 {
+			errType = status
+		}
+		return &servedSeries{
+			requests: m.requests.WithLabelValues(rec.Dialect, rec.Route, rec.DecidedBy, rec.Provider, rec.Model, status),
+			duration: m.serverDuration.WithLabelValues(operationChat, rec.Model, errType),
+		}
+	})
+	s.requests.Inc()
+	s.duration.Observe(rec.Latency.Seconds())
 	if rec.TTFT > 0 {
-		m.ttft.WithLabelValues(operationChat, rec.Model).Observe(rec.TTFT.Seconds())
+		s.ttftOnce.Do(func() { s.ttft = m.ttft.WithLabelValues(operationChat, rec.Model) })
+		s.ttft.Observe(rec.TTFT.Seconds())
 	}
 	if rec.PromptTokens+rec.CompletionTokens > 0 {
-		m.tokenUsage.WithLabelValues(operationChat, rec.Provider, rec.Model, tokenInput).Observe(float64(rec.PromptTokens))
-		m.tokenUsage.WithLabelValues(operationChat, rec.Provider, rec.Model, tokenOutput).Observe(float64(rec.CompletionTokens))
-		m.tokens.WithLabelValues(rec.Model, rec.Key, tokenInput).Add(float64(rec.PromptTokens))
-		m.tokens.WithLabelValues(rec.Model, rec.Key, tokenOutput).Add(float64(rec.CompletionTokens))
+		s.tokensOnce.Do(func() {
+			s.usageIn = m.tokenUsage.WithLabelValues(operationChat, rec.Provider, rec.Model, tokenInput)
+			s.usageOut = m.tokenUsage.WithLabelValues(operationChat, rec.Provider, rec.Model, tokenOutput)
+			s.tokensIn = m.tokens.WithLabelValues(rec.Model, rec.Key, tokenInput)
+			s.tokensOut = m.tokens.WithLabelValues(rec.Model, rec.Key, tokenOutput)
+		})
+		s.usageIn.Observe(float64(rec.PromptTokens))
+		s.usageOut.Observe(float64(rec.CompletionTokens))
+		s.tokensIn.Add(float64(rec.PromptTokens))
+		s.tokensOut.Add(float64(rec.CompletionTokens))
 		if rec.CachedTokens > 0 {
 			m.tokens.WithLabelValues(rec.Model, rec.Key, "cached_input").Add(float64(rec.CachedTokens))
 		}
@@ -222,10 +309,10 @@ func (m *Metrics) Served(rec usage.Record, attempts []providers.Attempt) {
 		}
 	}
 	if rec.Cost > 0 {
-		m.cost.WithLabelValues(rec.Model, rec.Key).Add(rec.Cost)
+		s.costOnce.Do(func() { s.cost = m.cost.WithLabelValues(rec.Model, rec.Key) })
+		s.cost.Add(rec.Cost)
 	}
 	for i, a := range attempts {
-		provider, model, _ := strings.Cut(a.Target, "/")
 		outcome, errType := "ok", ""
 		switch {
 		case a.Err == nil:
@@ -236,8 +323,15 @@ func (m *Metrics) Served(rec usage.Record, attempts []providers.Attempt) {
 		default:
 			outcome, errType = "error", "error"
 		}
-		m.attempts.WithLabelValues(provider, model, outcome).Inc()
-		m.clientDuration.WithLabelValues(operationChat, provider, model, errType).Observe(a.Duration.Seconds())
+		as := m.tried.get(attemptKey{a.Target, outcome, errType}, func() *attemptSeries {
+			provider, model, _ := strings.Cut(a.Target, "/")
+			return &attemptSeries{
+				attempts: m.attempts.WithLabelValues(provider, model, outcome),
+				duration: m.clientDuration.WithLabelValues(operationChat, provider, model, errType),
+			}
+		})
+		as.attempts.Inc()
+		as.duration.Observe(a.Duration.Seconds())
 		if i > 0 {
 			m.retries.Inc()
 			if a.Target != attempts[i-1].Target {
