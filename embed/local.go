@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
-
 	"github.com/switchyard-router/switchyard/embed/bert"
 	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
@@ -37,7 +34,7 @@ type Local struct {
 	model   *bert.Model
 	threads int
 	batch   int
-	cores   *semaphore.Weighted
+	q       queue
 }
 
 // NewLocal loads the model installed in dir, after checking every file
@@ -85,14 +82,15 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 		batch = 2048
 	}
 	batch = max(batch, model.MaxSeq())
-	return &Local{
+	l := &Local{
 		name:    m.Name,
 		tok:     tok,
 		model:   model,
 		threads: threads,
 		batch:   batch,
-		cores:   semaphore.NewWeighted(int64(threads)),
-	}, nil
+	}
+	l.q.idle = threads
+	return l, nil
 }
 
 // ID names the embedder for caches: embeddings from different IDs are not
@@ -115,11 +113,11 @@ func (l *Local) Close() error { return l.model.Close() }
 // than the model's limit are truncated, never refused; an empty text embeds
 // as [CLS] [SEP], as in sentence-transformers.
 //
-// Scheduling: each forward pass holds one core token while it runs. A batch
-// is split into at least as many groups as there are cores, so two cores
-// embed two halves side by side; a lone text tries to borrow idle cores for
-// its matrix products, so an idle server answers one long query faster and a
-// busy one is not slowed by fork/join overhead.
+// Scheduling (queue.go): each forward pass holds one core. A batch is
+// split into at least as many groups as there are cores, so two cores
+// embed two halves side by side; a lone text on an idle model borrows the
+// idle cores for its matrix products; texts of concurrent calls that wait
+// for a core share the next pass.
 func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	if len(texts) == 0 {
 		return [][]float32{}, nil
@@ -128,47 +126,7 @@ func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	for i, t := range texts {
 		seqs[i] = l.tok.Encode(t, l.model.MaxSeq())
 	}
-	groups := split(seqs, l.batch, min(l.threads, len(seqs)))
-	if len(groups) == 1 {
-		return l.forwardBorrowing(ctx, seqs)
-	}
-	results := make([][][]float32, len(groups))
-	g, gctx := errgroup.WithContext(ctx)
-	for i, grp := range groups {
-		g.Go(func() error {
-			if err := l.cores.Acquire(gctx, 1); err != nil {
-				return err
-			}
-			defer l.cores.Release(1)
-			vecs, err := l.model.Forward(gctx, grp, 1)
-			results[i] = vecs
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("embed: %w", err)
-	}
-	out := make([][]float32, 0, len(texts))
-	for _, r := range results {
-		out = append(out, r...)
-	}
-	return out, nil
-}
-
-func (l *Local) forwardBorrowing(ctx context.Context, seqs [][]int32) ([][]float32, error) {
-	if err := l.cores.Acquire(ctx, 1); err != nil {
-		return nil, fmt.Errorf("embed: %w", err)
-	}
-	held := int64(1)
-	for held < int64(l.threads) && l.cores.TryAcquire(1) {
-		held++
-	}
-	defer l.cores.Release(held)
-	vecs, err := l.model.Forward(ctx, seqs, int(held))
-	if err != nil {
-		return nil, fmt.Errorf("embed: %w", err)
-	}
-	return vecs, nil
+	return l.embedGroups(ctx, split(seqs, l.batch, min(l.threads, len(seqs))))
 }
 
 // split cuts seqs into contiguous groups of at most budget tokens, and into

@@ -1,8 +1,10 @@
 package embed
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -93,4 +95,23 @@ func reportMedian(b *testing.B, lat []time.Duration) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
+
+// BenchmarkEmbedConcurrent is a server's load: 32 callers at once, each
+// embedding one 16-token text per call (Local has no cache, so repeating
+// texts costs what new ones do). Reports sentences per second.
+func BenchmarkEmbedConcurrent(b *testing.B) {
+	m := benchModel(b)
+	text := benchText(16)
+	b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		texts := []string{text}
+		for pb.Next() {
+			if _, err := m.Embed(context.Background(), texts); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sentences/s")
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
@@ -265,4 +266,65 @@ func cos(a, b []float32) float64 {
 		nb += float64(b[i]) * float64(b[i])
 	}
 	return d / math.Sqrt(na*nb)
+}
+
+// TestConcurrentTextsShareAPass: single texts that wait for the one core
+// are embedded together in the next pass, and each gets exactly the vector
+// it gets alone (a row's arithmetic does not depend on the rows beside it).
+func TestConcurrentTextsShareAPass(t *testing.T) {
+	m := openModel(t, LocalOptions{Threads: 1})
+	texts := []string{"how do I reverse a linked list", "write a poem about the sea", "what is 17% of 240",
+		"translate good morning into German", "summarise these meeting notes", "why is my Go build failing",
+		"a haiku about autumn rain", "prove that there are infinitely many primes", "tell me a joke about cats",
+		"explain the CAP theorem", "book a table for two", "what does HTTP 429 mean"}
+	want := make([][]float32, len(texts))
+	for i, text := range texts {
+		v, err := m.Embed(t.Context(), []string{text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = v[0]
+	}
+	before := m.q.passes.Load()
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, len(texts))
+	for i, text := range texts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			v, err := m.Embed(t.Context(), []string{text})
+			if err != nil {
+				errs <- err
+				return
+			}
+			if !slices.Equal(v[0], want[i]) {
+				errs <- fmt.Errorf("%q: the vector from a shared pass differs from the one embedded alone", text)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	passes := m.q.passes.Load() - before
+	t.Logf("%d concurrent texts took %d passes", len(texts), passes)
+	if passes >= uint64(len(texts)) {
+		t.Fatalf("%d concurrent texts took %d passes: none shared", len(texts), passes)
+	}
+	// The runner hands its core back just after the last vectors.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		m.q.mu.Lock()
+		idle, waiting := m.q.idle, len(m.q.waiting)
+		m.q.mu.Unlock()
+		if idle == 1 && waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the calls: %d cores idle, %d groups waiting; want 1 and 0", idle, waiting)
+		}
+	}
 }
