@@ -167,11 +167,14 @@ func (q *Quantized) Reset(m, k int) {
 // [q.m x q.k] matrix. Each row is quantized asymmetrically over its own
 // range, widened to hold 0: lo = min(0, min_k a_ik), hi = max(0, max_k a_ik),
 // s_i = (hi − lo)/actMax, z_i = round(−lo/s_i), and A_ik = round(clamp(a_ik/s_i
-// + z_i, 0, actMax)), rounding ties to even. Measured on the model's real
-// activations, this loses less than the symmetric form with a fixed zero
-// point (see the package tests' accuracy notes in embed): the inputs of the
-// second feed-forward product are GELU outputs, nearly all ≥ 0, and a
-// symmetric range would waste half of the codes on them.
+// + z_i, 0, actMax)), rounding ties to even.
+//
+// The asymmetric range is worth its per-row zero point: the symmetric form
+// (z_i = 128, s_i = max|a_i|/127) put cosine(fp32, int8) over the 928 texts
+// of llm_tasks' validation split at a p1 of 0.987 and a median of 0.9979,
+// against 0.9954 and 0.9991 this way. The inputs of the second
+// feed-forward product are GELU outputs, nearly all ≥ −0.17, on which a
+// symmetric range wastes half of the codes.
 func (k *Kernels) Quantize(q *Quantized, a []float32, r0, r1 int) {
 	if len(a) < q.m*q.k || r0 < 0 || r1 > q.m {
 		panic("kernel: Quantize: operand out of range")
