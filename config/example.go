@@ -45,6 +45,10 @@ embedder:
   timeout: 30s
   # Query embeddings kept in memory (LRU entries); 0 disables the cache.
   cache_size: 4096
+  # For local only: the arithmetic of the model's linear layers. int8 is
+  # ~2.5x faster, its vectors within a cosine of 0.99 of fp32's (median
+  # 0.999); auto is fp32 for now.
+  precision: auto                    # auto, fp32 or int8
 
 # Upstream LLM APIs. Targets refer to them by name.
 providers:

@@ -29,3 +29,25 @@ func TestEmbedderCacheSizeZeroDisablesTheCache(t *testing.T) {
 		closeEmb()
 	}
 }
+
+// embedder.precision reaches the local model: int8 is another embedder,
+// with its own ID, and auto is fp32 for now.
+func TestEmbedderPrecision(t *testing.T) {
+	e := env{getenv: func(string) string { return "" }}
+	for prec, want := range map[string]string{
+		config.PrecisionAuto: "local:all-MiniLM-L6-v2",
+		config.PrecisionFP32: "local:all-MiniLM-L6-v2",
+		config.PrecisionInt8: "local:all-MiniLM-L6-v2+int8",
+	} {
+		cfg := config.Default()
+		cfg.Embedder.Precision = prec
+		emb, closeEmb, err := gateway.BuildEmbedder(t.Context(), cfg, e.gateway(), &http.Client{}, modelsRootOf(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if emb.ID() != want {
+			t.Errorf("precision %s: embedder ID %q, want %q", prec, emb.ID(), want)
+		}
+		closeEmb()
+	}
+}
