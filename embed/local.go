@@ -91,11 +91,11 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 		batch = 2048
 	}
 	batch = max(batch, model.MaxSeq())
+	// fp32 keeps the plain name: vectors shipped and cached under it were
+	// made at fp32.
 	id := "local:" + m.Name
-	if opts.Precision != kernel.FP32 {
-		// fp32 keeps the plain name: vectors shipped and cached under it
-		// were made at fp32.
-		id += "+" + opts.Precision.String()
+	if opts.Precision == kernel.Int8 {
+		id += "+" + k.Int8Name()
 	}
 	return &Local{
 		id:      id,
@@ -108,7 +108,8 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 }
 
 // ID names the embedder for caches: embeddings from different IDs are not
-// comparable. It names the model and, unless it is fp32, the precision.
+// comparable. It names the model and, unless it is fp32, the precision
+// (with the int8 code ranges, which depend on the CPU).
 func (l *Local) ID() string { return l.id }
 
 // Dim reports the length of the vectors.

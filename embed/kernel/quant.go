@@ -70,6 +70,18 @@ type quantSpec struct {
 // 32 bits (the portable path and VPDPBUSD).
 var fullSpec = quantSpec{actMax: 255, wMax: 127}
 
+// Int8Name names the int8 arithmetic k runs: "int8" where activations and
+// weights use their full 8-bit ranges (the portable path and VNNI, which
+// agree bit for bit), "int8-w63" where the weights are narrowed to ±63 for
+// the AVX2 kernel. The two give slightly different vectors, so caches must
+// keep them apart.
+func (k *Kernels) Int8Name() string {
+	if k.impl.qspec == fullSpec {
+		return "int8"
+	}
+	return fmt.Sprintf("int8-w%d", k.impl.qspec.wMax)
+}
+
 // PackedInt8 is a weight matrix W of shape [N x K] quantized to int8 per
 // output column and rearranged for one level's integer micro-kernel. It is
 // immutable after PackInt8.
