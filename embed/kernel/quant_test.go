@@ -147,11 +147,22 @@ func TestQuantize(t *testing.T) {
 	}
 }
 
-// int8Case is one random product with everything the checks need.
+// int8Case is one random product with everything the checks need. The
+// references are computed once per case (per code ranges), not once per
+// level and bias: they dominate the test's run time, ~10x more so under
+// -race.
 type int8Case struct {
-	m, n, k int
-	a, w    []float32
-	bias    []float32
+	m, n, k    int
+	a, w, bias []float32
+	exact      []float64 // a·wᵀ in float64, without the bias
+	sumA, sumW []float64 // Σ_k |a_ik| per row, Σ_k |w_jk| per column
+	refs       map[quantSpec]*int8Ref
+}
+
+// int8Ref is the exact integer reference for one set of code ranges.
+type int8Ref struct {
+	acc    []int32 // Σ_k A_ik·W_jk − z_i·Σ_k W_jk
+	as, ws []float32
 }
 
 func newInt8Case(r *rand.Rand, m, n, k int) *int8Case {
@@ -167,7 +178,63 @@ func newInt8Case(r *rand.Rand, m, n, k int) *int8Case {
 	if n > 2 {
 		clear(tc.w[2*k : 3*k])
 	}
+	return tc.prepare()
+}
+
+// prepare computes the float64 product and the magnitudes the error bound
+// needs.
+func (tc *int8Case) prepare() *int8Case {
+	m, n, k := tc.m, tc.n, tc.k
+	tc.exact, tc.sumA, tc.sumW = make([]float64, m*n), make([]float64, m), make([]float64, n)
+	tc.refs = map[quantSpec]*int8Ref{}
+	for i := range m {
+		for _, v := range tc.a[i*k : i*k+k] {
+			tc.sumA[i] += math.Abs(float64(v))
+		}
+	}
+	for j := range n {
+		for _, v := range tc.w[j*k : j*k+k] {
+			tc.sumW[j] += math.Abs(float64(v))
+		}
+	}
+	for i := range m {
+		for j := range n {
+			var s float64
+			for x, av := range tc.a[i*k : i*k+k] {
+				s += float64(av) * float64(tc.w[j*k+x])
+			}
+			tc.exact[i*n+j] = s
+		}
+	}
 	return tc
+}
+
+// ref returns the integer reference for spec, from the definitions, on
+// unpacked codes.
+func (tc *int8Case) ref(spec quantSpec) *int8Ref {
+	if r, ok := tc.refs[spec]; ok {
+		return r
+	}
+	m, n, K := tc.m, tc.n, tc.k
+	r := &int8Ref{acc: make([]int32, m*n), as: make([]float32, m), ws: make([]float32, n)}
+	wc := make([][]int32, n)
+	wsum := make([]int32, n)
+	for j := range n {
+		wc[j], r.ws[j], wsum[j] = refQuantWeights(tc.w[j*K:j*K+K], spec.wMax)
+	}
+	for i := range m {
+		ac, as, az := refQuantRow(tc.a[i*K:i*K+K], spec.actMax)
+		r.as[i] = as
+		for j := range n {
+			var acc int32
+			for x, c := range ac {
+				acc += int32(c) * wc[j][x]
+			}
+			r.acc[i*n+j] = acc - az*wsum[j]
+		}
+	}
+	tc.refs[spec] = r
+	return r
 }
 
 // check runs k's quantizer and int8 product on tc and compares the result
@@ -175,7 +242,6 @@ func newInt8Case(r *rand.Rand, m, n, k int) *int8Case {
 // outside [p0, p1) (p1 < 0: all) and the spare row must keep the sentinel.
 func (tc *int8Case) check(k *Kernels, withBias bool, p0, p1 int) error {
 	m, n, K := tc.m, tc.n, tc.k
-	spec := k.impl.qspec
 	var bias []float32
 	if withBias {
 		bias = tc.bias
@@ -190,19 +256,9 @@ func (tc *int8Case) check(k *Kernels, withBias bool, p0, p1 int) error {
 	c := filled((m+1)*n, sentinel)
 	k.MatMulInt8(c, &q, pw, bias, p0, p1)
 
-	wc := make([][]int32, n)
-	ws, wsum := make([]float32, n), make([]int32, n)
-	for j := range n {
-		wc[j], ws[j], wsum[j] = refQuantWeights(tc.w[j*K:j*K+K], spec.wMax)
-	}
+	ref := tc.ref(k.impl.qspec)
 	lo, hi := p0*pw.panel, min(n, p1*pw.panel)
 	for i := 0; i <= m; i++ {
-		var ac []uint8
-		var as float32
-		var az int32
-		if i < m {
-			ac, as, az = refQuantRow(tc.a[i*K:i*K+K], spec.actMax)
-		}
 		for j := 0; j < n; j++ {
 			got := c[i*n+j]
 			if i == m || j < lo || j >= hi {
@@ -211,29 +267,20 @@ func (tc *int8Case) check(k *Kernels, withBias bool, p0, p1 int) error {
 				}
 				continue
 			}
-			var acc int32
-			for x := range K {
-				acc += int32(ac[x]) * wc[j][x]
-			}
 			var b float32
 			if bias != nil {
 				b = bias[j]
 			}
-			if want := dequant(acc-az*wsum[j], as, ws[j], b); math.Float32bits(got) != math.Float32bits(want) {
-				return fmt.Errorf("c[%d][%d] = %g, want exactly %g (sum %d, zero point %d)", i, j, got, want, acc, az)
+			if want := dequant(ref.acc[i*n+j], ref.as[i], ref.ws[j], b); math.Float32bits(got) != math.Float32bits(want) {
+				return fmt.Errorf("c[%d][%d] = %g, want exactly %g (corrected sum %d)", i, j, got, want, ref.acc[i*n+j])
 			}
 			// The real product, and how far quantization may move it:
 			// with |a − â| ≤ s/2 and |w − ŵ| ≤ t/2 per term,
 			// |a·w − â·ŵ| ≤ Σ |a|·t/2 + |w|·s/2 + s·t/4.
-			var exact, bound float64
-			s, tt := float64(as), float64(ws[j])
-			for x := range K {
-				av, wv := float64(tc.a[i*K+x]), float64(tc.w[j*K+x])
-				exact += av * wv
-				bound += math.Abs(av)*tt/2 + math.Abs(wv)*s/2 + s*tt/4
-			}
-			exact += float64(b)
-			bound = bound*1.001 + 1e-6*(math.Abs(exact)+math.Abs(float64(b))) + 1e-30
+			s, t := float64(ref.as[i]), float64(ref.ws[j])
+			exact := tc.exact[i*n+j] + float64(b)
+			bound := (tc.sumA[i]*t/2+tc.sumW[j]*s/2+float64(K)*s*t/4)*1.001 +
+				1e-6*(math.Abs(exact)+math.Abs(float64(b))) + 1e-30
 			if d := math.Abs(float64(got) - exact); d > bound {
 				return fmt.Errorf("c[%d][%d] = %g, real product %g: error %.3g over the quantization bound %.3g", i, j, got, exact, d, bound)
 			}
@@ -326,7 +373,7 @@ func TestMatMulInt8Extremes(t *testing.T) {
 			}
 		}
 	}
-	tc := &int8Case{m: m, n: n, k: K, a: a, w: w, bias: filled(n, 0.5)}
+	tc := (&int8Case{m: m, n: n, k: K, a: a, w: w, bias: filled(n, 0.5)}).prepare()
 	for _, k := range levels(t) {
 		if err := tc.check(k, true, 0, -1); err != nil {
 			t.Fatalf("%s: %v", k.Level(), err)
