@@ -344,9 +344,9 @@ type Embedder struct {
 	// bytes). Default 4096; 0 disables the cache.
 	CacheSize int `koanf:"cache_size" yaml:"cache_size"`
 	// Precision is the arithmetic of the local model's linear layers:
-	// auto, fp32 or int8 (local only). int8 is about 2.5x faster and
-	// its vectors are within a cosine of 0.99 of fp32's on real texts (a
-	// median of 0.999); auto is fp32 for now. Default auto.
+	// auto, fp32 or int8 (local only). int8 is 2.5 to 4.5x faster and
+	// its vectors are at a median cosine of 0.999 to fp32's on real texts
+	// (0.98 at worst); auto is fp32 for now. Default auto.
 	Precision string `koanf:"precision" yaml:"precision"`
 }
 
