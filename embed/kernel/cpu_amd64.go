@@ -50,12 +50,17 @@ func implFor(l Level) impl {
 			matmulInt8: matmulInt8VNNI,
 		}
 		if !cpu.X86.HasAVX512VNNI {
-			// AVX-512 without VNNI (Skylake-SP): the AVX2 integer kernel,
-			// whose three-instruction dot product gains nothing from
-			// 512-bit vectors.
-			k.qpanel, k.qspec, k.matmulInt8 = avx2Int8Pan, avx2Spec, matmulInt8AVX2
+			k = withoutVNNI(k)
 		}
 		return k
 	}
 	return genericImpl()
+}
+
+// withoutVNNI gives AVX-512 kernels without VNNI (Skylake-SP) the AVX2
+// integer matmul, whose three-instruction dot product gains nothing from
+// 512-bit vectors; the quantizer stays AVX-512.
+func withoutVNNI(k impl) impl {
+	k.qpanel, k.qspec, k.matmulInt8 = avx2Int8Pan, avx2Spec, matmulInt8AVX2
+	return k
 }
