@@ -24,6 +24,13 @@ const (
 	EmbedderOpenAI = "openai" // an OpenAI-compatible /embeddings endpoint
 )
 
+// Precisions of the local embedder's linear layers (Embedder.Precision).
+const (
+	PrecisionAuto = "auto" // the default: fp32 for now
+	PrecisionFP32 = "fp32" // float32, as sentence-transformers computes
+	PrecisionInt8 = "int8" // int8 weights and activations: faster, slightly less exact
+)
+
 // Kinds of provider (Provider.Kind).
 const (
 	ProviderOpenAI    = "openai"    // any OpenAI-compatible chat completions API
@@ -336,6 +343,11 @@ type Embedder struct {
 	// CacheSize is how many query embeddings an LRU keeps (entries, not
 	// bytes). Default 4096; 0 disables the cache.
 	CacheSize int `koanf:"cache_size" yaml:"cache_size"`
+	// Precision is the arithmetic of the local model's linear layers:
+	// auto, fp32 or int8 (local only). int8 is 2.5 to 4.5x faster and
+	// its vectors are at a median cosine of 0.999 to fp32's on real texts
+	// (0.98 at worst); auto is fp32 for now. Default auto.
+	Precision string `koanf:"precision" yaml:"precision"`
 }
 
 // Provider is one upstream LLM API.
@@ -662,6 +674,7 @@ func Default() *Config {
 			Model:     "all-MiniLM-L6-v2",
 			Timeout:   30 * time.Second,
 			CacheSize: 4096,
+			Precision: PrecisionAuto,
 		},
 		Routing: Routing{
 			Threshold:    AutoThreshold(),

@@ -158,7 +158,7 @@ func TestOverrides(t *testing.T) {
 			got{":2222", 7, "warn", 30 * time.Second, base.Model}},
 		{"dashed flag names", nil, []string{"--log-level", "error", "--server-shutdown-grace", "1m"},
 			got{base.Listen, 7, "error", time.Minute, base.Model}},
-		{"unrelated flags and env are ignored", []string{"SWITCHYARD_CONFIG=/x.yaml", "SWITCHYARD_MODELS=/m", "SWITCHYARD_SIMD=avx2", "HOME=/h"},
+		{"unrelated flags and env are ignored", []string{"SWITCHYARD_CONFIG=/x.yaml", "SWITCHYARD_MODELS=/m", "SWITCHYARD_SIMD=avx2", "SWITCHYARD_PRECISION=int8", "HOME=/h"},
 			[]string{"--config", "/y.yaml", "--models", "/m"}, base},
 		{"an empty env value is ignored", []string{"SWITCHYARD_LISTEN="}, nil, base},
 	}
@@ -231,6 +231,28 @@ func TestLoadRemoteEmbedder(t *testing.T) {
 	}
 	if c.Embedder.Model != "nomic-embed-text" || c.Embedder.CacheSize != 4096 {
 		t.Errorf("embedder = %+v", c.Embedder)
+	}
+}
+
+// TestLoadEmbedderPrecision: auto by default (fp32 until the lead says
+// otherwise), int8 from the file or the environment.
+func TestLoadEmbedderPrecision(t *testing.T) {
+	c, err := Load(writeFile(t, "c.yaml", "listen: 127.0.0.1:1111\n"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Embedder.Precision != PrecisionAuto {
+		t.Errorf("default embedder.precision = %q, want auto", c.Embedder.Precision)
+	}
+	c, err = Load(writeFile(t, "c.yaml", "embedder: {precision: fp32}\n"), envOf("SWITCHYARD_EMBEDDER__PRECISION=int8"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Embedder.Precision != PrecisionInt8 {
+		t.Errorf("embedder.precision = %q with SWITCHYARD_EMBEDDER__PRECISION=int8, want int8", c.Embedder.Precision)
+	}
+	if _, err := Load(writeFile(t, "c.yaml", "embedder: {precision: int16}\n"), nil, nil); err == nil || !strings.Contains(err.Error(), "embedder.precision") {
+		t.Errorf("precision int16: err = %v, want one naming embedder.precision", err)
 	}
 }
 

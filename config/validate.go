@@ -206,6 +206,14 @@ func (e *Embedder) validate(p *problems) {
 	if e.CacheSize < 0 {
 		p.add("embedder.cache_size", "must not be negative (0 disables the cache)")
 	}
+	switch e.Precision {
+	case "", PrecisionAuto, PrecisionFP32, PrecisionInt8:
+		if e.Precision != "" && e.Precision != PrecisionAuto && e.Kind != EmbedderLocal && e.Kind != "" {
+			p.add("embedder.precision", "not used by kind %s", clip(e.Kind))
+		}
+	default:
+		p.add("embedder.precision", "unknown precision %q (want auto, fp32 or int8)", clip(e.Precision))
+	}
 }
 
 // validateProviders returns the set of provider names.

@@ -60,6 +60,11 @@ func TestValidate(t *testing.T) {
 		{"embedder negative timeout and cache", func(c *Config) { c.Embedder.Timeout, c.Embedder.CacheSize = -time.Second, -1 },
 			[]string{"embedder.cache_size", "embedder.timeout"}},
 		{"embedder cache disabled", func(c *Config) { c.Embedder.CacheSize = 0 }, nil},
+		{"embedder precision int8", func(c *Config) { c.Embedder.Precision = PrecisionInt8 }, nil},
+		{"embedder precision unknown", func(c *Config) { c.Embedder.Precision = "int4" }, []string{"embedder.precision"}},
+		{"embedder precision on a remote kind", func(c *Config) {
+			c.Embedder = Embedder{Kind: "ollama", URL: "http://127.0.0.1:11434", Model: "nomic-embed-text", Precision: PrecisionFP32}
+		}, []string{"embedder.precision"}},
 
 		{"provider name empty", func(c *Config) { c.Providers[1].Name = "" },
 			[]string{"providers[1].name", "routes[0].targets[1].provider", "routes[1].targets[0].provider", "aliases[fast][0].provider"}},

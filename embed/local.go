@@ -24,12 +24,19 @@ type LocalOptions struct {
 	// BatchTokens bounds the tokens in one forward pass, and so the
 	// activation memory (about 22 KB a token). 0 means 2048.
 	BatchTokens int
+	// Precision is the arithmetic of the model's linear layers. The zero
+	// value, kernel.FP32, reproduces sentence-transformers; kernel.Int8
+	// quantizes them (2.5 to 4.5x faster on AVX-512 VNNI, 1.6 to 4x on
+	// AVX2, with a quarter of the weight memory) at a small cost in
+	// accuracy, and gives the embedder another ID, so the two never share
+	// cached vectors.
+	Precision kernel.Precision
 }
 
 // Local embeds text with a BERT sentence encoder running in this process.
 // It is safe for concurrent use.
 type Local struct {
-	name    string
+	id      string
 	tok     *wordpiece.Tokenizer
 	model   *bert.Model
 	threads int
@@ -60,7 +67,7 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 	tok, tokErr := wordpiece.Load(filepath.Join(dir, "tokenizer.json"))
 	var model *bert.Model
 	if tokErr == nil {
-		model, tokErr = bert.Load(dir, m.MaxSeqLen, k)
+		model, tokErr = bert.Load(dir, m.MaxSeqLen, k, opts.Precision)
 	}
 	// A failed verification explains a failed load better than the load's
 	// own error (a truncated file is first a hash mismatch), so it wins.
@@ -82,8 +89,14 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 		batch = 2048
 	}
 	batch = max(batch, model.MaxSeq())
+	// fp32 keeps the plain name: vectors shipped and cached under it were
+	// made at fp32.
+	id := "local:" + m.Name
+	if opts.Precision == kernel.Int8 {
+		id += "+" + k.Int8Name()
+	}
 	l := &Local{
-		name:    m.Name,
+		id:      id,
 		tok:     tok,
 		model:   model,
 		threads: threads,
@@ -94,14 +107,18 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 }
 
 // ID names the embedder for caches: embeddings from different IDs are not
-// comparable.
-func (l *Local) ID() string { return "local:" + l.name }
+// comparable. It names the model and, unless it is fp32, the precision
+// (with the int8 code ranges, which depend on the CPU).
+func (l *Local) ID() string { return l.id }
 
 // Dim reports the length of the vectors.
 func (l *Local) Dim() int { return l.model.Dim() }
 
 // Level reports the SIMD path in use.
 func (l *Local) Level() kernel.Level { return l.model.Kernels().Level() }
+
+// Precision reports the arithmetic of the linear layers.
+func (l *Local) Precision() kernel.Precision { return l.model.Precision() }
 
 // Tokens returns the token ids the model sees for text, after truncation.
 func (l *Local) Tokens(text string) []int32 { return l.tok.Encode(text, l.model.MaxSeq()) }

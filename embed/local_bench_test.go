@@ -29,15 +29,20 @@ func benchText(n int) string {
 	return strings.Join(words, " ")
 }
 
-// benchLevel reads SWITCHYARD_SIMD so that one binary measures each path:
-// SWITCHYARD_SIMD=avx2 go test -bench . ./embed/
+// benchModel reads SWITCHYARD_SIMD and SWITCHYARD_PRECISION so that one
+// binary measures each path:
+// SWITCHYARD_SIMD=avx2 SWITCHYARD_PRECISION=int8 go test -bench . ./embed/
 func benchModel(b *testing.B) *Local {
 	b.Helper()
 	level, err := kernel.ParseLevel(os.Getenv("SWITCHYARD_SIMD"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return openModel(b, LocalOptions{Level: level, ForceLevel: true})
+	prec, err := kernel.ParsePrecision(os.Getenv("SWITCHYARD_PRECISION"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return openModel(b, LocalOptions{Level: level, ForceLevel: true, Precision: prec})
 }
 
 // BenchmarkEmbedSingle times one sentence per call at several lengths and

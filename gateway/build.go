@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/config"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
 	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/metrics"
@@ -194,7 +195,12 @@ func BuildEmbedder(ctx context.Context, cfg *config.Config, e Env, hc *http.Clie
 		if err != nil {
 			return nil, nil, err
 		}
-		local, err := embed.NewLocal(ctx, m.Dir(root), m, embed.LocalOptions{})
+		// Validate admits only auto, fp32 and int8; auto is fp32 for now.
+		prec, err := kernel.ParsePrecision(ec.Precision)
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedder: %w", err)
+		}
+		local, err := embed.NewLocal(ctx, m.Dir(root), m, embed.LocalOptions{Precision: prec})
 		if err != nil {
 			return nil, nil, err
 		}

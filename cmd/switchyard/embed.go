@@ -24,14 +24,16 @@ const fileBatch = 256
 
 // localFlags are the flags of every command that loads the in-process model.
 type localFlags struct {
-	models  string
-	simd    string
-	threads int
+	models    string
+	simd      string
+	precision string
+	threads   int
 }
 
 func (f *localFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
 	cmd.Flags().StringVar(&f.simd, "simd", "", "force a kernel path: auto, generic, avx2, avx512 (default $SWITCHYARD_SIMD, else auto)")
+	cmd.Flags().StringVar(&f.precision, "precision", "", "arithmetic of the linear layers: auto, fp32, int8 (default $SWITCHYARD_PRECISION, else auto = fp32)")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "cores the model may use (default $SWITCHYARD_THREADS, else all)")
 }
 
@@ -42,6 +44,14 @@ func (f *localFlags) open(cmd *cobra.Command, e env) (*embed.Local, error) {
 		simd = e.getenv("SWITCHYARD_SIMD")
 	}
 	level, err := kernel.ParseLevel(simd)
+	if err != nil {
+		return nil, err
+	}
+	precision := f.precision
+	if precision == "" {
+		precision = e.getenv("SWITCHYARD_PRECISION")
+	}
+	prec, err := kernel.ParsePrecision(precision)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +67,7 @@ func (f *localFlags) open(cmd *cobra.Command, e env) (*embed.Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	return embed.NewLocal(cmd.Context(), m.Dir(root), m, embed.LocalOptions{Level: level, ForceLevel: true, Threads: threads})
+	return embed.NewLocal(cmd.Context(), m.Dir(root), m, embed.LocalOptions{Level: level, ForceLevel: true, Threads: threads, Precision: prec})
 }
 
 func embedCmd(e env) *cobra.Command {

@@ -110,6 +110,35 @@ func TestEmbedHumanOutput(t *testing.T) {
 	}
 }
 
+// TestEmbedPrecision: --precision int8 and SWITCHYARD_PRECISION=int8 both
+// select the int8 layers, whose vectors are close to fp32's but not equal
+// to them; the flag wins over the variable.
+func TestEmbedPrecision(t *testing.T) {
+	root := modelsRootOf(t)
+	text := "how do I reverse a linked list in place"
+	embedOne := func(vars map[string]string, args ...string) []float64 {
+		t.Helper()
+		r := runCmd(t, vars, "", append([]string{"embed", "--json", "--models", root}, append(args, text)...)...)
+		if r.code != 0 {
+			t.Fatalf("embed %v: exit %d: %s", args, r.code, r.stderr)
+		}
+		return parseVectors(t, r.stdout)[0]
+	}
+	fp32 := embedOne(nil)
+	flag := embedOne(nil, "--precision", "int8")
+	envVar := embedOne(map[string]string{"SWITCHYARD_PRECISION": "int8"})
+	flagWins := embedOne(map[string]string{"SWITCHYARD_PRECISION": "int8"}, "--precision", "fp32")
+	if c := cosine(flag, fp32); c < 0.98 || c > 0.99999 {
+		t.Errorf("cosine(int8, fp32) = %.6f, want close to 1 but not equal", c)
+	}
+	if c := cosine(flag, envVar); c < 0.9999999 {
+		t.Errorf("--precision int8 and SWITCHYARD_PRECISION=int8 differ: cosine %.7f", c)
+	}
+	if c := cosine(flagWins, fp32); c < 0.9999999 {
+		t.Errorf("--precision fp32 did not win over SWITCHYARD_PRECISION=int8: cosine with fp32 %.7f", c)
+	}
+}
+
 func TestEmbedRejectsBadArguments(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -119,6 +148,7 @@ func TestEmbedRejectsBadArguments(t *testing.T) {
 		{[]string{"embed"}, nil, "nothing to embed"},
 		{[]string{"embed", "--file", "x", "text"}, nil, "not both"},
 		{[]string{"embed", "--simd", "sse9", "x"}, nil, "unknown simd level"},
+		{[]string{"embed", "--precision", "int4", "x"}, nil, "unknown precision"},
 		{[]string{"embed", "x"}, map[string]string{"SWITCHYARD_THREADS": "many", "SWITCHYARD_MODELS": t.TempDir()}, "SWITCHYARD_THREADS"},
 	} {
 		r := runCmd(t, tt.vars, "", tt.args...)

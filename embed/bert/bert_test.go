@@ -14,15 +14,15 @@ import (
 	"github.com/switchyard-router/switchyard/embed/modeltest"
 )
 
-func load(t *testing.T) *Model { return loadB(t) }
+func load(t *testing.T) *Model { return loadB(t, kernel.FP32) }
 
-func loadB(t testing.TB) *Model {
+func loadB(t testing.TB, prec kernel.Precision) *Model {
 	t.Helper()
 	k, err := kernel.New(kernel.Best())
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Load(modeltest.Dir(t), 256, k)
+	m, err := Load(modeltest.Dir(t), 256, k, prec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +91,21 @@ func TestForwardRejectsBadSequences(t *testing.T) {
 	}
 }
 
+// precisions runs a test at both precisions: at int8 too, each token's
+// activations are quantized on their own, so packing and threads must not
+// change results.
+func precisions(t *testing.T, test func(t *testing.T, m *Model)) {
+	for _, p := range []kernel.Precision{kernel.FP32, kernel.Int8} {
+		t.Run(p.String(), func(t *testing.T) { test(t, loadB(t, p)) })
+	}
+}
+
 // TestPackedBatchEqualsSeparatePasses checks the packing of several
 // sequences into one pass: attention must not leak across sequence
 // boundaries, and thread count must not change results.
-func TestPackedBatchEqualsSeparatePasses(t *testing.T) {
-	m := load(t)
+func TestPackedBatchEqualsSeparatePasses(t *testing.T) { precisions(t, testPackedBatch) }
+
+func testPackedBatch(t *testing.T, m *Model) {
 	seqs := [][]int32{
 		{101, 7592, 2088, 102},                   // hello world
 		{101, 2129, 2079, 1045, 8081, 2023, 102}, // how do i fix this
@@ -136,8 +146,9 @@ func TestPackedBatchEqualsSeparatePasses(t *testing.T) {
 // threads by weight panels and by attention heads, and every value is
 // computed by the same kernel calls whatever the split, so the result is
 // bit for bit that of one thread.
-func TestThreadsSplitOneSequenceExactly(t *testing.T) {
-	m := load(t)
+func TestThreadsSplitOneSequenceExactly(t *testing.T) { precisions(t, testThreadsSplit) }
+
+func testThreadsSplit(t *testing.T, m *Model) {
 	seq := []int32{101}
 	for i := 0; i < 198; i++ {
 		seq = append(seq, int32(3000+7*i))
@@ -177,10 +188,10 @@ func TestLoadReportsMissingWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	k, _ := kernel.New(kernel.Generic)
-	if _, err := Load(dir, 256, k); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
+	if _, err := Load(dir, 256, k, kernel.FP32); err == nil || !strings.Contains(err.Error(), "model.safetensors") {
 		t.Fatalf("err = %v, want one naming model.safetensors", err)
 	}
-	if _, err := Load(modeltest.Dir(t), 600, k); err == nil || !strings.Contains(err.Error(), "max sequence") {
+	if _, err := Load(modeltest.Dir(t), 600, k, kernel.Int8); err == nil || !strings.Contains(err.Error(), "max sequence") {
 		t.Fatalf("maxSeq 600: err = %v, want a max sequence error", err)
 	}
 }

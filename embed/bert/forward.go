@@ -20,7 +20,8 @@ import (
 // batch of 32 sentences needs a few megabytes.
 type workspace struct {
 	x, tmp, qkv, ctx, inter []float32
-	scratch                 [][]float32 // attention scratch, one per thread
+	scratch                 [][]float32      // attention scratch, one per thread
+	q                       kernel.Quantized // a linear layer's input, at int8 precision
 }
 
 type workspacePool struct{ p sync.Pool }
@@ -126,7 +127,7 @@ func (m *Model) embedTokens(x []float32, seqs [][]int32) {
 func (m *Model) layer(l *layer, ws *workspace, offsets []int, tm *team) {
 	h, heads := m.cfg.Hidden, m.cfg.Heads
 	seqs, tokens := len(offsets)-1, offsets[len(offsets)-1]
-	m.matmul(ws.qkv, ws.x, tokens, l.qkv, l.qkvBias, tm)
+	m.matmul(ws.qkv, ws.x, tokens, &l.qkv, ws, tm)
 
 	// Attention: the unit of work is one head of one sequence, so a single
 	// long sentence (where attention's quadratic cost is a third of the
@@ -142,16 +143,16 @@ func (m *Model) layer(l *layer, ws *workspace, offsets []int, tm *team) {
 		}
 	})
 
-	m.matmul(ws.tmp, ws.ctx, tokens, l.attnOut, l.attnOutBias, tm)
+	m.matmul(ws.tmp, ws.ctx, tokens, &l.attnOut, ws, tm)
 	m.layerNorm(ws.tmp, ws.x, tokens, l.ln1G, l.ln1B, tm)
 	ws.x, ws.tmp = ws.tmp, ws.x
 
-	m.matmul(ws.inter, ws.x, tokens, l.inter, l.interBias, tm)
+	m.matmul(ws.inter, ws.x, tokens, &l.inter, ws, tm)
 	in := m.cfg.Intermediate
 	tm.run(tokens, func(_, lo, hi int) {
 		m.k.GELU(ws.inter[lo*in : hi*in])
 	})
-	m.matmul(ws.tmp, ws.inter, tokens, l.out, l.outBias, tm)
+	m.matmul(ws.tmp, ws.inter, tokens, &l.out, ws, tm)
 	m.layerNorm(ws.tmp, ws.x, tokens, l.ln2G, l.ln2B, tm)
 	ws.x, ws.tmp = ws.tmp, ws.x
 }
@@ -160,14 +161,41 @@ func (m *Model) layer(l *layer, ws *workspace, offsets []int, tm *team) {
 // splitting it would leave each thread too little to hide the hand-off.
 const serialFLOPs = 1 << 20
 
-func (m *Model) matmul(c, a []float32, rows int, w *kernel.Packed, bias []float32, tm *team) {
+// int8Speedup is how many times faster the int8 product runs than the
+// float32 one: the same hand-off cost is worth paying only for
+// proportionally more work.
+const int8Speedup = 4
+
+// matmul runs one linear layer, c = a·Wᵀ + bias, split across the team by
+// column panels. At int8 precision the input is first quantized into
+// ws.q, split by rows: every panel needs every row, so the two steps are
+// separate team runs.
+func (m *Model) matmul(c, a []float32, rows int, l *linear, ws *workspace, tm *team) {
+	if l.q != nil {
+		w := l.q
+		serial := 2*rows*w.N*w.K < serialFLOPs*int8Speedup
+		ws.q.Reset(rows, w.K)
+		if serial {
+			m.k.Quantize(&ws.q, a, 0, rows)
+			m.k.MatMulInt8(c, &ws.q, w, l.bias, 0, w.Panels())
+			return
+		}
+		tm.run(rows, func(_, lo, hi int) {
+			m.k.Quantize(&ws.q, a, lo, hi)
+		})
+		tm.run(w.Panels(), func(_, lo, hi int) {
+			m.k.MatMulInt8(c, &ws.q, w, l.bias, lo, hi)
+		})
+		return
+	}
+	w := l.f
 	panels := w.Panels()
 	if 2*rows*w.N*w.K < serialFLOPs {
-		m.k.MatMul(c, a, rows, w, bias, 0, panels)
+		m.k.MatMul(c, a, rows, w, l.bias, 0, panels)
 		return
 	}
 	tm.run(panels, func(_, lo, hi int) {
-		m.k.MatMul(c, a, rows, w, bias, lo, hi)
+		m.k.MatMul(c, a, rows, w, l.bias, lo, hi)
 	})
 }
 

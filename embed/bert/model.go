@@ -6,7 +6,8 @@
 //
 // Weights are read from a safetensors file; embedding tables stay views of
 // the memory-mapped file and the linear layers are repacked once for the
-// SIMD kernels.
+// SIMD kernels, as float32 or, at int8 precision, quantized per output
+// column (attention, LayerNorm, GELU and pooling stay float32 either way).
 package bert
 
 import (
@@ -83,20 +84,29 @@ type Model struct {
 	lnB    []float32
 	eps    float32
 	layers []layer
+	prec   kernel.Precision
 	maxSeq int
 	spaces workspacePool
 }
 
 type layer struct {
-	qkv, attnOut, inter, out                 *kernel.Packed
-	qkvBias, attnOutBias, interBias, outBias []float32
-	ln1G, ln1B, ln2G, ln2B                   []float32
+	qkv, attnOut, inter, out linear
+	ln1G, ln1B, ln2G, ln2B   []float32
+}
+
+// linear is one linear layer's weights, packed at the model's precision
+// (exactly one of f and q is set), and its bias.
+type linear struct {
+	f    *kernel.Packed
+	q    *kernel.PackedInt8
+	bias []float32
 }
 
 // Load reads config.json and model.safetensors from dir. maxSeq bounds the
 // tokens per sequence (sentence-transformers uses 256 for this model; it may
-// not exceed the position table).
-func Load(dir string, maxSeq int, k *kernel.Kernels) (*Model, error) {
+// not exceed the position table). prec chooses the arithmetic of the
+// linear layers.
+func Load(dir string, maxSeq int, k *kernel.Kernels, prec kernel.Precision) (*Model, error) {
 	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
@@ -108,7 +118,7 @@ func Load(dir string, maxSeq int, k *kernel.Kernels) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bert: %w", err)
 	}
-	m, err := build(cfg, f, maxSeq, k)
+	m, err := build(cfg, f, maxSeq, k, prec)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("bert: %w", err)
@@ -116,9 +126,12 @@ func Load(dir string, maxSeq int, k *kernel.Kernels) (*Model, error) {
 	return m, nil
 }
 
-func build(cfg Config, f *safetensors.File, maxSeq int, k *kernel.Kernels) (*Model, error) {
+func build(cfg Config, f *safetensors.File, maxSeq int, k *kernel.Kernels, prec kernel.Precision) (*Model, error) {
+	if prec != kernel.FP32 && prec != kernel.Int8 {
+		return nil, fmt.Errorf("unknown precision %v", prec)
+	}
 	h, in := cfg.Hidden, cfg.Intermediate
-	m := &Model{cfg: cfg, k: k, file: f, eps: float32(cfg.LayerNormEps), maxSeq: maxSeq}
+	m := &Model{cfg: cfg, k: k, file: f, eps: float32(cfg.LayerNormEps), prec: prec, maxSeq: maxSeq}
 	var errs []error
 	get := func(name string, shape ...int) []float32 {
 		t, err := f.Float32(prefixed(f, name), shape...)
@@ -135,38 +148,40 @@ func build(cfg Config, f *safetensors.File, maxSeq int, k *kernel.Kernels) (*Mod
 	// pack copies a linear layer's weights into the kernel layout and then
 	// drops the original pages: they are never read again, and keeping both
 	// would double the resident weights.
-	pack := func(names []string, n, kk int) *kernel.Packed {
+	pack := func(names []string, bias []float32, n, kk int) linear {
+		l := linear{bias: bias}
 		w := make([]float32, 0, n*kk)
 		for _, name := range names {
 			w = append(w, get(name, n/len(names), kk)...)
 		}
 		if len(w) != n*kk {
-			return nil
+			return l
 		}
-		p := k.Pack(w, n, kk)
+		if prec == kernel.Int8 {
+			l.q = k.PackInt8(w, n, kk)
+		} else {
+			l.f = k.Pack(w, n, kk)
+		}
 		for _, name := range names {
 			f.Release(prefixed(f, name))
 		}
-		return p
+		return l
 	}
 	for i := 0; i < cfg.Layers; i++ {
 		p := fmt.Sprintf("encoder.layer.%d.", i)
 		var l layer
 		// Query, key and value share their input, so they run as one
 		// [3h x h] product: one pass over the activations instead of three.
-		l.qkv = pack([]string{p + "attention.self.query.weight", p + "attention.self.key.weight", p + "attention.self.value.weight"}, 3*h, h)
-		l.qkvBias = append(append(append([]float32(nil),
+		qkvBias := append(append(append([]float32(nil),
 			get(p+"attention.self.query.bias", h)...),
 			get(p+"attention.self.key.bias", h)...),
 			get(p+"attention.self.value.bias", h)...)
-		l.attnOut = pack([]string{p + "attention.output.dense.weight"}, h, h)
-		l.attnOutBias = get(p+"attention.output.dense.bias", h)
+		l.qkv = pack([]string{p + "attention.self.query.weight", p + "attention.self.key.weight", p + "attention.self.value.weight"}, qkvBias, 3*h, h)
+		l.attnOut = pack([]string{p + "attention.output.dense.weight"}, get(p+"attention.output.dense.bias", h), h, h)
 		l.ln1G = get(p+"attention.output.LayerNorm.weight", h)
 		l.ln1B = get(p+"attention.output.LayerNorm.bias", h)
-		l.inter = pack([]string{p + "intermediate.dense.weight"}, in, h)
-		l.interBias = get(p+"intermediate.dense.bias", in)
-		l.out = pack([]string{p + "output.dense.weight"}, h, in)
-		l.outBias = get(p+"output.dense.bias", h)
+		l.inter = pack([]string{p + "intermediate.dense.weight"}, get(p+"intermediate.dense.bias", in), in, h)
+		l.out = pack([]string{p + "output.dense.weight"}, get(p+"output.dense.bias", h), h, in)
 		l.ln2G = get(p+"output.LayerNorm.weight", h)
 		l.ln2B = get(p+"output.LayerNorm.bias", h)
 		m.layers = append(m.layers, l)
@@ -200,6 +215,9 @@ func (m *Model) Dim() int { return m.cfg.Hidden }
 
 // Kernels reports the SIMD path the model runs on.
 func (m *Model) Kernels() *kernel.Kernels { return m.k }
+
+// Precision reports the arithmetic of the linear layers.
+func (m *Model) Precision() kernel.Precision { return m.prec }
 
 // Close releases the mapped weights. The Model must not be used afterwards.
 func (m *Model) Close() error { return m.file.Close() }

@@ -28,15 +28,39 @@ func implFor(l Level) impl {
 			layerNorm: layerNormVecAVX2,
 			gelu:      geluVecAVX2,
 			attention: attentionVecAVX2,
+
+			qpanel:     avx2Int8Pan,
+			qspec:      avx2Spec,
+			minMax:     minMaxVecAVX2,
+			quantize:   quantizeVecAVX2,
+			matmulInt8: matmulInt8AVX2,
 		}
 	case AVX512:
-		return impl{
+		k := impl{
 			panel:     avx512Panel,
 			matmul:    matmulAVX512,
 			layerNorm: layerNormVecAVX2, // memory-bound: 512-bit vectors gain nothing
 			gelu:      geluVecAVX512,
 			attention: attentionVecAVX512,
+
+			qpanel:     vnniPanel,
+			qspec:      fullSpec,
+			minMax:     minMaxVecAVX512,
+			quantize:   quantizeVecAVX512,
+			matmulInt8: matmulInt8VNNI,
 		}
+		if !cpu.X86.HasAVX512VNNI {
+			k = withoutVNNI(k)
+		}
+		return k
 	}
 	return genericImpl()
+}
+
+// withoutVNNI gives AVX-512 kernels without VNNI (Skylake-SP) the AVX2
+// integer matmul, whose three-instruction dot product gains nothing from
+// 512-bit vectors; the quantizer stays AVX-512.
+func withoutVNNI(k impl) impl {
+	k.qpanel, k.qspec, k.matmulInt8 = avx2Int8Pan, avx2Spec, matmulInt8AVX2
+	return k
 }

@@ -16,6 +16,12 @@ func genericImpl() impl {
 		layerNorm: layerNormGeneric,
 		gelu:      geluGeneric,
 		attention: attentionGeneric,
+
+		qpanel:     genericQPanel,
+		qspec:      fullSpec,
+		minMax:     minMaxGeneric,
+		quantize:   quantizeGeneric,
+		matmulInt8: matmulInt8Generic,
 	}
 }
 

@@ -77,6 +77,13 @@ type impl struct {
 	layerNorm func(x, res []float32, rows, dim int, gamma, beta []float32, eps float32)
 	gelu      func(x []float32)
 	attention func(out, qkv []float32, seq, heads, headDim, valid, h0, h1 int, scratch []float32)
+
+	// The int8 path (quant.go).
+	qpanel     int       // columns per packed int8 panel
+	qspec      quantSpec // code ranges the micro-kernel can sum without overflow
+	minMax     func(x []float32) (lo, hi float32)
+	quantize   func(dst []uint8, src []float32, inv, zero, top float32)
+	matmulInt8 func(c []float32, q *Quantized, w *PackedInt8, bias []float32, p0, p1 int)
 }
 
 // New returns the kernels for level l, or an error if this CPU cannot run

@@ -43,6 +43,34 @@ func BenchmarkMatMul(b *testing.B) {
 	}
 }
 
+// BenchmarkMatMulInt8 times the int8 product with its activation
+// quantization, which is part of every call in the model; GOP/s counts
+// 2·m·n·k operations, as GFLOP/s does for the float32 path.
+func BenchmarkMatMulInt8(b *testing.B) {
+	for _, k := range levels(b) {
+		b.Run(k.Level().String(), func(b *testing.B) {
+			for _, s := range benchShapes {
+				for _, m := range []int{16, 128, 512} {
+					b.Run(fmt.Sprintf("%s_%dx%d/m=%d", s.name, s.n, s.k, m), func(b *testing.B) {
+						r := rand.New(rand.NewPCG(1, 2))
+						w := k.PackInt8(randSlice(r, s.n*s.k, 1), s.n, s.k)
+						a, bias := randSlice(r, m*s.k, 1), randSlice(r, s.n, 1)
+						c := make([]float32, m*s.n)
+						var q Quantized
+						for b.Loop() {
+							q.Reset(m, s.k)
+							k.Quantize(&q, a, 0, m)
+							k.MatMulInt8(c, &q, w, bias, 0, w.Panels())
+						}
+						ops := 2 * float64(m) * float64(s.n) * float64(s.k)
+						b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+					})
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkGELU(b *testing.B) {
 	for _, k := range levels(b) {
 		b.Run(k.Level().String(), func(b *testing.B) {
