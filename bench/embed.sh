@@ -4,7 +4,11 @@
 # and ratios. Inputs are the same texts on both sides (8..256 tokens, and a
 # batch of 32 x 16 tokens); see embed/local_bench_test.go.
 #
-# usage: bash bench/embed.sh [--count N] [--levels "avx512 avx2"] [--quick]
+# Each SIMD level runs at each precision (int8, the default where the CPU
+# has AVX2 or AVX-512, and fp32, which reproduces sentence-transformers);
+# the ratio column is against the first level at the first precision.
+#
+# usage: bash bench/embed.sh [--count N] [--levels "avx512 avx2"] [--precisions "int8 fp32"] [--quick]
 #
 #   SWITCHYARD_BENCH_VENV  Python venv with sentence-transformers; created
 #                          (about 6 GB with torch) if missing
@@ -14,12 +18,14 @@ cd "$(dirname "$0")/.."
 
 count=5
 levels="avx512 avx2"
+precisions="int8 fp32"
 benchtime=1s
 pyseconds=2
 while [ $# -gt 0 ]; do
   case $1 in
     --count) count=$2; shift 2 ;;
     --levels) levels=$2; shift 2 ;;
+    --precisions) precisions=$2; shift 2 ;;
     --quick) count=2; benchtime=300ms; pyseconds=0.5; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -44,11 +50,15 @@ echo "bench: cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), 
 # GOMAXPROCS, not -test.cpu: the embedder sizes its core budget from
 # GOMAXPROCS when it is built, and the environment fixes it for the whole
 # process. The benchmark names get a -2 suffix with 2 cores.
+variants=()
 for level in $levels; do
-  for cores in 1 2; do
-    echo "bench: go, $level, $cores core(s)" >&2
-    GOMAXPROCS=$cores SWITCHYARD_SIMD=$level "$out/embed.test" -test.run '^$' -test.bench 'BenchmarkEmbed' \
-      -test.count "$count" -test.benchtime "$benchtime" >> "$out/go-$level.txt"
+  for prec in $precisions; do
+    variants+=("$level-$prec")
+    for cores in 1 2; do
+      echo "bench: go, $level, $prec, $cores core(s)" >&2
+      GOMAXPROCS=$cores SWITCHYARD_SIMD=$level SWITCHYARD_PRECISION=$prec "$out/embed.test" -test.run '^$' \
+        -test.bench 'BenchmarkEmbed(Single|Batch)' -test.count "$count" -test.benchtime "$benchtime" >> "$out/go-$level-$prec.txt"
+    done
   done
 done
 echo "bench: sentence-transformers" >&2
@@ -58,4 +68,4 @@ echo "bench: sentence-transformers" >&2
 /usr/bin/time -v bin/switchyard embed "how much memory does the model take" \
   > /dev/null 2> "$out/rss.txt"
 
-python3 bench/embed_summary.py "$out" $levels
+python3 bench/embed_summary.py "$out" "${variants[@]}"

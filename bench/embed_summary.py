@@ -7,6 +7,8 @@ import re
 import statistics
 import sys
 
+# Each variant is LEVEL-PRECISION (go-LEVEL-PRECISION.txt); the ratios are
+# against the first.
 out, levels = sys.argv[1], sys.argv[2:]
 line = re.compile(r"^BenchmarkEmbed(Single|Batch)/(\S+?)(?:-(\d+))?\s+\d+\s+(.*)$")
 
@@ -31,7 +33,7 @@ rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", open(f"{out}/rss
 
 print(f"# Embedding engine vs sentence-transformers {st['versions']['sentence_transformers']} "
       f"(torch {st['versions']['torch']}), medians\n")
-hdr = "| input | cores | " + " | ".join(f"switchyard {lv}" for lv in levels) + \
+hdr = "| input | cores | " + " | ".join(f"switchyard {lv.replace('-', ' ')}" for lv in levels) + \
       " | sentence-transformers | ST / switchyard |"
 print(hdr)
 print("|" + "---|" * (hdr.count("|") - 1))
@@ -52,5 +54,5 @@ for cpu in ("1", "2"):
 print()
 if rss:
     print(f"Peak RSS of `switchyard embed` (model loaded, one text): {int(rss.group(1)) / 1024:.0f} MB")
-print("Ratios: latency rows are ST time / switchyard time (first level); batch rows are "
+print(f"Ratios: latency rows are ST time / switchyard {levels[0].replace('-', ' ')} time; batch rows are "
       "switchyard throughput / ST throughput. Above 1 means switchyard is faster.")

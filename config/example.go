@@ -47,7 +47,7 @@ embedder:
   cache_size: 4096
   # For local only: the arithmetic of the model's linear layers. int8 is
   # 2.5-4.5x faster, its vectors at a median cosine of 0.999 to fp32's
-  # (0.98 at worst); auto is fp32 for now.
+  # (0.98 at worst); auto is int8 with AVX2 or AVX-512, fp32 without.
   precision: auto                    # auto, fp32 or int8
 
 # Upstream LLM APIs. Targets refer to them by name.

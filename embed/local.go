@@ -29,7 +29,7 @@ type LocalOptions struct {
 	// quantizes them (2.5 to 4.5x faster on AVX-512 VNNI, 1.6 to 4x on
 	// AVX2, with a quarter of the weight memory) at a small cost in
 	// accuracy, and gives the embedder another ID, so the two never share
-	// cached vectors.
+	// cached vectors; kernel.Auto is int8 on the SIMD levels.
 	Precision kernel.Precision
 }
 
@@ -56,6 +56,7 @@ func NewLocal(ctx context.Context, dir string, m modelstore.Manifest, opts Local
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
+	opts.Precision = opts.Precision.Resolve(level)
 	verified := make(chan error, 1)
 	go func() {
 		rep, err := modelstore.Verify(ctx, dir, m)

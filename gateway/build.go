@@ -195,7 +195,8 @@ func BuildEmbedder(ctx context.Context, cfg *config.Config, e Env, hc *http.Clie
 		if err != nil {
 			return nil, nil, err
 		}
-		// Validate admits only auto, fp32 and int8; auto is fp32 for now.
+		// Validate admits only auto, fp32 and int8; NewLocal resolves auto
+		// for the CPU.
 		prec, err := kernel.ParsePrecision(ec.Precision)
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedder: %w", err)

@@ -33,7 +33,7 @@ type localFlags struct {
 func (f *localFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.models, "models", "", "models directory (default $SWITCHYARD_MODELS, else $XDG_CACHE_HOME/switchyard/models)")
 	cmd.Flags().StringVar(&f.simd, "simd", "", "force a kernel path: auto, generic, avx2, avx512 (default $SWITCHYARD_SIMD, else auto)")
-	cmd.Flags().StringVar(&f.precision, "precision", "", "arithmetic of the linear layers: auto, fp32, int8 (default $SWITCHYARD_PRECISION, else auto = fp32)")
+	cmd.Flags().StringVar(&f.precision, "precision", "", "arithmetic of the linear layers: auto, fp32, int8 (default $SWITCHYARD_PRECISION, else auto: int8 with AVX2 or AVX-512)")
 	cmd.Flags().IntVar(&f.threads, "threads", 0, "cores the model may use (default $SWITCHYARD_THREADS, else all)")
 }
 

@@ -127,6 +127,7 @@ func Load(dir string, maxSeq int, k *kernel.Kernels, prec kernel.Precision) (*Mo
 }
 
 func build(cfg Config, f *safetensors.File, maxSeq int, k *kernel.Kernels, prec kernel.Precision) (*Model, error) {
+	prec = prec.Resolve(k.Level())
 	if prec != kernel.FP32 && prec != kernel.Int8 {
 		return nil, fmt.Errorf("unknown precision %v", prec)
 	}

@@ -24,11 +24,31 @@ import (
 // Precision names the arithmetic of the linear layers.
 type Precision int
 
-// The precisions. FP32 is the zero value and the default.
+// The precisions. FP32 is the zero value.
 const (
 	FP32 Precision = iota // float32 weights and activations
 	Int8                  // int8 weights, u8 activations quantized per row
+	// Auto is Int8 on the SIMD levels, whose integer kernels are 1.6 to 4.5
+	// times as fast as their float32 ones at a median cosine of 0.999 to
+	// float32's vectors, and FP32 on the portable level (AutoPrecision).
+	Auto
 )
+
+// AutoPrecision is what Auto means at level l.
+func AutoPrecision(l Level) Precision {
+	if l == Generic {
+		return FP32
+	}
+	return Int8
+}
+
+// Resolve is p, with Auto made concrete for level l.
+func (p Precision) Resolve(l Level) Precision {
+	if p == Auto {
+		return AutoPrecision(l)
+	}
+	return p
+}
 
 func (p Precision) String() string {
 	switch p {
@@ -36,16 +56,19 @@ func (p Precision) String() string {
 		return "fp32"
 	case Int8:
 		return "int8"
+	case Auto:
+		return "auto"
 	}
 	return fmt.Sprintf("Precision(%d)", int(p))
 }
 
-// ParsePrecision reads a precision name as printed by String; "" and
-// "auto" mean FP32, the default until int8's accuracy is judged good enough
-// to make it one.
+// ParsePrecision reads a precision name as printed by String; "" means
+// Auto.
 func ParsePrecision(s string) (Precision, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "auto", "fp32", "float32":
+	case "", "auto":
+		return Auto, nil
+	case "fp32", "float32":
 		return FP32, nil
 	case "int8", "i8":
 		return Int8, nil

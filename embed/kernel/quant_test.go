@@ -63,7 +63,7 @@ func refQuantRow(row []float32, actMax int32) (codes []uint8, scale float32, zer
 }
 
 func TestParsePrecision(t *testing.T) {
-	for in, want := range map[string]Precision{"": FP32, "auto": FP32, "FP32": FP32, " int8 ": Int8} {
+	for in, want := range map[string]Precision{"": Auto, "auto": Auto, "FP32": FP32, " int8 ": Int8} {
 		got, err := ParsePrecision(in)
 		if err != nil || got != want {
 			t.Errorf("ParsePrecision(%q) = %v, %v; want %v", in, got, err, want)
@@ -74,6 +74,14 @@ func TestParsePrecision(t *testing.T) {
 	}
 	if _, err := ParsePrecision("int4"); err == nil {
 		t.Error("ParsePrecision(int4) succeeded")
+	}
+	for l, want := range map[Level]Precision{Generic: FP32, AVX2: Int8, AVX512: Int8} {
+		if got := Auto.Resolve(l); got != want {
+			t.Errorf("auto at %v = %v, want %v", l, got, want)
+		}
+		if got := FP32.Resolve(l); got != FP32 {
+			t.Errorf("fp32 at %v = %v", l, got)
+		}
 	}
 }
 
