@@ -49,7 +49,7 @@ func GroundIndex(ctx context.Context, cfg *config.Config, emb embed.Embedder, ag
 		if err != nil {
 			return nil, err
 		}
-		shipped, err := tasks.Shipped()
+		shipped, err := tasks.Shipped(emb.ID())
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-router/switchyard/classifier"
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
 	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/ground"
@@ -31,46 +32,66 @@ func library(t *testing.T) (*tasks.Library, *tasks.Vectors) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := tasks.Shipped()
-	if err != nil {
-		t.Fatal(err)
+	v, err := tasks.Shipped(tasks.ShippedModel)
+	if err != nil || v == nil {
+		t.Fatal(err, v)
 	}
 	return lib, v
 }
 
 // The shipped vectors cover every text grounding needs and are the pinned
-// model's: a sample of them matches the model within quantisation error.
+// model's at each arithmetic it runs with (fp32, int8 with VNNI, int8 with
+// the AVX2 kernel): a sample of each matches the model within quantisation
+// error.
 func TestShippedVectorsAreTheModels(t *testing.T) {
-	lib, v := library(t)
-	if v.Model() != tasks.ShippedModel {
-		t.Fatalf("shipped vectors are %q's", v.Model())
+	lib, err := tasks.Load()
+	if err != nil {
+		t.Fatal(err)
 	}
 	texts := ground.Texts(lib)
-	var missing []string
-	for _, s := range texts {
-		if _, ok := v.Get(s); !ok {
-			missing = append(missing, s)
-		}
-	}
-	if len(missing) > 0 {
-		t.Fatalf("%d of %d texts have no shipped vector (rebuild with go run ./tasks/build -vectors), e.g. %q", len(missing), len(texts), missing[0])
-	}
-	l := local(t)
-	if l.ID() != tasks.ShippedModel {
-		t.Fatalf("local model %q", l.ID())
-	}
 	var sample []string
 	for i := 0; i < len(texts); i += len(texts) / 24 {
 		sample = append(sample, texts[i])
 	}
-	got, err := l.Embed(t.Context(), sample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range sample {
-		w, _ := v.Get(s)
-		if c := cosine(got[i], w); c < 0.995 {
-			t.Errorf("%q: shipped vector's cosine with the model's is %.4f", s, c)
+	for _, c := range []struct {
+		level kernel.Level
+		prec  kernel.Precision
+	}{{kernel.Best(), kernel.FP32}, {kernel.AVX512, kernel.Int8}, {kernel.AVX2, kernel.Int8}} {
+		if !kernel.Supported(c.level) {
+			t.Logf("%s %s: not on this CPU", c.level, c.prec)
+			continue
+		}
+		l, err := embed.NewLocal(context.Background(), modeltest.Dir(t), modelstore.MiniLM(),
+			embed.LocalOptions{Level: c.level, ForceLevel: true, Precision: c.prec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		v, err := tasks.Shipped(l.ID())
+		if err != nil || v == nil {
+			t.Fatalf("%s: no shipped vectors (%v)", l.ID(), err)
+		}
+		if v.Model() != l.ID() {
+			t.Fatalf("shipped vectors for %s are %q's", l.ID(), v.Model())
+		}
+		var missing []string
+		for _, s := range texts {
+			if _, ok := v.Get(s); !ok {
+				missing = append(missing, s)
+			}
+		}
+		if len(missing) > 0 {
+			t.Fatalf("%s: %d of %d texts have no shipped vector (rebuild with go run ./tasks/build -vectors), e.g. %q", l.ID(), len(missing), len(texts), missing[0])
+		}
+		got, err := l.Embed(t.Context(), sample)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range sample {
+			w, _ := v.Get(s)
+			if c := cosine(got[i], w); c < 0.995 {
+				t.Errorf("%s: %q: shipped vector's cosine with the model's is %.4f", l.ID(), s, c)
+			}
 		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,15 +18,30 @@ import (
 )
 
 // The vectors of the library's texts for the pinned model ship in the
-// binary, so that start-up needs no embedding of them. vectors.bin is
-// written by tasks/build (go run ./tasks/build -vectors) with the real
-// model; a test checks a sample of it against the model.
+// binary, so that start-up needs no embedding of them: one file for each
+// arithmetic the model runs with (the embedder IDs differ, and so do the
+// vectors, slightly). They are written by tasks/build (go run ./tasks/build
+// -vectors) with the real model; a test checks a sample of each against it.
 //
-//go:embed vectors.bin
-var shippedVectors []byte
+//go:embed vectors.bin vectors-int8.bin vectors-int8-w63.bin
+var shippedFiles embed.FS
 
-// ShippedModel is the embedder ID the shipped vectors were made with.
+// ShippedModel is the embedder ID of vectors.bin, the model at fp32.
 const ShippedModel = "local:all-MiniLM-L6-v2"
+
+// shippedFile is the file of each shipped embedder ID.
+var shippedFile = map[string]string{
+	ShippedModel:               "vectors.bin",
+	ShippedModel + "+int8":     "vectors-int8.bin",
+	ShippedModel + "+int8-w63": "vectors-int8-w63.bin",
+}
+
+// ShippedFile is the file in tasks/ that holds (or would hold) the shipped
+// vectors of the embedder ID model, and whether the binary ships any.
+func ShippedFile(model string) (string, bool) {
+	f, ok := shippedFile[model]
+	return f, ok
+}
 
 // vectorsMagic starts a vectors file: format version 1.
 const vectorsMagic = "SYTV1\n"
@@ -72,11 +87,23 @@ func (v *Vectors) get(k Key) ([]float32, bool) {
 	return x, ok
 }
 
-// Shipped returns the vectors that ship in the binary.
-func Shipped() (*Vectors, error) {
-	v, err := ReadVectors(bytes.NewReader(shippedVectors))
+// Shipped returns the vectors that ship in the binary for the embedder ID
+// model, or nil when none do.
+func Shipped(model string) (*Vectors, error) {
+	name, ok := shippedFile[model]
+	if !ok {
+		return nil, nil
+	}
+	b, err := shippedFiles.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: shipped vectors: %w", err)
+	}
+	v, err := ReadVectors(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("tasks: shipped vectors %s: %w", name, err)
+	}
+	if v.model != model {
+		return nil, fmt.Errorf("tasks: shipped vectors %s are %q's, want %q's", name, v.model, model)
 	}
 	return v, nil
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/switchyard-router/switchyard/embed"
+	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modelstore"
 	"github.com/switchyard-router/switchyard/ground"
 	"github.com/switchyard-router/switchyard/tasks"
@@ -173,14 +174,36 @@ func run(shared string, withVectors bool, models string) error {
 			return err
 		}
 	}
+	// One file per arithmetic the model runs with: fp32 on the best
+	// level, int8 with the full code ranges (AVX-512 VNNI, and the portable
+	// kernels) and int8 with the AVX2 kernel's narrower weights.
+	for _, v := range []struct {
+		level kernel.Level
+		prec  kernel.Precision
+	}{{kernel.Best(), kernel.FP32}, {kernel.AVX512, kernel.Int8}, {kernel.AVX2, kernel.Int8}} {
+		if err := writeVectors(m, root, v.level, v.prec, texts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeVectors embeds texts with the model at one level and precision and
+// writes them where the binary ships that embedder's vectors.
+func writeVectors(m modelstore.Manifest, root string, level kernel.Level, prec kernel.Precision, texts []string) error {
 	ctx := context.Background()
-	local, err := embed.NewLocal(ctx, m.Dir(root), m, embed.LocalOptions{})
+	local, err := embed.NewLocal(ctx, m.Dir(root), m, embed.LocalOptions{Level: level, ForceLevel: true, Precision: prec})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s %s: %w", level, prec, err)
 	}
 	defer local.Close()
-	if local.ID() != tasks.ShippedModel {
-		return fmt.Errorf("local model is %s, want %s", local.ID(), tasks.ShippedModel)
+	name, ok := tasks.ShippedFile(local.ID())
+	if !ok {
+		return fmt.Errorf("%s %s: the binary ships no vectors for %s", level, prec, local.ID())
+	}
+	if upToDate(filepath.Join("tasks", name), local.ID(), texts) {
+		fmt.Printf("%s: tasks/%s already holds every text\n", local.ID(), name)
+		return nil
 	}
 	start := time.Now()
 	vecs := map[tasks.Key][]float32{}
@@ -195,16 +218,16 @@ func run(shared string, withVectors bool, models string) error {
 			vecs[tasks.KeyOf(part[j])] = v
 		}
 		if i%(batch*20) == 0 {
-			fmt.Printf("\rembedded %d/%d (%s)", i+len(part), len(texts), time.Since(start).Round(time.Second))
+			fmt.Printf("\r%s: embedded %d/%d (%s)", local.ID(), i+len(part), len(texts), time.Since(start).Round(time.Second))
 		}
 	}
 	fmt.Println()
-	vf, err := os.Create("tasks/vectors.bin")
+	vf, err := os.Create(filepath.Join("tasks", name))
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(vf)
-	if err := tasks.WriteVectors(bw, tasks.ShippedModel, m.Dim, vecs); err != nil {
+	if err := tasks.WriteVectors(bw, local.ID(), m.Dim, vecs); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -213,6 +236,26 @@ func run(shared string, withVectors bool, models string) error {
 	if err := vf.Close(); err != nil {
 		return err
 	}
-	fmt.Printf("vectors: %d texts in %s\n", len(vecs), time.Since(start).Round(time.Second))
+	fmt.Printf("%s: %d texts in %s\n", local.ID(), len(vecs), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// upToDate reports whether the vector file at path is model's and holds
+// every text.
+func upToDate(path, model string, texts []string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	v, err := tasks.ReadVectors(bufio.NewReader(f))
+	if err != nil || v.Model() != model {
+		return false
+	}
+	for _, t := range texts {
+		if _, ok := v.Get(t); !ok {
+			return false
+		}
+	}
+	return true
 }
