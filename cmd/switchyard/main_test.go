@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-router/switchyard/config"
+	"github.com/switchyard-router/switchyard/embed/kernel"
 	"github.com/switchyard-router/switchyard/embed/modeltest"
 	"github.com/switchyard-router/switchyard/gateway"
 	"github.com/switchyard-router/switchyard/providers"
@@ -112,7 +113,8 @@ func TestEmbedHumanOutput(t *testing.T) {
 
 // TestEmbedPrecision: --precision int8 and SWITCHYARD_PRECISION=int8 both
 // select the int8 layers, whose vectors are close to fp32's but not equal
-// to them; the flag wins over the variable.
+// to them; the flag wins over the variable; with neither, the precision
+// is auto's for this CPU.
 func TestEmbedPrecision(t *testing.T) {
 	root := modelsRootOf(t)
 	text := "how do I reverse a linked list in place"
@@ -124,7 +126,8 @@ func TestEmbedPrecision(t *testing.T) {
 		}
 		return parseVectors(t, r.stdout)[0]
 	}
-	fp32 := embedOne(nil)
+	fp32 := embedOne(nil, "--precision", "fp32")
+	auto := embedOne(nil)
 	flag := embedOne(nil, "--precision", "int8")
 	envVar := embedOne(map[string]string{"SWITCHYARD_PRECISION": "int8"})
 	flagWins := embedOne(map[string]string{"SWITCHYARD_PRECISION": "int8"}, "--precision", "fp32")
@@ -136,6 +139,13 @@ func TestEmbedPrecision(t *testing.T) {
 	}
 	if c := cosine(flagWins, fp32); c < 0.9999999 {
 		t.Errorf("--precision fp32 did not win over SWITCHYARD_PRECISION=int8: cosine with fp32 %.7f", c)
+	}
+	want := fp32
+	if kernel.AutoPrecision(kernel.Best()) == kernel.Int8 {
+		want = flag
+	}
+	if c := cosine(auto, want); c < 0.9999999 {
+		t.Errorf("no --precision: cosine %.7f with %s's vector", c, kernel.AutoPrecision(kernel.Best()))
 	}
 }
 
