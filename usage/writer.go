@@ -25,6 +25,11 @@ type Writer struct {
 	written atomic.Uint64
 	failed  atomic.Uint64 // rows lost to a failed insert
 	onError func(error)
+	// kick wakes the writer when a batch is queued. It sleeps otherwise,
+	// up to every: waking it for each row (a goroutine switch per
+	// request) cost more than the row's insert.
+	kick    chan struct{}
+	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
 }
@@ -49,7 +54,7 @@ func NewWriter(store Inserter, o WriterOptions) *Writer {
 		o.Every = time.Second
 	}
 	w := &Writer{store: store, queue: make(chan Record, o.Queue), batch: o.Batch, every: o.Every,
-		onError: o.OnError, done: make(chan struct{})}
+		onError: o.OnError, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -60,6 +65,13 @@ func (w *Writer) Add(r Record) {
 	case w.queue <- r:
 	default:
 		w.dropped.Add(1)
+		return
+	}
+	if len(w.queue) >= w.batch {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -72,7 +84,7 @@ func (w *Writer) Stats() (written, dropped, failed uint64) {
 // Close stops taking rows, writes those queued, and returns once they are
 // written (or ctx is done). Add must not be called after Close.
 func (w *Writer) Close(ctx context.Context) error {
-	w.once.Do(func() { close(w.queue) })
+	w.once.Do(func() { close(w.stop) })
 	select {
 	case <-w.done:
 		return nil
@@ -104,18 +116,30 @@ func (w *Writer) run() {
 		buf = buf[:0]
 	}
 	for {
+		stopping := false
 		select {
-		case r, ok := <-w.queue:
-			if !ok {
-				flush()
-				return
-			}
-			buf = append(buf, r)
-			if len(buf) >= w.batch {
-				flush()
-			}
+		case <-w.kick:
 		case <-t.C:
-			flush()
+		case <-w.stop:
+			stopping = true
+		}
+		// Everything queued now, in batches. Add is not called after
+		// Close, so once stopping, the queue only shrinks.
+	drain:
+		for {
+			select {
+			case r := <-w.queue:
+				buf = append(buf, r)
+				if len(buf) >= w.batch {
+					flush()
+				}
+			default:
+				break drain
+			}
+		}
+		flush()
+		if stopping {
+			return
 		}
 	}
 }
