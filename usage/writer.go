@@ -28,10 +28,10 @@ type Writer struct {
 	// kick wakes the writer when a batch is queued. It sleeps otherwise,
 	// up to every: waking it for each row (a goroutine switch per
 	// request) cost more than the row's insert.
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
 }
 
 // WriterOptions tune a Writer; zero fields take the defaults.
