@@ -5,7 +5,7 @@
 # every request (no model in it) with the embedding model loaded, and
 # semantic-router's per-decision latency on the same routes. Writes the
 # results tables into docs/LOAD.md and a summary into docs/performance.md
-# (between their markers).
+# and README.md (between their markers).
 # Method and caveats: docs/LOAD.md.
 #
 # usage: bash bench/load.sh [--quick] [--no-install] [--no-write]
@@ -666,5 +666,7 @@ if [ $write = 1 ]; then
     echo "$routed_line"
   } > "$work/readme.md"
   replace docs/performance.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme.md"
-  log "wrote docs/LOAD.md and docs/performance.md"
+  sed 's|(LOAD.md)|(docs/LOAD.md)|g' "$work/readme.md" > "$work/readme-root.md"
+  replace README.md '<!-- load:begin -->' '<!-- load:end -->' "$work/readme-root.md"
+  log "wrote docs/LOAD.md, docs/performance.md and README.md"
 fi

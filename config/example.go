@@ -332,7 +332,7 @@ server:
   idle_timeout: 120s                 # a keep-alive connection between requests
   max_answer_bytes: 16777216         # an upstream's non-streamed answer, 16 MiB
   max_event_bytes: 4194304           # one event of an upstream's stream, 4 MiB
-  min_heap_bytes: 67108864           # GC heap floor, 64 MiB; 0 = Go's own (as is GOGC set)
+  min_heap_bytes: 25165824           # GC heap floor, 24 MiB; 0 = Go's own (as is GOGC set)
 
 log:
   level: info                        # trace, debug, info, warn, error

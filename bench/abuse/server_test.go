@@ -62,7 +62,7 @@ type setup struct {
 	// server holds server.* keys and their YAML values; shutdown_grace
 	// defaults to 1s so that a case ends fast, and min_heap_bytes to 0:
 	// the RSS bounds are about what hostile peers make switchyard hold,
-	// and the heap floor's default would add up to 64 MiB of garbage the
+	// and the heap floor's default would add up to 24 MiB of garbage the
 	// collector has not yet come for (docs/operations.md).
 	server map[string]string
 	// maxRetries is routing.max_retries. The suite's default is 0, so a
