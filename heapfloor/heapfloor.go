@@ -106,7 +106,7 @@ func (f *Floor) adjust() {
 	}
 	metrics.Read(f.samples)
 	live := value(f.samples[0])
-	p := Percent(f.bytes.Load(), live, live+value(f.samples[1])+value(f.samples[2]))
+	p := percentFor(f.bytes.Load(), live, live+value(f.samples[1])+value(f.samples[2]))
 	if int64(p) != f.percent.Load() {
 		debug.SetGCPercent(p)
 		f.percent.Store(int64(p))
@@ -117,7 +117,7 @@ func (f *Floor) adjust() {
 // with the percent like the goal does.
 const minHeap = 4 << 20
 
-// Percent is the GC percent that puts the heap goal at floor bytes, given
+// percentFor is the GC percent that puts the heap goal at floor bytes, given
 // the live heap and the base the runtime multiplies by the percent (the
 // live heap plus the stacks and globals it scans), as the last cycle
 // measured them; never below 100, never above maxPercent.
@@ -126,7 +126,7 @@ const minHeap = 4 << 20
 // minimum, 4 MiB·percent/100. Both grow with the percent, so the percent
 // that brings the larger one to the floor is the smaller of the two that
 // bring each there.
-func Percent(floor, live, base int64) int {
+func percentFor(floor, live, base int64) int {
 	if floor <= live || base <= 0 {
 		return basePercent
 	}

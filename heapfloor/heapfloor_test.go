@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestPercent(t *testing.T) {
+func TestPercentFor(t *testing.T) {
 	const mb = 1 << 20
 	for _, c := range []struct {
 		floor, live, scan int64
@@ -20,8 +20,8 @@ func TestPercent(t *testing.T) {
 		{1 << 40, 0, 1024, maxPercent},     // capped
 		{64 * mb, 4 * mb, 0, 100},          // nothing measured yet
 	} {
-		if got := Percent(c.floor, c.live, c.scan); got != c.want {
-			t.Errorf("Percent(%d, %d, %d) = %d, want %d", c.floor, c.live, c.scan, got, c.want)
+		if got := percentFor(c.floor, c.live, c.scan); got != c.want {
+			t.Errorf("percentFor(%d, %d, %d) = %d, want %d", c.floor, c.live, c.scan, got, c.want)
 		}
 	}
 }

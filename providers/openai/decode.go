@@ -93,54 +93,78 @@ func (d *chunkDecoder) decode(data []byte) (providers.Chunk, error) {
 	return ch, nil
 }
 
-// scanChunk is parseChunk for valid JSON, or errSlowPath.
-func (d *chunkDecoder) scanChunk(raw []byte) (providers.Chunk, error) {
-	ch := providers.Chunk{Raw: raw}
+// envelope is the top level that a chunk and a whole answer share: the
+// fields read, and the choices and usage left as they are for the caller.
+type envelope struct {
+	id, model      string
+	created        int64
+	choices, usage []byte
+}
+
+// scanEnvelope reads raw's top-level members, each at most once; an
+// unknown key, a repeated one or a non-null "error" is errSlowPath (the
+// slow parsers make the upstreamError).
+func (d *chunkDecoder) scanEnvelope(raw []byte) (envelope, error) {
+	var e envelope
 	var seen uint8
-	var usage []byte
 	members := jsonbody.ObjectMembers(raw)
 	for {
 		key, val, ok := members.Next()
 		if !ok {
-			break
+			return e, nil
 		}
 		var bit uint8
 		var err error
 		switch string(key) {
 		case `"id"`:
 			bit = 1
-			ch.ID, err = d.str(val)
+			e.id, err = d.str(val)
 		case `"model"`:
 			bit = 2
-			ch.Model, err = d.str(val)
+			e.model, err = d.str(val)
 		case `"created"`:
 			bit = 4
-			ch.Created, err = integer(val)
+			e.created, err = integer(val)
 		case `"object"`:
 			bit = 8
 			_, err = d.str(val)
 		case `"choices"`:
 			bit = 16
-			err = d.scanChoices(val, &ch)
+			e.choices = val
 		case `"usage"`:
 			bit = 32
-			usage = val
+			e.usage = val
 		case `"error"`:
-			if kind(val) != 'n' {
-				return ch, errSlowPath // parseChunk makes the upstreamError
-			}
 			bit = 64
+			if kind(val) != 'n' {
+				err = errSlowPath
+			}
 		default:
 			err = plainKey(key)
 		}
 		if err != nil || seen&bit != 0 {
-			return ch, errSlowPath
+			return e, errSlowPath
 		}
 		seen |= bit
 	}
-	if usage != nil && kind(usage) != 'n' {
+}
+
+// scanChunk is parseChunk for valid JSON, or errSlowPath.
+func (d *chunkDecoder) scanChunk(raw []byte) (providers.Chunk, error) {
+	ch := providers.Chunk{Raw: raw}
+	e, err := d.scanEnvelope(raw)
+	if err != nil {
+		return ch, err
+	}
+	ch.ID, ch.Model, ch.Created = e.id, e.model, e.created
+	if e.choices != nil {
+		if err := d.scanChoices(e.choices, &ch); err != nil {
+			return ch, errSlowPath
+		}
+	}
+	if e.usage != nil && kind(e.usage) != 'n' {
 		u := new(providers.Usage) // the final chunk's only
-		if err := scanUsage(usage, u); err != nil {
+		if err := scanUsage(e.usage, u); err != nil {
 			return ch, errSlowPath
 		}
 		ch.Usage = u
@@ -349,47 +373,19 @@ func parseCompletionFast(body []byte) (*providers.Response, error) {
 // scanCompletion is parseCompletion for valid JSON, or errSlowPath.
 func (d *chunkDecoder) scanCompletion(raw []byte) (*providers.Response, error) {
 	out := &providers.Response{Raw: raw}
-	var seen uint8
-	var usage []byte
+	e, err := d.scanEnvelope(raw)
+	if err != nil {
+		return nil, err
+	}
+	out.ID, out.Model, out.Created = e.id, e.model, e.created
 	var msg *wireMessage
 	var content []byte
-	members := jsonbody.ObjectMembers(raw)
-	for {
-		key, val, ok := members.Next()
-		if !ok {
-			break
-		}
-		var bit uint8
-		var err error
-		switch string(key) {
-		case `"id"`:
-			bit = 1
-			out.ID, err = d.str(val)
-		case `"model"`:
-			bit = 2
-			out.Model, err = d.str(val)
-		case `"created"`:
-			bit = 4
-			out.Created, err = integer(val)
-		case `"object"`:
-			bit = 8
-			_, err = d.str(val)
-		case `"choices"`:
-			bit = 16
-			msg, content, out.FinishReason, err = d.scanFirstChoice(val)
-		case `"usage"`:
-			bit = 32
-			usage = val
-		case `"error"`:
-			bit = 64
-		default:
-			err = plainKey(key)
-		}
-		if err != nil || seen&bit != 0 {
+	if e.choices != nil {
+		if msg, content, out.FinishReason, err = d.scanFirstChoice(e.choices); err != nil {
 			return nil, errSlowPath
 		}
-		seen |= bit
 	}
+	usage := e.usage
 	if msg == nil {
 		return nil, errSlowPath // parseCompletion's error
 	}
