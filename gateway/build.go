@@ -36,6 +36,7 @@ import (
 	"github.com/switchyard-router/switchyard/router/judge"
 	"github.com/switchyard-router/switchyard/shared"
 	"github.com/switchyard-router/switchyard/tracing"
+	"github.com/switchyard-router/switchyard/upstream"
 )
 
 // Env is what building a runtime takes from outside the config: the
@@ -174,7 +175,11 @@ func UpstreamClient() *http.Client {
 	// embedders share this client, and a redirected call would carry their
 	// key elsewhere.
 	// Upstreams that trace continue switchyard's trace (W3C traceparent).
-	return &http.Client{Transport: tracing.Transport(t), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Cleartext HTTP/1.1 upstreams (local inference servers) are served on
+	// the calling goroutine; https and proxied ones by t.
+	lean := upstream.New(t, t.Proxy)
+	lean.Dial = t.DialContext
+	return &http.Client{Transport: tracing.Transport(lean), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // BuildEmbedder makes the configured embedder, wrapped in the query cache.
