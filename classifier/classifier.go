@@ -617,7 +617,7 @@ func (c *Classifier) Segmenting() bool { return c.segments }
 
 // embedTraced embeds texts under an "embed" span.
 func (c *Classifier) embedTraced(ctx context.Context, texts []string) ([][]float32, error) {
-	ctx, span := tracing.Tracer().Start(ctx, "embed")
+	ctx, span := tracing.Start(ctx, "embed")
 	if span.IsRecording() {
 		span.SetAttributes(tracing.Texts.Int(len(texts)))
 	}

@@ -347,8 +347,9 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, accept func(Target)
 				return err
 			}
 			ok, probe := true, false
+			start := time.Now() // the attempt's, when it goes ahead
 			if t.Health != nil {
-				ok, probe = t.Health.Acquire(time.Now())
+				ok, probe = t.Health.Acquire(start)
 			}
 			if !ok {
 				skipped = append(skipped, t.Name)
@@ -363,16 +364,16 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, accept func(Target)
 				retries++
 			}
 			r := req.WithModel(t.Model) // each target gets its own copy
-			actx, span := tracing.Tracer().Start(ctx, "chat", tracing.ClientSpan)
+			actx, span := tracing.Start(ctx, "chat", tracing.Client...)
 			traced := span.IsRecording() // with tracing off, nothing is built per attempt
 			if traced {
 				span.SetName("chat " + t.Model)
 				span.SetAttributes(tracing.OperationName.String(tracing.OperationChat), tracing.ProviderName.String(tracing.ProviderOf(t.Name)),
 					tracing.RequestModel.String(t.Model), tracing.Target.String(t.Name), tracing.Attempt.Int(retries))
 			}
-			start := time.Now()
 			committed, err := try(actx, t, r)
-			took := time.Since(start)
+			end := time.Now()
+			took := end.Sub(start)
 			if st := upstreamStatusOf(err); err != nil && traced {
 				span.SetAttributes(tracing.ErrorType.String(errorTypeOf(st)))
 				if st != 0 {
@@ -384,7 +385,7 @@ func (c *Chain) runOn(ctx context.Context, targets []Target, accept func(Target)
 				if ctx.Err() != nil {
 					t.Health.Release(probe) // the client left: says nothing of the upstream
 				} else {
-					t.Health.Report(time.Now(), err, took, probe, slices.Contains(failedOn, t.Name))
+					t.Health.Report(end, err, took, probe, slices.Contains(failedOn, t.Name))
 				}
 			}
 			if err != nil {

@@ -273,11 +273,10 @@ func ReadAnswer(r io.Reader, size, max int64) ([]byte, error) {
 // be sent again (GetBody), as the transport does on a keep-alive
 // connection that the upstream had closed.
 func NewPost(ctx context.Context, u *url.URL, body []byte, headers int) *http.Request {
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "", nil)
-	if err != nil {
-		panic(err) // a constant method and an empty URL cannot fail
-	}
-	hr.URL, hr.Host = u, u.Host
+	// What http.NewRequestWithContext would make of u, without parsing
+	// a URL already parsed: WithContext is the one way to set a context.
+	base := http.Request{Method: http.MethodPost, URL: u, Host: strings.TrimSuffix(u.Host, ":"), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}
+	hr := base.WithContext(ctx)
 	hr.Header = make(http.Header, headers)
 	b := &postBody{data: body}
 	b.Reset(body)

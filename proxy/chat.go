@@ -71,7 +71,7 @@ func (s *Server) handleOpenAIChat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI) {
 	start := time.Now()
 	rt := s.runtime(r)
-	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "chat", tracing.ServerSpan, tracing.ChatSpan)
+	ctx, span := tracing.Start(tracing.Extract(r.Context(), r.Header), "chat", tracing.ServerChat...)
 	var spanErr error // what the client got, when it is an error
 	defer func() { tracing.End(span, spanErr) }()
 	key, err := rt.authenticate(r)
@@ -112,7 +112,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, api clientAPI
 		span.SetName("chat " + clip(req.Model, 64))
 		span.SetAttributes(tracing.RequestModel.String(clip(req.Model, maxEchoed)))
 	}
-	dctx, dspan := tracing.Tracer().Start(ctx, "route")
+	dctx, dspan := tracing.Start(ctx, "route")
 	dec, err := rt.Router.Decide(dctx, req)
 	if err == nil && traced {
 		dspan.SetAttributes(tracing.Route.String(dec.Route), tracing.DecidedBy.String(dec.DecidedBy), tracing.Score.Float64(dec.Score))

@@ -45,7 +45,7 @@ func (s *Server) handleForward(path string) http.HandlerFunc {
 func (s *Server) serveForward(w http.ResponseWriter, r *http.Request, path string) {
 	start := time.Now()
 	rt := s.runtime(r)
-	ctx, span := tracing.Tracer().Start(tracing.Extract(r.Context(), r.Header), "forward "+path, tracing.ServerSpan)
+	ctx, span := tracing.Start(tracing.Extract(r.Context(), r.Header), "forward "+path, tracing.Server...)
 	var spanErr error
 	defer func() { tracing.End(span, spanErr) }()
 	log := logOf(ctx)

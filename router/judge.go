@@ -87,7 +87,7 @@ func (r *Router) judged(ctx context.Context, d Decision) (_ Decision, done bool,
 		info.Candidates = append(info.Candidates, c.Name)
 	}
 	d.Judge = info
-	jctx, span := tracing.Tracer().Start(ctx, "judge")
+	jctx, span := tracing.Start(ctx, "judge")
 	v, err := r.judge.Choose(jctx, d.Text, cands)
 	if span.IsRecording() {
 		span.SetAttributes(tracing.JudgeAnswer.String(v.Answer), tracing.JudgeCached.Bool(v.Cached))

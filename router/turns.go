@@ -82,7 +82,7 @@ func (r *Router) routed(msgs []providers.Message) (string, []string) {
 
 // classify classifies text, or turns when routed returned any.
 func (r *Router) classify(ctx context.Context, text string, turns []string) (m classifier.Match, err error) {
-	ctx, span := tracing.Tracer().Start(ctx, "classify")
+	ctx, span := tracing.Start(ctx, "classify")
 	defer func() {
 		if err == nil && span.IsRecording() {
 			span.SetAttributes(tracing.Route.String(m.Route), tracing.Score.Float64(m.Score))

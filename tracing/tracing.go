@@ -63,6 +63,12 @@ var (
 	ServerSpan = trace.WithSpanKind(trace.SpanKindServer)
 	ClientSpan = trace.WithSpanKind(trace.SpanKindClient)
 	ChatSpan   = trace.WithAttributes(OperationName.String(OperationChat))
+
+	// The sets passed to Start as they are (Start(ctx, name, set...)):
+	// options listed at the call would be a new slice per span.
+	ServerChat = []trace.SpanStartOption{ServerSpan, ChatSpan}
+	Server     = []trace.SpanStartOption{ServerSpan}
+	Client     = []trace.SpanStartOption{ClientSpan}
 )
 
 // Options say where spans go (config.Tracing, resolved).
@@ -144,10 +150,29 @@ func (t injector) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Extract returns ctx with the trace context of an incoming request's
-// headers, if it carries one.
+// headers, if it carries one. The propagators Setup installs read only
+// traceparent, tracestate and baggage: a request with neither
+// traceparent nor baggage (most, with tracing off) skips them.
 func Extract(ctx context.Context, h http.Header) context.Context {
+	if len(h["Traceparent"]) == 0 && len(h["Baggage"]) == 0 {
+		return ctx
+	}
 	return otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(h))
 }
+
+// Start starts a span with Tracer. With tracing off (the no-op provider)
+// and no trace to continue in ctx, it returns ctx as it is and a span
+// that does nothing: the no-op tracer would still put its span in a
+// new context, an allocation per span.
+func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	tp := otel.GetTracerProvider()
+	if _, off := tp.(noop.TracerProvider); off && !trace.SpanContextFromContext(ctx).IsValid() {
+		return ctx, noSpan
+	}
+	return tp.Tracer(Name).Start(ctx, name, opts...)
+}
+
+var noSpan trace.Span = noop.Span{}
 
 // End ends span, recording err (if any) as its error and status.
 func End(span trace.Span, err error) {

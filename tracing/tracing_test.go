@@ -79,3 +79,46 @@ func TestSetupOffCostsNextToNothing(t *testing.T) {
 		t.Errorf("%.0f allocations per span with tracing off, want at most 1", allocs)
 	}
 }
+
+// TestOffStillContinuesTheClientsTrace: with tracing off, Start costs
+// nothing for a request without a trace, and a client's traceparent
+// still reaches the upstream (switchyard is a hop in the client's
+// trace, recording nothing).
+func TestOffStillContinuesTheClientsTrace(t *testing.T) {
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	defer func() { otel.SetTracerProvider(prevTP); otel.SetTextMapPropagator(prevProp) }()
+	if _, err := Setup(t.Context(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	bare := http.Header{"Content-Type": {"application/json"}}
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() {
+		c, span := Start(Extract(ctx, bare), "chat", ServerChat...)
+		span.End()
+		if c != ctx {
+			t.Fatal("Start made a context with tracing off and no trace")
+		}
+	}); n != 0 {
+		t.Errorf("Extract and Start with tracing off: %v allocations, want 0", n)
+	}
+
+	const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	in := http.Header{"Traceparent": {"00-" + clientTrace + "-00f067aa0ba902b7-01"}}
+	sctx, span := Start(Extract(ctx, in), "chat", ServerSpan)
+	defer span.End()
+	if span.IsRecording() {
+		t.Error("a span records with tracing off")
+	}
+	var seen string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = r.Header.Get("traceparent") }))
+	defer upstream.Close()
+	req, _ := http.NewRequestWithContext(sctx, http.MethodGet, upstream.URL, nil)
+	res, err := (&http.Client{Transport: Transport(http.DefaultTransport)}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if len(seen) < 36 || seen[3:35] != clientTrace {
+		t.Errorf("upstream traceparent %q, want the client's trace %s", seen, clientTrace)
+	}
+}
