@@ -104,8 +104,9 @@ var migrations = []statedb.Migration{
 // file, or a PostgreSQL database several replicas share. It is safe for
 // concurrent use.
 type Store struct {
-	db     *statedb.DB
-	insert string
+	db *statedb.DB
+
+	stmts [len(insertSizes)]*sql.Stmt // the INSERT of each of insertSizes
 }
 
 // Open brings the usage schema of db up to date and returns the store in
@@ -124,7 +125,19 @@ func Open(ctx context.Context, db *statedb.DB) (*Store, error) {
 	if err := db.Migrate(ctx, "usage", migrations, legacy); err != nil {
 		return nil, fmt.Errorf("usage store %s: %w", db.Where, err)
 	}
-	return &Store{db: db, insert: insertQuery(db, insertRows)}, nil
+	s := &Store{db: db}
+	// Prepared now, while no transaction holds SQLite's one connection;
+	// a transaction uses them on its own connection (database/sql
+	// prepares them there again when it is another).
+	for i, n := range insertSizes {
+		st, err := db.PrepareContext(ctx, insertQuery(db, n))
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("usage store %s: %w", db.Where, err)
+		}
+		s.stmts[i] = st
+	}
+	return s, nil
 }
 
 // OpenSQLite opens the store in the SQLite file at path, creating it if
@@ -160,10 +173,12 @@ const insertColumns = `ts, request_id, key, dialect, route, decided_by, score, p
 
 const columnCount = 19
 
-// insertRows is how many rows one INSERT statement carries: fewer
+// insertSizes are the rows per INSERT statement, largest first: fewer
 // statements, fewer round trips to PostgreSQL and less work per row in
-// SQLite.
-const insertRows = 50
+// SQLite. A batch goes out in the largest that fit, each prepared once
+// (a statement parsed per batch costs SQLite more than the rows it
+// inserts).
+var insertSizes = [...]int{50, 16, 4, 1}
 
 // insertQuery is the INSERT of n rows in db's dialect.
 func insertQuery(db *statedb.DB, n int) string {
@@ -176,7 +191,14 @@ func insertQuery(db *statedb.DB, n int) string {
 func (s *Store) DB() *statedb.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // Insert writes rows in one transaction.
 func (s *Store) Insert(ctx context.Context, rows []Record) error {
@@ -185,10 +207,13 @@ func (s *Store) Insert(ctx context.Context, rows []Record) error {
 		return err
 	}
 	defer tx.Rollback()
-	var full *sql.Stmt
-	args := make([]any, 0, columnCount*insertRows)
+	args := make([]any, 0, columnCount*insertSizes[0])
 	for len(rows) > 0 {
-		n := min(len(rows), insertRows)
+		size := 0
+		for size < len(insertSizes)-1 && insertSizes[size] > len(rows) {
+			size++
+		}
+		n := insertSizes[size]
 		args = args[:0]
 		for _, r := range rows[:n] {
 			stream := 0
@@ -199,18 +224,7 @@ func (s *Store) Insert(ctx context.Context, rows []Record) error {
 				r.Provider, r.Model, r.Attempts, r.Status, stream, r.PromptTokens, r.CompletionTokens, r.CachedTokens,
 				r.ReasoningTokens, ms(r.Latency), ms(r.TTFT), r.Cost)
 		}
-		if n == insertRows {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, s.insert); err != nil {
-					return err
-				}
-				defer full.Close()
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, insertQuery(s.db, n), args...)
-		}
-		if err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts[size]).ExecContext(ctx, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]

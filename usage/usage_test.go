@@ -96,19 +96,22 @@ func TestSummaryMatchesTheRows(t *testing.T) {
 // all land whole, in order of their fields.
 func TestInsertBatchSizes(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store, _ *statedb.DB) {
-		total := 0
-		for _, n := range []int{1, insertRows - 1, insertRows, insertRows + 1, 3*insertRows + 7} {
+		total, prompt := 0, int64(0)
+		big := insertSizes[0]
+		// Every statement size, alone and mixed: 37 = 16 + 16 + 4 + 1.
+		for _, n := range []int{1, 3, 4, 5, 16, 37, big - 1, big, big + 1, 3*big + 7} {
 			rows := make([]Record, n)
 			for i := range rows {
 				rows[i] = Record{Time: t0, Key: "k", Status: 200, PromptTokens: i, CompletionTokens: 1}
+				prompt += int64(i)
 			}
 			if err := s.Insert(t.Context(), rows); err != nil {
 				t.Fatalf("%d rows: %v", n, err)
 			}
 			total += n
 			g, err := s.Summary(t.Context(), time.Time{}, "")
-			if err != nil || len(g) != 1 || g[0].Requests != int64(total) {
-				t.Fatalf("after %d rows: %+v (%v), want %d requests", n, g, err, total)
+			if err != nil || len(g) != 1 || g[0].Requests != int64(total) || g[0].PromptTokens != prompt || g[0].CompletionTokens != int64(total) {
+				t.Fatalf("after %d rows: %+v (%v), want %d requests, %d prompt tokens", n, g, err, total, prompt)
 			}
 		}
 	})
