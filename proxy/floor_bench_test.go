@@ -24,6 +24,7 @@ import (
 	"github.com/switchyard-router/switchyard/proxy"
 	"github.com/switchyard-router/switchyard/router"
 	"github.com/switchyard-router/switchyard/tracing"
+	"github.com/switchyard-router/switchyard/upstream"
 	"github.com/switchyard-router/switchyard/usage"
 )
 
@@ -271,7 +272,7 @@ func BenchmarkFloorStreamChunk(b *testing.B) {
 // bench/load.sh runs it but sequential on one keep-alive connection: a
 // fake upstream (answering floorCompletion), and switchyard and the floor
 // in front of it, each behind its own httptest server, with the server
-// timeouts of the default config. ns/op is mostly the kernel's and
+// timeouts of the default config and switchyard's upstream transport. ns/op is mostly the kernel's and
 // net/http's; what differs between the two is the proxies' own.
 func BenchmarkFloorLoopback(b *testing.B) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +286,10 @@ func BenchmarkFloorLoopback(b *testing.B) {
 	transport := func() *http.Transport {
 		return &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
 	}
-	hc := &http.Client{Transport: transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The upstream client serve builds (gateway.UpstreamClient): the lean
+	// transport for a cleartext upstream, in the trace injector.
+	hc := &http.Client{Transport: tracing.Transport(upstream.New(transport(), nil)),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	chain := &providers.Chain{Targets: []providers.Target{
 		{Name: "fake/bench-model", Provider: openai.New("fake", up.URL+"/v1", "", hc), Model: "bench-model"},
 	}}
