@@ -73,17 +73,35 @@ type conn struct {
 	reused bool
 }
 
-// countingReader counts what the connection has read.
+// countingReader counts what the connection has read and, while an
+// answer's head is read, stops at limit.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r     io.Reader
+	n     int64
+	limit int64 // 0: none
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.limit > 0 {
+		left := c.limit - c.n
+		if left <= 0 {
+			return 0, errHeadTooLong
+		}
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
 }
+
+// MaxHeadBytes bounds an answer's status line and headers, as
+// http.Transport's MaxResponseHeaderBytes does: an upstream that sends
+// headers without end is cut off there.
+const MaxHeadBytes = 1 << 20
+
+var errHeadTooLong = errors.New("upstream: answer headers over 1 MiB")
 
 // lean reports whether r is for the lean path.
 func (t *Transport) lean(r *http.Request) bool {
@@ -193,7 +211,9 @@ func (c *conn) exchange(ctx context.Context, r *http.Request) (*http.Response, e
 	}
 	var resp *http.Response
 	for {
+		c.cr.limit = c.cr.n + MaxHeadBytes
 		resp, err = http.ReadResponse(c.br, r)
+		c.cr.limit = 0
 		if err != nil {
 			return fail(c.classify(err, start))
 		}

@@ -611,3 +611,46 @@ func TestAnswerBeforeTheWholeBody(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
+
+func TestEndlessHeadersAreCutOff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sent := make(chan int64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		http.ReadRequest(bufio.NewReader(c))
+		line := "X-Pad: " + strings.Repeat("a", 1000) + "\r\n"
+		n := int64(0)
+		if _, err := io.WriteString(c, "HTTP/1.1 200 OK\r\n"); err == nil {
+			for n < 64<<20 { // 64 MiB of headers, unless cut off
+				m, err := io.WriteString(c, line)
+				n += int64(m)
+				if err != nil {
+					break
+				}
+			}
+		}
+		sent <- n
+	}()
+	tr := New(&refuse{}, nil)
+	defer tr.CloseIdleConnections()
+	_, err = post(t, tr, context.Background(), "http://"+ln.Addr().String(), `{}`)
+	if !errors.Is(err, errHeadTooLong) {
+		t.Fatalf("err = %v, want %v", err, errHeadTooLong)
+	}
+	select {
+	case n := <-sent:
+		if n >= 64<<20 {
+			t.Fatalf("the upstream sent all %d bytes of headers: never cut off", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream was never cut off")
+	}
+}
