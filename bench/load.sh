@@ -713,6 +713,7 @@ verdict_line=$(verdict)
 pairs_table=$(pair_table)
 pairs_line=$(pair_verdict)
 pairs_header="The floor against switchyard in alternating rounds (same run, same pinning): the three running side by side, $pair_rounds rounds of ${pair_secs} s at $conns connections and $pair_ttfb sequential streamed requests each, the order rotating; ratios and differences are to the floor of the same round."
+pairs_section() { printf '%s\n\n%s\n\n%s\n' "$pairs_header" "$pairs_table" "$pairs_line"; }
 routed_table=$(routed_tables)
 routed_line=$(routed_verdict)
 [ -z "$profile_line" ] || routed_line="$routed_line${routed_line:+
@@ -728,11 +729,7 @@ echo "$full_table"
 echo
 echo "$verdict_line"
 echo
-echo "$pairs_header"
-echo
-echo "$pairs_table"
-echo
-echo "$pairs_line"
+pairs_section
 echo
 echo "$routed_header"
 echo
@@ -754,7 +751,7 @@ if [ $write = 1 ]; then
   }
   {
     echo; echo "$header"; echo; echo "$full_table"; echo; echo "$verdict_line"; echo
-    echo "$pairs_header"; echo; echo "$pairs_table"; echo; echo "$pairs_line"; echo
+    pairs_section; echo
     echo "$routed_header"; echo; echo "$routed_table"; echo; echo "$routed_line"; echo
   } > "$work/load.md"
   replace docs/LOAD.md '<!-- load-results:begin -->' '<!-- load-results:end -->' "$work/load.md"
@@ -771,11 +768,7 @@ if [ $write = 1 ]; then
     echo
     echo "$verdict_line"
     echo
-    echo "$pairs_header"
-    echo
-    echo "$pairs_table"
-    echo
-    echo "$pairs_line"
+    pairs_section
     echo
     echo "$routed_line"
   } > "$work/readme.md"

@@ -291,6 +291,16 @@ func TestUnreadBodyClosesTheConnection(t *testing.T) {
 	srv := newCounted(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write(bytes.Repeat([]byte("a"), 64<<10))
 	})
+	sendThree(t, srv, func(resp *http.Response) {
+		resp.Body.Read(make([]byte, 10))
+		resp.Body.Close() // 64 KiB unread: never drained, never reused
+	})
+}
+
+// sendThree sends srv three requests, hands each answer to use, and
+// checks that each took a connection of its own.
+func sendThree(t *testing.T, srv *counted, use func(*http.Response)) {
+	t.Helper()
 	tr := New(&refuse{}, nil)
 	defer tr.CloseIdleConnections()
 	for range 3 {
@@ -298,11 +308,10 @@ func TestUnreadBodyClosesTheConnection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Read(make([]byte, 10))
-		resp.Body.Close() // 64 KiB unread: never drained, never reused
+		use(resp)
 	}
 	if n := srv.conns.Load(); n != 3 {
-		t.Fatalf("%d connections, want 3", n)
+		t.Fatalf("%d connections, want 3: none could be reused", n)
 	}
 }
 
@@ -311,20 +320,11 @@ func TestConnectionCloseIsHonoured(t *testing.T) {
 		w.Header().Set("Connection", "close")
 		io.WriteString(w, "ok")
 	})
-	tr := New(&refuse{}, nil)
-	defer tr.CloseIdleConnections()
-	for range 3 {
-		resp, err := post(t, tr, context.Background(), srv.URL, `{}`)
-		if err != nil {
-			t.Fatal(err)
-		}
+	sendThree(t, srv, func(resp *http.Response) {
 		if got := readAll(t, resp); got != "ok" {
 			t.Fatalf("answer %q", got)
 		}
-	}
-	if n := srv.conns.Load(); n != 3 {
-		t.Fatalf("%d connections, want 3 (the server closes each)", n)
-	}
+	})
 }
 
 // TestServerClosedIdleConnection covers an upstream that closes idle

@@ -15,12 +15,7 @@ func BenchmarkInsert(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	batch := make([]Record, 500)
-	for i := range batch {
-		batch[i] = Record{Time: time.Now(), RequestID: "01JEXAMPLE0000000000000000", Key: "team-a", Dialect: "openai", Route: "code",
-			DecidedBy: "embedding", Score: 0.61, Provider: "up", Model: "gpt-4o-mini", Attempts: 1, Status: 200, Stream: true,
-			PromptTokens: 120, CompletionTokens: 300, Latency: 800 * time.Millisecond, TTFT: 90 * time.Millisecond, Cost: 0.0002}
-	}
+	batch := benchRows(500)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.Insert(b.Context(), batch); err != nil {
@@ -39,12 +34,7 @@ func BenchmarkInsertSmallBatches(b *testing.B) {
 		b.Fatal(err)
 	}
 	sizes := []int{1, 3, 7, 12, 23, 37, 49, 64}
-	batch := make([]Record, 64)
-	for i := range batch {
-		batch[i] = Record{Time: time.Now(), RequestID: "01JEXAMPLE0000000000000000", Key: "team-a", Dialect: "openai", Route: "code",
-			DecidedBy: "embedding", Score: 0.61, Provider: "up", Model: "gpt-4o-mini", Attempts: 1, Status: 200, Stream: true,
-			PromptTokens: 120, CompletionTokens: 300, Latency: 800 * time.Millisecond, TTFT: 90 * time.Millisecond, Cost: 0.0002}
-	}
+	batch := benchRows(64)
 	b.ReportAllocs()
 	rows := 0
 	for i := 0; b.Loop(); i++ {
@@ -55,4 +45,15 @@ func BenchmarkInsertSmallBatches(b *testing.B) {
 		rows += n
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
+}
+
+// benchRows is n rows of a streamed, routed request.
+func benchRows(n int) []Record {
+	rows := make([]Record, n)
+	for i := range rows {
+		rows[i] = Record{Time: time.Now(), RequestID: "01JEXAMPLE0000000000000000", Key: "team-a", Dialect: "openai", Route: "code",
+			DecidedBy: "embedding", Score: 0.61, Provider: "up", Model: "gpt-4o-mini", Attempts: 1, Status: 200, Stream: true,
+			PromptTokens: 120, CompletionTokens: 300, Latency: 800 * time.Millisecond, TTFT: 90 * time.Millisecond, Cost: 0.0002}
+	}
+	return rows
 }
