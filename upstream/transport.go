@@ -439,38 +439,52 @@ func (t *Transport) sweepEvery() time.Duration {
 // sweep closes the idle connections that have been idle too long or
 // that their servers have closed (which would otherwise sit half-closed
 // until their next use), and schedules the next sweep while some remain.
+// Only connections idle for longer than the check age leave the pool
+// while they are looked at: a busy pool stays whole.
 func (t *Transport) sweep() {
 	idleFor, check := t.idleTimeout(), t.checkAge()
-	t.mu.Lock()
-	all := t.idle
-	t.idle = nil
-	t.mu.Unlock()
 	now := time.Now()
-	keep := make(map[string][]*conn, len(all))
-	for key, list := range all {
+	var old []*conn
+	t.mu.Lock()
+	for key, list := range t.idle {
+		kept := list[:0]
 		for _, c := range list {
-			age := now.Sub(c.used)
-			if age > idleFor || (age > check && !c.alive()) {
-				c.nc.Close()
-				continue
+			if now.Sub(c.used) > check {
+				old = append(old, c)
+			} else {
+				kept = append(kept, c)
 			}
-			keep[key] = append(keep[key], c)
 		}
+		clear(list[len(kept):])
+		if len(kept) == 0 {
+			delete(t.idle, key)
+		} else {
+			t.idle[key] = kept
+		}
+	}
+	t.mu.Unlock()
+	back := old[:0]
+	for _, c := range old {
+		if now.Sub(c.used) > idleFor || !c.alive() {
+			c.nc.Close()
+			continue
+		}
+		back = append(back, c)
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// Connections put back meanwhile are the most recently used: last.
-	for key, list := range t.idle {
-		keep[key] = append(keep[key], list...)
+	if len(back) > 0 && t.idle == nil {
+		t.idle = make(map[string][]*conn)
+	}
+	for _, c := range back {
+		// Older than every connection left in the pool: first, so that
+		// the most recently used is taken next.
+		t.idle[c.key] = append([]*conn{c}, t.idle[c.key]...)
 	}
 	n := 0
-	for key, list := range keep {
-		if len(list) == 0 {
-			delete(keep, key)
-		}
+	for _, list := range t.idle {
 		n += len(list)
 	}
-	t.idle = keep
 	t.sweeping = n > 0
 	if t.sweeping {
 		time.AfterFunc(t.sweepEvery(), t.sweep)

@@ -654,3 +654,58 @@ func TestEndlessHeadersAreCutOff(t *testing.T) {
 		t.Fatal("the upstream was never cut off")
 	}
 }
+
+func TestSweepKeepsTheLiveAndOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	tr := New(&refuse{}, nil)
+	defer tr.CloseIdleConnections()
+	key := ln.Addr().String()
+	var conns []*conn
+	var server []net.Conn
+	for range 3 {
+		c, err := tr.dial(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		server = append(server, <-accepted)
+	}
+	defer func() {
+		for _, c := range server {
+			c.Close()
+		}
+	}()
+	// Two have been idle for long, and the server has closed the first;
+	// the third was used a moment ago.
+	now := time.Now()
+	conns[0].used, conns[1].used, conns[2].used = now.Add(-time.Minute), now.Add(-30*time.Second), now
+	server[0].Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for conns[0].alive() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the FIN on its way
+	}
+	tr.mu.Lock()
+	tr.idle = map[string][]*conn{key: {conns[0], conns[1], conns[2]}}
+	tr.mu.Unlock()
+	tr.sweep()
+	tr.mu.Lock()
+	got := tr.idle[key]
+	tr.mu.Unlock()
+	if len(got) != 2 || got[0] != conns[1] || got[1] != conns[2] {
+		t.Fatalf("after the sweep: %d connections, want the live old one, then the recent one", len(got))
+	}
+}
