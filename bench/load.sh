@@ -601,10 +601,10 @@ verdict() {
     function ok(c) { return c ? "met" : "missed" }
     $2 == "skip" { next }
     !seen++ { base_r = $10; base_t = $16 }
-    $1 == "httputil floor" { floor_rps = $3 / $4; floor_cpu = $13; floor_t = $16 }
+    $1 == "httputil floor" { floor_rps = $3 / $4; floor_cpu = $13 }
     $1 == "switchyard" {
       rps = $3 / $4; add = ($10 - base_r) / 1000; tadd = $16 - base_t
-      bare_rps = rps; bare_r = $10; bare_s = $5; bare_cpu = $13; bare_t = $16
+      bare_rps = rps; bare_r = $10; bare_s = $5; bare_cpu = $13
       printf "Switchyard against its targets: %.0f req/s at saturation (≥ 10,000: %s), %+.2f ms p50 at 300 req/s (≤ +0.30 ms: %s), %s CPU-s per 1k requests (≤ 0.08: %s), %s MB peak RSS (≤ 60 MB: %s), streaming TTFB %+.2f ms over direct (≤ +0.20 ms: %s).\n",
         rps, ok(rps >= 10000), add, ok(add <= 0.3), $13, ok($13 <= 0.08), $15, ok($15 <= 60), tadd, ok(tadd <= 0.2)
     }

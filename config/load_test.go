@@ -234,8 +234,8 @@ func TestLoadRemoteEmbedder(t *testing.T) {
 	}
 }
 
-// TestLoadEmbedderPrecision: auto by default (fp32 until the lead says
-// otherwise), int8 from the file or the environment.
+// TestLoadEmbedderPrecision: auto by default, the file's value, the
+// environment's over it, and an unknown one refused.
 func TestLoadEmbedderPrecision(t *testing.T) {
 	c, err := Load(writeFile(t, "c.yaml", "listen: 127.0.0.1:1111\n"), nil, nil)
 	if err != nil {

@@ -3,6 +3,7 @@ package embed
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -81,18 +82,8 @@ func (l *Local) withdraw(gs []*group) {
 	q := &l.q
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	kept := q.waiting[:0]
-	for _, w := range q.waiting {
-		mine := false
-		for _, g := range gs {
-			mine = mine || w == g
-		}
-		if !mine {
-			kept = append(kept, w)
-		}
-	}
-	clear(q.waiting[len(kept):])
-	q.waiting = kept
+	// DeleteFunc zeroes what it cuts off: the queue keeps no withdrawn group.
+	q.waiting = slices.DeleteFunc(q.waiting, func(w *group) bool { return slices.Contains(gs, w) })
 }
 
 // dispatch starts a runner on each idle core while groups wait. Called

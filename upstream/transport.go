@@ -143,37 +143,34 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
+		var stale staleError
+		if !errors.As(err, &stale) {
+			return nil, err
+		}
 		// A connection its server closed while it sat idle fails before
 		// the answer's first byte; the request went nowhere, so it is sent
 		// again, once, on a new connection, when its body can be read
 		// again.
-		if errors.Is(err, errStale) && !retried && ctx.Err() == nil && (r.Body == nil || r.Body == http.NoBody || r.GetBody != nil) {
-			if r.GetBody != nil {
-				body, gerr := r.GetBody()
-				if gerr != nil {
-					return nil, err
-				}
-				r = r.Clone(ctx) // a RoundTripper must not change its request
-				r.Body = body
+		if retried || ctx.Err() != nil || (r.Body != nil && r.Body != http.NoBody && r.GetBody == nil) {
+			return nil, stale.err
+		}
+		if r.GetBody != nil {
+			body, gerr := r.GetBody()
+			if gerr != nil {
+				return nil, stale.err
 			}
-			continue
+			r = r.Clone(ctx) // a RoundTripper must not change its request
+			r.Body = body
 		}
-		if errors.Is(err, errStale) {
-			err = errors.Unwrap(err)
-		}
-		return nil, err
 	}
 }
 
-// errStale marks an error on a reused connection before any byte of the
-// answer arrived.
-var errStale = errors.New("upstream: connection closed while idle")
-
+// staleError is an error on a reused connection before any byte of the
+// answer arrived: its server may have closed it while it was idle.
 type staleError struct{ err error }
 
-func (e staleError) Error() string        { return e.err.Error() }
-func (e staleError) Unwrap() error        { return e.err }
-func (e staleError) Is(target error) bool { return target == errStale }
+func (e staleError) Error() string { return e.err.Error() }
+func (e staleError) Unwrap() error { return e.err }
 
 // exchange writes r on c and reads the answer's head. On success the
 // connection belongs to the answer's body until it ends.
